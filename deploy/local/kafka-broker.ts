@@ -1,0 +1,189 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer, Socket } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { ensureKafkaJars } from './kafka-jars.js'
+
+const run = promisify(execFile)
+
+/** A single-node KRaft broker (broker and controller in one JVM) on loopback. */
+export interface LocalBroker {
+  /** bootstrap.servers for clients, e.g. `127.0.0.1:41234` */
+  readonly brokers: string
+  readonly logDir: string
+  stop(): Promise<void>
+}
+
+export interface StartBrokerOptions {
+  /** How long to wait for the broker to accept requests. */
+  startTimeoutMs?: number
+  /** Heap for the JVM; the suite and the demo need little. */
+  heap?: string
+  /** Extra server.properties lines, e.g. `{ 'num.partitions': '6' }`. */
+  properties?: Record<string, string>
+}
+
+/**
+ * Resolves the jars (cached), formats a fresh KRaft log dir in a temp dir, starts the broker on
+ * free loopback ports and resolves once it answers Kafka requests.
+ */
+export async function startLocalBroker(options: StartBrokerOptions = {}): Promise<LocalBroker> {
+  const libs = await ensureKafkaJars()
+  const dir = mkdtempSync(join(tmpdir(), 'kubestream-kafka-'))
+  const [brokerPort, controllerPort] = [await freePort(), await freePort()]
+  const config = join(dir, 'server.properties')
+  writeFileSync(config, serverProperties(dir, brokerPort, controllerPort, options.properties))
+  writeFileSync(join(dir, 'log4j.properties'), log4jProperties(dir))
+  const classpath = join(libs, '*')
+  const jvm = jvmArgs(dir, options.heap ?? '768m')
+
+  await run('java', [...jvm, '-cp', classpath, 'kafka.tools.StorageTool', 'format',
+    '-t', clusterId(), '-c', config, '--ignore-formatted'])
+  const child = spawn('java', [...jvm, '-cp', classpath, 'kafka.Kafka', config], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    detached: false,
+  })
+  const stderr: string[] = []
+  child.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk.toString()))
+  const stopOnExit = () => child.kill('SIGKILL')
+  process.once('exit', stopOnExit)
+
+  const brokers = `127.0.0.1:${brokerPort}`
+  try {
+    await waitUntilServing(child, brokerPort, options.startTimeoutMs ?? 60_000)
+  } catch (error) {
+    child.kill('SIGKILL')
+    throw new Error(`${(error as Error).message}\n${stderr.join('').slice(-4000)}\nlogs: ${dir}`)
+  }
+  return {
+    brokers,
+    logDir: dir,
+    async stop() {
+      process.removeListener('exit', stopOnExit)
+      await stopProcess(child, 20_000)
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+function serverProperties(dir: string, brokerPort: number, controllerPort: number,
+  extra: Record<string, string> = {}): string {
+  const props: Record<string, string> = {
+    'process.roles': 'broker,controller',
+    'node.id': '1',
+    'controller.quorum.voters': `1@127.0.0.1:${controllerPort}`,
+    listeners: `PLAINTEXT://127.0.0.1:${brokerPort},CONTROLLER://127.0.0.1:${controllerPort}`,
+    'advertised.listeners': `PLAINTEXT://127.0.0.1:${brokerPort}`,
+    'controller.listener.names': 'CONTROLLER',
+    'inter.broker.listener.name': 'PLAINTEXT',
+    'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    'log.dirs': join(dir, 'data'),
+    // kubestream creates every topic it writes; a broker that invents topics hides that bug.
+    'auto.create.topics.enable': 'false',
+    'offsets.topic.replication.factor': '1',
+    'offsets.topic.num.partitions': '6',
+    'transaction.state.log.replication.factor': '1',
+    'transaction.state.log.min.isr': '1',
+    'transaction.state.log.num.partitions': '6',
+    'group.initial.rebalance.delay.ms': '0',
+    'log.flush.interval.messages': '9223372036854775807',
+    ...extra,
+  }
+  return Object.entries(props).map(([k, v]) => `${k}=${v}`).join('\n') + '\n'
+}
+
+function log4jProperties(dir: string): string {
+  return [
+    'log4j.rootLogger=WARN, file',
+    'log4j.appender.file=org.apache.log4j.FileAppender',
+    `log4j.appender.file.File=${join(dir, 'server.log')}`,
+    'log4j.appender.file.layout=org.apache.log4j.PatternLayout',
+    'log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n',
+    'log4j.logger.kafka=INFO',
+    'log4j.logger.org.apache.kafka=INFO',
+    '',
+  ].join('\n')
+}
+
+function jvmArgs(dir: string, heap: string): string[] {
+  return [
+    `-Xmx${heap}`, `-Xms${heap}`, '-XX:+UseG1GC', '-XX:MaxGCPauseMillis=20',
+    '-Djava.awt.headless=true', `-Dlog4j.configuration=file:${join(dir, 'log4j.properties')}`,
+    `-Dkafka.logs.dir=${dir}`,
+  ]
+}
+
+/** A KRaft cluster id: 16 random bytes, base64url without padding, as `kafka-storage random-uuid` prints. */
+function clusterId(): string {
+  return randomBytes(16).toString('base64url')
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address()
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))))
+    })
+  })
+}
+
+/**
+ * The listener opens before the broker has caught up with its own metadata; an ApiVersions
+ * round-trip is not enough either, so wait for the port and then for a metadata answer that
+ * names this broker (kafkajs admin, imported lazily to keep the launcher light).
+ */
+async function waitUntilServing(child: ChildProcess, port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  let exited = false
+  child.once('exit', () => { exited = true })
+  while (Date.now() < deadline) {
+    if (exited) throw new Error(`Kafka broker exited during start (code ${child.exitCode})`)
+    if (await portOpen(port)) break
+    await sleep(200)
+  }
+  const { Kafka, logLevel } = await import('kafkajs')
+  const admin = new Kafka({ brokers: [`127.0.0.1:${port}`], logLevel: logLevel.NOTHING }).admin()
+  while (Date.now() < deadline) {
+    if (exited) throw new Error(`Kafka broker exited during start (code ${child.exitCode})`)
+    try {
+      await admin.connect()
+      const cluster = await admin.describeCluster()
+      if (cluster.brokers.length > 0 && cluster.controller !== null) {
+        await admin.disconnect()
+        return
+      }
+    } catch {
+      // not ready yet
+    }
+    await sleep(250)
+  }
+  await admin.disconnect().catch(() => undefined)
+  throw new Error(`Kafka broker did not start within ${timeoutMs} ms`)
+}
+
+function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = new Socket()
+    socket.once('connect', () => { socket.destroy(); resolve(true) })
+    socket.once('error', () => { socket.destroy(); resolve(false) })
+    socket.connect(port, '127.0.0.1')
+  })
+}
+
+async function stopProcess(child: ChildProcess, timeoutMs: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  child.kill('SIGTERM')
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
+  await exited
+  clearTimeout(timer)
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}
