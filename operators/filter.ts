@@ -1,0 +1,29 @@
+import type { OperatorFunction } from 'rxjs'
+import { type CompiledExpression, newExpressionContext } from '../topology/expression.js'
+import { exposeRecord, type RecordBatch } from './record.js'
+import { RecordError } from './record-error.js'
+import { recordOperator, type StepContext } from './record-operator.js'
+
+/**
+ * Keeps the records for which `predicate` is true.
+ *
+ * ```yaml
+ * - name: warnings
+ *   from: cluster-events
+ *   filter: value.event.type == "Warning"
+ * ```
+ * A predicate that yields anything but a bool is an error for that record (dead-lettered).
+ * See also: map, flatMap, keyBy.
+ */
+export function filter(context: StepContext, predicate: CompiledExpression): OperatorFunction<RecordBatch, RecordBatch> {
+  const scope = newExpressionContext()
+  return recordOperator(context, (record, out) => {
+    const keep = predicate.evaluate(exposeRecord(scope, record))
+    if (keep === true) out.push(record)
+    else if (keep !== false) throw new RecordError('EXPRESSION_TYPE', `filter returned ${typeName(keep)}, expected bool`)
+  })
+}
+
+export function typeName(value: unknown): string {
+  return value === null ? 'null' : Array.isArray(value) ? 'list' : typeof value
+}

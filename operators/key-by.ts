@@ -1,0 +1,26 @@
+import type { OperatorFunction } from 'rxjs'
+import { type CompiledExpression, newExpressionContext } from '../topology/expression.js'
+import { exposeRecord, type RecordBatch, withChanges } from './record.js'
+import { RecordError } from './record-error.js'
+import { recordOperator, type StepContext } from './record-operator.js'
+
+/**
+ * Gives each record a new key; the value (and its bytes) are untouched.
+ * A null key is an error: Kafka would spread such records over partitions at random.
+ *
+ * ```yaml
+ * - name: by-namespace
+ *   from: cluster-events
+ *   keyBy: value.event.metadata.namespace
+ * ```
+ * When a stateful step follows, the graph compiler will add a repartition topic after keyBy.
+ * See also: map, headers.
+ */
+export function keyBy(context: StepContext, selector: CompiledExpression): OperatorFunction<RecordBatch, RecordBatch> {
+  const scope = newExpressionContext()
+  return recordOperator(context, (record, out) => {
+    const key = selector.evaluate(exposeRecord(scope, record))
+    if (key === null || key === undefined) throw new RecordError('EXPRESSION_TYPE', 'keyBy returned null')
+    out.push(withChanges(record, { key }))
+  })
+}

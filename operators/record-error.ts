@@ -1,0 +1,23 @@
+/** Why a record went to the dead-letter topic; written to its `kubestream.error.code` header. */
+export type RecordErrorCode =
+  | 'DESERIALIZATION'
+  | 'EXPRESSION'
+  | 'EXPRESSION_TYPE'
+  | 'SERIALIZATION'
+  | 'TOPIC_NAME'
+
+/** A record that cannot be processed. The record is dead-lettered and the task goes on. */
+export class RecordError extends Error {
+  readonly canRetry = false
+  constructor(readonly code: RecordErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'RecordError'
+  }
+}
+
+/** Any throw from user-supplied logic (CEL evaluation) becomes a RecordError. */
+export function asRecordError(error: unknown): RecordError {
+  if (error instanceof RecordError) return error
+  const message = error instanceof Error ? ((error as { summary?: string }).summary ?? error.message) : String(error)
+  return new RecordError('EXPRESSION', message, { cause: error })
+}

@@ -1,0 +1,41 @@
+import { Observable, type OperatorFunction } from 'rxjs'
+import type { RecordBatch, StreamRecord } from './record.js'
+import { asRecordError, type RecordError } from './record-error.js'
+
+/** What every operator instance knows of where it runs. */
+export interface StepContext {
+  /** The step's name, as written in the topology: it names the step in dead-letter headers and metrics. */
+  readonly step: string
+  /** Sends a record that failed here to the dead-letter topic. */
+  deadLetter(record: StreamRecord, error: RecordError, step: string): void
+}
+
+/**
+ * The one helper every record operator is built with: it loops over a batch, hands each record
+ * to `process` with the output array, and routes a throw to the dead-letter topic so one bad
+ * record never fails the batch. An emptied batch is not passed on.
+ */
+export function recordOperator(
+  context: StepContext,
+  process: (record: StreamRecord, out: RecordBatch) => void,
+): OperatorFunction<RecordBatch, RecordBatch> {
+  return (source) =>
+    new Observable<RecordBatch>((subscriber) =>
+      source.subscribe({
+        next(batch) {
+          const out: RecordBatch = []
+          for (let i = 0; i < batch.length; i++) {
+            const record = batch[i]
+            try {
+              process(record, out)
+            } catch (error) {
+              context.deadLetter(record, asRecordError(error), context.step)
+            }
+          }
+          if (out.length > 0) subscriber.next(out)
+        },
+        error: (error: unknown) => subscriber.error(error),
+        complete: () => subscriber.complete(),
+      }),
+    )
+}

@@ -1,0 +1,155 @@
+import { closest } from 'fastest-levenshtein'
+import { TopologyError, type SourcePosition } from './errors.js'
+import { compileExpression, type CompiledExpression, ExpressionSyntaxError } from './expression.js'
+import type { GraphNode, SinkNode, SourceNode, StepNode, StepOperator, TopologyGraph } from './graph.js'
+import { OPERATOR_KEYS, type StepSpec, type TopologyDocument } from './spec.js'
+import { compileTemplate, type CompiledTemplate } from './template.js'
+
+/** A path into the document, e.g. `['spec', 'steps', 0, 'filter']`. */
+export type DocumentPath = ReadonlyArray<string | number>
+
+/** Maps a document path (and an offset inside that string) to file:line:column, when known. */
+export type Locator = (path: DocumentPath, offsetInValue?: number) => SourcePosition | undefined
+
+const DEFAULT_PROCESSING = {
+  guarantee: 'at_least_once',
+  commitIntervalMs: 1000,
+  maxBatchSize: 5000,
+  shutdownTimeoutMs: 30_000,
+} as const
+
+/**
+ * Turns a schema-valid document into the logical graph: compiles every expression, wires
+ * `from:` references and rejects duplicates, dangling references and cycles.
+ */
+export function buildGraph(doc: TopologyDocument, locate: Locator = () => undefined): TopologyGraph {
+  const fail = (code: ConstructorParameters<typeof TopologyError>[0], reason: string, path: DocumentPath, offset?: number): never => {
+    throw new TopologyError(code, reason, locate(path, offset))
+  }
+  const expression = (source: string, path: DocumentPath): CompiledExpression =>
+    withExpressionErrors(() => compileExpression(source), path, fail)
+  const template = (source: string, path: DocumentPath): CompiledTemplate =>
+    withExpressionErrors(() => compileTemplate(source), path, fail)
+
+  const nodes = new Map<string, GraphNode>()
+  const claim = (node: GraphNode, path: DocumentPath) => {
+    if (nodes.has(node.name)) fail('DUPLICATE_NAME', `name "${node.name}" is used twice; sources, steps and sinks share one namespace`, [...path, 'name'])
+    nodes.set(node.name, node)
+  }
+
+  const sources: SourceNode[] = doc.spec.sources.map((source, i) => {
+    const node: SourceNode = {
+      kind: 'source',
+      name: source.name,
+      description: source.description,
+      topic: source.kafka.topic,
+      format: source.kafka.format ?? 'json',
+      startOffset: source.kafka.startOffset ?? 'earliest',
+      children: [],
+    }
+    claim(node, ['spec', 'sources', i])
+    return node
+  })
+  const steps = (doc.spec.steps ?? []).map((step, i) => {
+    const path = ['spec', 'steps', i]
+    const node: StepNode = {
+      kind: 'step',
+      name: step.name,
+      description: step.description,
+      from: step.from,
+      operator: stepOperator(step, path, expression, fail),
+      children: [],
+    }
+    claim(node, path)
+    return node
+  })
+  const sinks = doc.spec.sinks.map((sink, i) => {
+    const path = ['spec', 'sinks', i]
+    const { topic, format, partitions, replicationFactor, config } = sink.kafka
+    const node: SinkNode = {
+      kind: 'sink',
+      name: sink.name,
+      description: sink.description,
+      from: sink.from,
+      topic: template(topic, [...path, 'kafka', 'topic']),
+      format: format ?? 'json',
+      topicSettings: { partitions, replicationFactor, config },
+      children: [],
+    }
+    claim(node, path)
+    return node
+  })
+
+  wire([...steps.map((n, i) => [n, ['spec', 'steps', i]] as const), ...sinks.map((n, i) => [n, ['spec', 'sinks', i]] as const)], nodes, fail)
+  rejectCycles(steps, nodes, fail)
+
+  const applicationId = doc.metadata.name
+  return {
+    applicationId,
+    kafka: doc.spec.kafka ?? {},
+    processing: { ...DEFAULT_PROCESSING, ...doc.spec.processing },
+    deadLetter: { ...doc.spec.deadLetter, topic: doc.spec.deadLetter?.topic ?? `${applicationId}-dlq` },
+    sources,
+    nodes,
+  }
+}
+
+type Fail = (code: ConstructorParameters<typeof TopologyError>[0], reason: string, path: DocumentPath, offset?: number) => never
+
+function stepOperator(step: StepSpec, path: DocumentPath, expression: (s: string, p: DocumentPath) => CompiledExpression, fail: Fail): StepOperator {
+  const present = OPERATOR_KEYS.filter((key) => step[key] !== undefined)
+  if (present.length !== 1) {
+    const reason = present.length === 0
+      ? `step "${step.name}" has no operator; give exactly one of ${OPERATOR_KEYS.join(', ')}`
+      : `step "${step.name}" has ${present.length} operators (${present.join(', ')}); a step takes exactly one, chain steps with from:`
+    fail('STEP_OPERATOR', reason, present.length === 0 ? [...path, 'name'] : [...path, present[1]])
+  }
+  const key = present[0]
+  const at = [...path, key]
+  switch (key) {
+    case 'filter': return { type: 'filter', predicate: expression(step.filter!, at) }
+    case 'map': return { type: 'map', projection: expression(step.map!, at) }
+    case 'flatMap': return { type: 'flatMap', projection: expression(step.flatMap!, at) }
+    case 'keyBy': return { type: 'keyBy', selector: expression(step.keyBy!, at) }
+    case 'headers':
+      return { type: 'headers', headers: Object.entries(step.headers!).map(([name, source]) => [name, expression(source, [...at, name])] as const) }
+  }
+}
+
+function wire(consumers: ReadonlyArray<readonly [StepNode | SinkNode, DocumentPath]>, nodes: Map<string, GraphNode>, fail: Fail): void {
+  for (const [node, path] of consumers) {
+    const parent = nodes.get(node.from)
+    if (!parent || parent.kind === 'sink') {
+      const candidates = [...nodes.values()].filter((n) => n.kind !== 'sink' && n.name !== node.name).map((n) => n.name)
+      const hint = candidates.length > 0 ? `; did you mean "${closest(node.from, candidates)}"?` : ''
+      const what = parent ? 'a sink, which has no output' : 'not a source or step'
+      fail('DANGLING_FROM', `${node.kind} "${node.name}" reads from "${node.from}", which is ${what}${hint}`, [...path, 'from'])
+    }
+    parent!.children.push(node)
+  }
+}
+
+function rejectCycles(steps: StepNode[], nodes: Map<string, GraphNode>, fail: Fail): void {
+  steps.forEach((step, i) => {
+    const seen = new Set<string>([step.name])
+    let current: GraphNode | undefined = nodes.get(step.from)
+    while (current && current.kind === 'step') {
+      if (seen.has(current.name)) fail('CYCLE', `step "${step.name}" is part of a cycle: ${[...seen].join(' → ')} → ${current.name}`, ['spec', 'steps', i, 'from'])
+      seen.add(current.name)
+      current = nodes.get(current.from)
+    }
+  })
+}
+
+function withExpressionErrors<T>(compile: () => T, path: DocumentPath, fail: Fail): T {
+  try {
+    return compile()
+  } catch (error) {
+    if (!(error instanceof ExpressionSyntaxError)) throw error
+    return fail('EXPRESSION', `invalid CEL in ${formatPath(path)}: ${error.summary}`, path, error.offset)
+  }
+}
+
+export function formatPath(path: DocumentPath): string {
+  return path.reduce<string>((out, part) => (typeof part === 'number' ? `${out}[${part}]` : out ? `${out}.${part}` : part), '')
+}

@@ -1,0 +1,86 @@
+import { Environment } from '@marcbachmann/cel-js'
+
+/**
+ * What a CEL expression sees of a record. One object is reused per operator and its fields
+ * overwritten per record, so evaluating allocates nothing of ours.
+ */
+export interface ExpressionContext {
+  value: unknown
+  key: unknown
+  headers: Record<string, string>
+  topic: string
+  partition: number
+  offset: number
+  timestamp: number
+}
+
+export interface CompiledExpression {
+  readonly source: string
+  evaluate(context: ExpressionContext): unknown
+}
+
+/** A CEL expression that does not parse or type-check; `offset` is where in the source. */
+export class ExpressionSyntaxError extends Error {
+  constructor(readonly summary: string, readonly offset: number) {
+    super(summary)
+    this.name = 'ExpressionSyntaxError'
+  }
+}
+
+const environment = new Environment({ homogeneousAggregateLiterals: false })
+  .registerVariable('value', 'dyn', { description: 'The decoded record value' })
+  .registerVariable('key', 'dyn', { description: 'The record key' })
+  .registerVariable('headers', 'map', { description: 'Record headers, name to UTF-8 string' })
+  .registerVariable('topic', 'string', { description: 'Topic the record was read from' })
+  .registerVariable('partition', 'dyn', { description: 'Partition the record was read from' })
+  .registerVariable('offset', 'dyn', { description: 'Offset the record was read from' })
+  .registerVariable('timestamp', 'dyn', { description: 'Record timestamp, epoch milliseconds' })
+
+/** Parses and type-checks once; throws ExpressionSyntaxError with the offending offset. */
+export function compileExpression(source: string): CompiledExpression {
+  let program: (context: object) => unknown
+  try {
+    const checked = environment.check(source)
+    if (!checked.valid) throw checked.error
+    program = environment.parse(source) as unknown as (context: object) => unknown
+  } catch (error) {
+    const cel = error as { summary?: string; message: string; range?: { start: number } }
+    throw new ExpressionSyntaxError(cel.summary ?? cel.message, cel.range?.start ?? 0)
+  }
+  return {
+    source,
+    evaluate: (context) => toPlain(program(context)),
+  }
+}
+
+/**
+ * CEL integers are BigInt and JSON cannot hold them; values leaving CEL become plain JSON-able
+ * JavaScript. Only results are walked, never the record value itself.
+ */
+export function toPlain(result: unknown): unknown {
+  switch (typeof result) {
+    case 'bigint':
+      return Number(result)
+    case 'object':
+      if (result === null || result instanceof Uint8Array) return result
+      if (Array.isArray(result)) return result.some(needsConversion) ? result.map(toPlain) : result
+      if (result instanceof Map) return Object.fromEntries([...result].map(([k, v]) => [String(k), toPlain(v)]))
+      for (const key in result) {
+        if (needsConversion((result as Record<string, unknown>)[key])) {
+          return Object.fromEntries(Object.entries(result).map(([k, v]) => [k, toPlain(v)]))
+        }
+      }
+      return result
+    default:
+      return result
+  }
+}
+
+function needsConversion(value: unknown): boolean {
+  return typeof value === 'bigint' || (typeof value === 'object' && value !== null && !(value instanceof Uint8Array))
+}
+
+/** A fresh context for one operator instance. */
+export function newExpressionContext(): ExpressionContext {
+  return { value: null, key: null, headers: {}, topic: '', partition: 0, offset: 0, timestamp: 0 }
+}

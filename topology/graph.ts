@@ -1,0 +1,54 @@
+import type { CompiledExpression } from './expression.js'
+import type { DeadLetterSettings, Format, KafkaSettings, ProcessingSettings, TopicSettings } from './spec.js'
+import type { CompiledTemplate } from './template.js'
+
+/**
+ * The logical topology: named nodes wired parent → children, expressions compiled.
+ * It holds no runtime objects; `compile.ts` turns it into tasks.
+ */
+export interface TopologyGraph {
+  readonly applicationId: string
+  readonly kafka: KafkaSettings
+  readonly processing: Required<ProcessingSettings>
+  readonly deadLetter: Required<Pick<DeadLetterSettings, 'topic'>> & TopicSettings
+  readonly sources: SourceNode[]
+  /** Every node by name. */
+  readonly nodes: ReadonlyMap<string, GraphNode>
+}
+
+export type GraphNode = SourceNode | StepNode | SinkNode
+
+interface NodeBase {
+  readonly name: string
+  readonly description?: string
+  readonly children: Array<StepNode | SinkNode>
+}
+
+export interface SourceNode extends NodeBase {
+  readonly kind: 'source'
+  readonly topic: string
+  readonly format: Format
+  readonly startOffset: 'earliest' | 'latest'
+}
+
+export type StepOperator =
+  | { type: 'filter'; predicate: CompiledExpression }
+  | { type: 'map'; projection: CompiledExpression }
+  | { type: 'flatMap'; projection: CompiledExpression }
+  | { type: 'keyBy'; selector: CompiledExpression }
+  | { type: 'headers'; headers: ReadonlyArray<readonly [string, CompiledExpression]> }
+
+export interface StepNode extends NodeBase {
+  readonly kind: 'step'
+  readonly from: string
+  readonly operator: StepOperator
+}
+
+export interface SinkNode extends Omit<NodeBase, 'children'> {
+  readonly kind: 'sink'
+  readonly from: string
+  readonly topic: CompiledTemplate
+  readonly format: Format
+  readonly topicSettings: TopicSettings
+  readonly children: never[]
+}

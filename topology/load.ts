@@ -1,0 +1,140 @@
+import { readFileSync } from 'node:fs'
+import { Ajv, type ErrorObject } from 'ajv'
+import { closest } from 'fastest-levenshtein'
+import { isMap, isScalar, LineCounter, parse, parseDocument, visit, type Document, type Node as YamlNode } from 'yaml'
+import { buildGraph, formatPath, type DocumentPath, type Locator } from './build-graph.js'
+import { MissingVariableError, substituteEnv } from './env-substitution.js'
+import { TopologyError, type SourcePosition } from './errors.js'
+import type { TopologyGraph } from './graph.js'
+import { topologySchema } from './schema.js'
+import type { TopologyDocument } from './spec.js'
+
+const validate = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true }).compile<TopologyDocument>(topologySchema)
+
+/** Reads, validates and compiles a topology file. Every failure is a TopologyError with file:line:column. */
+export function loadTopologyFile(file: string, env: NodeJS.ProcessEnv = process.env): TopologyGraph {
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (error) {
+    throw new TopologyError('FILE', `cannot read topology file ${file}: ${(error as Error).message}`)
+  }
+  return loadTopology(text, file, env)
+}
+
+export function loadTopology(text: string, file = '<topology>', env: NodeJS.ProcessEnv = process.env): TopologyGraph {
+  const lines = new LineCounter()
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true })
+  const at = (offset: number): SourcePosition => ({ file, ...toLineColumn(lines, offset) })
+  const yamlError = doc.errors[0]
+  if (yamlError) throw new TopologyError('YAML_SYNTAX', yamlError.message.split('\n')[0], at(yamlError.pos[0]))
+
+  substituteEnvInScalars(doc, env, at)
+  const value = doc.toJS() as unknown
+  const locate: Locator = (path, offsetInValue) => locateInDocument(doc, text, path, offsetInValue, at)
+  if (!validate(value)) throw schemaError(validate.errors ?? [], locate, (path, field) => locateKey(doc, path, field, at))
+  return buildGraph(value, locate)
+}
+
+function toLineColumn(lines: LineCounter, offset: number): { line: number; column: number } {
+  const { line, col } = lines.linePos(offset)
+  return { line, column: col }
+}
+
+function substituteEnvInScalars(doc: Document, env: NodeJS.ProcessEnv, at: (offset: number) => SourcePosition): void {
+  visit(doc, {
+    Scalar(_key, node) {
+      if (typeof node.value !== 'string') return
+      try {
+        const substituted = substituteEnv(node.value, env)
+        if (substituted === node.value) return
+        // An unquoted `${PARTITIONS:-3}` means the number 3, as it would written out.
+        node.value = node.type === 'PLAIN' ? retype(substituted) : substituted
+      } catch (error) {
+        if (!(error instanceof MissingVariableError)) throw error
+        throw new TopologyError('ENV', error.message, at(node.range?.[0] ?? 0))
+      }
+    },
+  })
+}
+
+function retype(text: string): unknown {
+  const value: unknown = parse(text)
+  return value === null || typeof value === 'object' ? text : value
+}
+
+/**
+ * The node at `path`; with an offset inside a string value, the position of that character.
+ * The expression text is searched for in the node's source so quoting and block scalars
+ * (`|`, `>`) map back correctly.
+ */
+function locateInDocument(doc: Document, text: string, path: DocumentPath, offsetInValue: number | undefined, at: (offset: number) => SourcePosition): SourcePosition | undefined {
+  const node = nodeAt(doc, path)
+  const range = node?.range
+  if (!range) return undefined
+  if (offsetInValue === undefined || !isScalar(node) || typeof node.value !== 'string') return at(range[0])
+  const value = node.value
+  // A parse error at end of input points past a block scalar's final newline; show the last text.
+  offsetInValue = Math.min(offsetInValue, value.trimEnd().length)
+  const lineStart = value.lastIndexOf('\n', offsetInValue - 1) + 1
+  const lineEnd = value.indexOf('\n', offsetInValue)
+  const line = value.slice(lineStart, lineEnd < 0 ? undefined : lineEnd)
+  const found = line ? text.indexOf(line, range[0]) : -1
+  return at(found >= 0 && found < range[1] ? found + (offsetInValue - lineStart) : range[0])
+}
+
+function nodeAt(doc: Document, path: DocumentPath): YamlNode | undefined {
+  for (let depth = path.length; depth >= 0; depth--) {
+    const node = doc.getIn(path.slice(0, depth), true) as YamlNode | undefined
+    if (node && typeof node === 'object' && 'range' in node) return node
+  }
+  return undefined
+}
+
+/** Picks the most useful of ajv's errors and words it for the person who wrote the file. */
+function schemaError(errors: ErrorObject[], locate: Locator, locateField: (path: DocumentPath, field: string) => SourcePosition | undefined): TopologyError {
+  const unknown = errors.find((e) => e.keyword === 'additionalProperties')
+  const first = unknown ?? errors.find((e) => e.keyword !== 'if') ?? errors[0]
+  const path = pointerToPath(first.instancePath)
+  const where = formatPath(path) || 'the document'
+  if (first.keyword === 'additionalProperties') {
+    const field = String(first.params.additionalProperty)
+    const allowed = Object.keys(schemaAt(path)?.properties ?? {})
+    const hint = allowed.length > 0 ? `; did you mean "${closest(field, allowed)}"?` : ''
+    return new TopologyError('UNKNOWN_FIELD', `unknown field "${field}" in ${where}${hint}`, locateField(path, field) ?? locate(path))
+  }
+  if (first.keyword === 'required') {
+    return new TopologyError('SCHEMA', `${where} is missing required field "${String(first.params.missingProperty)}"`, locate(path))
+  }
+  if (first.keyword === 'enum' || first.keyword === 'const') {
+    const allowed = (first.params.allowedValues as unknown[] | undefined) ?? [first.params.allowedValue]
+    return new TopologyError('SCHEMA', `${where} must be one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}`, locate(path))
+  }
+  return new TopologyError('SCHEMA', `${where} ${first.message ?? 'is invalid'}`, locate(path))
+}
+
+/** Where a key (not its value) is written: an unknown field is reported at its name. */
+function locateKey(doc: Document, path: DocumentPath, field: string, at: (offset: number) => SourcePosition): SourcePosition | undefined {
+  const parent = doc.getIn(path, true)
+  if (!isMap(parent)) return undefined
+  const pair = parent.items.find((item) => isScalar(item.key) && item.key.value === field)
+  const range = isScalar(pair?.key) ? pair.key.range : undefined
+  return range ? at(range[0]) : undefined
+}
+
+function pointerToPath(pointer: string): DocumentPath {
+  if (!pointer) return []
+  return pointer.slice(1).split('/').map((part) => {
+    const unescaped = part.replace(/~1/g, '/').replace(/~0/g, '~')
+    return /^\d+$/.test(unescaped) ? Number(unescaped) : unescaped
+  })
+}
+
+interface SchemaNode { properties?: Record<string, SchemaNode>; items?: SchemaNode }
+
+function schemaAt(path: DocumentPath): SchemaNode | undefined {
+  let node: SchemaNode | undefined = topologySchema as unknown as SchemaNode
+  for (const part of path) node = typeof part === 'number' ? node?.items : node?.properties?.[part]
+  return node
+}
+

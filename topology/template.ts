@@ -1,0 +1,49 @@
+import { type CompiledExpression, compileExpression, ExpressionSyntaxError, type ExpressionContext } from './expression.js'
+
+/**
+ * A string with `${…}` parts that are CEL, such as a sink's `events.${value.event.metadata.namespace}`.
+ * A template without parts evaluates to its text at no cost.
+ */
+export interface CompiledTemplate {
+  readonly source: string
+  readonly isStatic: boolean
+  render(context: ExpressionContext): string
+}
+
+export function compileTemplate(source: string): CompiledTemplate {
+  const literals: string[] = []
+  const parts: CompiledExpression[] = []
+  let cursor = 0
+  for (;;) {
+    const open = source.indexOf('${', cursor)
+    if (open < 0) break
+    const close = source.indexOf('}', open + 2)
+    if (close < 0) throw new ExpressionSyntaxError('unterminated ${ in template', open)
+    literals.push(source.slice(cursor, open))
+    try {
+      parts.push(compileExpression(source.slice(open + 2, close)))
+    } catch (error) {
+      if (error instanceof ExpressionSyntaxError) throw new ExpressionSyntaxError(error.summary, open + 2 + error.offset)
+      throw error
+    }
+    cursor = close + 1
+  }
+  const tail = source.slice(cursor)
+  if (parts.length === 0) return { source, isStatic: true, render: () => tail }
+  return {
+    source,
+    isStatic: false,
+    render(context) {
+      let out = literals[0]
+      for (let i = 0; i < parts.length; i++) {
+        out += stringify(parts[i].evaluate(context)) + (i + 1 < parts.length ? literals[i + 1] : tail)
+      }
+      return out
+    },
+  }
+}
+
+function stringify(part: unknown): string {
+  if (part === null || part === undefined) throw new Error('template part evaluated to null')
+  return typeof part === 'string' ? part : typeof part === 'object' ? JSON.stringify(part) : String(part)
+}
