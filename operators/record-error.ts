@@ -14,10 +14,3 @@ export class RecordError extends Error {
     this.name = 'RecordError'
   }
 }
-
-/** Any throw from user-supplied logic (CEL evaluation) becomes a RecordError. */
-export function asRecordError(error: unknown): RecordError {
-  if (error instanceof RecordError) return error
-  const message = error instanceof Error ? ((error as { summary?: string }).summary ?? error.message) : String(error)
-  return new RecordError('EXPRESSION', message, { cause: error })
-}

@@ -1,6 +1,6 @@
 import { Observable, type OperatorFunction } from 'rxjs'
 import type { RecordBatch, StreamRecord } from './record.js'
-import { asRecordError, type RecordError } from './record-error.js'
+import { RecordError } from './record-error.js'
 
 /** What every operator instance knows of where it runs. */
 export interface StepContext {
@@ -12,8 +12,9 @@ export interface StepContext {
 
 /**
  * The one helper every record operator is built with: it loops over a batch, hands each record
- * to `process` with the output array, and routes a throw to the dead-letter topic so one bad
- * record never fails the batch. An emptied batch is not passed on.
+ * to `process` with the output array, and routes a RecordError to the dead-letter topic so one
+ * bad record never fails the batch. Any other throw is a fault of the task and errors the
+ * pipeline. An emptied batch is not passed on.
  */
 export function recordOperator(
   context: StepContext,
@@ -29,7 +30,8 @@ export function recordOperator(
             try {
               process(record, out)
             } catch (error) {
-              context.deadLetter(record, asRecordError(error), context.step)
+              if (!(error instanceof RecordError)) return subscriber.error(error)
+              context.deadLetter(record, error, context.step)
             }
           }
           if (out.length > 0) subscriber.next(out)

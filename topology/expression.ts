@@ -1,4 +1,5 @@
 import { Environment } from '@marcbachmann/cel-js'
+import { RecordError } from '../operators/record-error.js'
 
 /**
  * What a CEL expression sees of a record. One object is reused per operator and its fields
@@ -49,7 +50,15 @@ export function compileExpression(source: string): CompiledExpression {
   }
   return {
     source,
-    evaluate: (context) => toPlain(program(context)),
+    evaluate(context) {
+      try {
+        return toPlain(program(context))
+      } catch (error) {
+        // A missing field or a wrong type in one record is that record's problem, not the task's.
+        const summary = (error as { summary?: string }).summary ?? (error as Error).message
+        throw new RecordError('EXPRESSION', `${source}: ${summary}`, { cause: error })
+      }
+    },
   }
 }
 

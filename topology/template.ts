@@ -1,3 +1,4 @@
+import { RecordError } from '../operators/record-error.js'
 import { type CompiledExpression, compileExpression, ExpressionSyntaxError, type ExpressionContext } from './expression.js'
 
 /**
@@ -44,6 +45,6 @@ export function compileTemplate(source: string): CompiledTemplate {
 }
 
 function stringify(part: unknown): string {
-  if (part === null || part === undefined) throw new Error('template part evaluated to null')
+  if (part === null || part === undefined) throw new RecordError('EXPRESSION', 'template part evaluated to null')
   return typeof part === 'string' ? part : typeof part === 'object' ? JSON.stringify(part) : String(part)
 }

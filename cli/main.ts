@@ -1,0 +1,60 @@
+import { Command, InvalidArgumentError, Option } from 'commander'
+import { TopologyError } from '../topology/errors.js'
+import { describeMermaid, describeText } from '../topology/describe.js'
+import { loadTopologyFile } from '../topology/load.js'
+import { topologySchema } from '../topology/schema.js'
+import { runTopology } from './run.js'
+
+const program = new Command()
+  .name('kubestream')
+  .description('Kafka Streams-style stream processing for Kubernetes events and flows, defined in YAML.')
+  .showHelpAfterError()
+
+program
+  .command('run')
+  .description('Run a topology until SIGTERM/SIGINT; then flush, commit and exit 0.')
+  .argument('<file>', 'topology YAML file')
+  .addOption(new Option('--http-port <port>', 'serve /metrics, /healthz and /readyz on this port').env('KUBESTREAM_HTTP_PORT').argParser(port))
+  .addOption(new Option('--http-host <host>', 'address for the HTTP server').default('0.0.0.0'))
+  .action(async (file: string, options: { httpPort?: number; httpHost: string }) => {
+    await runTopology(file, options)
+  })
+
+program
+  .command('validate')
+  .description('Load a topology (YAML, schema, CEL, wiring) and report the first error with file:line:column.')
+  .argument('<file>', 'topology YAML file')
+  .action((file: string) => {
+    const graph = loadTopologyFile(file)
+    const count = (kind: string) => [...graph.nodes.values()].filter((n) => n.kind === kind).length
+    console.log(`${file}: valid topology "${graph.applicationId}" (${count('source')} sources, ${count('step')} steps, ${count('sink')} sinks)`)
+  })
+
+program
+  .command('describe')
+  .description('Print the topology as a tree of sub-topologies, sources, processors and sinks.')
+  .argument('<file>', 'topology YAML file')
+  .addOption(new Option('--format <format>', 'output format').choices(['text', 'mermaid']).default('text'))
+  .action((file: string, options: { format: 'text' | 'mermaid' }) => {
+    const graph = loadTopologyFile(file)
+    process.stdout.write(options.format === 'mermaid' ? describeMermaid(graph) : describeText(graph))
+  })
+
+program
+  .command('schema')
+  .description('Print the JSON Schema of topology files, for editor validation.')
+  .action(() => {
+    console.log(JSON.stringify(topologySchema, null, 2))
+  })
+
+function port(value: string): number {
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('not a port number')
+  return n
+}
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  if (error instanceof TopologyError) console.error(`error: ${error.message}`)
+  else console.error(error)
+  process.exit(1)
+})

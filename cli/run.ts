@@ -1,0 +1,58 @@
+import type { Server } from 'node:http'
+import { startHttpServer } from '../runtime/http-server.js'
+import { KubeStream } from '../runtime/kube-stream.js'
+import { createLogger } from '../runtime/logger.js'
+import { loadTopologyFile } from '../topology/load.js'
+
+export interface RunOptions {
+  httpPort?: number
+  httpHost: string
+}
+
+/**
+ * `kubestream run FILE`: loads (failing before any Kafka client exists), starts, and on
+ * SIGTERM/SIGINT stops consuming, flushes, commits and exits 0 — or exits 1 if that takes
+ * longer than the topology's shutdownTimeoutMs.
+ */
+export async function runTopology(file: string, options: RunOptions): Promise<void> {
+  const log = createLogger()
+  const graph = loadTopologyFile(file)
+  const stream = new KubeStream(graph, { logger: log })
+  let server: Server | undefined
+  if (options.httpPort !== undefined) server = await startHttpServer(options.httpPort, options.httpHost, stream)
+
+  let stopping = false
+  const shutdown = (signal: string) => {
+    if (stopping) return
+    stopping = true
+    log.info({ signal }, 'shutting down')
+    const bound = graph.processing.shutdownTimeoutMs
+    setTimeout(() => {
+      log.error({ timeoutMs: bound }, 'shutdown did not finish in time')
+      process.exit(1)
+    }, bound + 1_000).unref()
+    stream.stop(bound).then(
+      () => finish(0),
+      (error: unknown) => {
+        log.error({ err: error }, 'shutdown failed')
+        finish(1)
+      },
+    )
+  }
+  const finish = (code: number) => {
+    server?.close()
+    process.exitCode = code
+    // librdkafka threads may keep the loop alive briefly after disconnect.
+    setTimeout(() => process.exit(code), 200).unref()
+  }
+  process.on('SIGTERM', () => shutdown('SIGTERM'))
+  process.on('SIGINT', () => shutdown('SIGINT'))
+
+  await stream.start()
+  stream.done.catch(async () => {
+    if (stopping) return
+    stopping = true
+    await stream.stop().catch(() => undefined)
+    finish(1)
+  })
+}

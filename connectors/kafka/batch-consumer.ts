@@ -1,0 +1,105 @@
+import Kafka from 'node-rdkafka'
+import type { LibrdkafkaConfig } from './client-config.js'
+import { KafkaError } from './kafka-error.js'
+
+const { CODES } = Kafka
+
+export interface TopicPartition {
+  topic: string
+  partition: number
+}
+
+/** Told of assignment changes while the rebalance is in progress, so it can commit before letting go. */
+export interface RebalanceListener {
+  onAssigned(partitions: TopicPartition[]): void
+  onRevoked(partitions: TopicPartition[]): void
+}
+
+/**
+ * A node-rdkafka consumer read in batches: `nextBatch` hands back whatever librdkafka has
+ * fetched, up to a size, waiting at most the poll timeout for the first message.
+ * Offsets are only committed when the caller says so.
+ */
+export class BatchConsumer {
+  private constructor(private readonly consumer: Kafka.KafkaConsumer) {}
+
+  static async connect(global: LibrdkafkaConfig, topic: LibrdkafkaConfig, listener: RebalanceListener, pollTimeoutMs = 100): Promise<BatchConsumer> {
+    const consumer = new Kafka.KafkaConsumer(
+      {
+        ...global,
+        offset_commit_cb: true,
+        rebalance_cb(this: Kafka.KafkaConsumer, error: Kafka.LibrdKafkaError, assignment: Kafka.Assignment[]) {
+          const partitions = assignment.map(({ topic, partition }) => ({ topic, partition }))
+          const cooperative = this.rebalanceProtocol() === 'COOPERATIVE'
+          if (error.code === CODES.ERRORS.ERR__ASSIGN_PARTITIONS) {
+            listener.onAssigned(partitions)
+            if (cooperative) this.incrementalAssign(assignment)
+            else this.assign(assignment)
+          } else {
+            listener.onRevoked(partitions)
+            if (cooperative) this.incrementalUnassign(assignment)
+            else this.unassign()
+          }
+        },
+      } as Kafka.ConsumerGlobalConfig,
+      topic as Kafka.ConsumerTopicConfig,
+    )
+    await new Promise<void>((resolve, reject) => {
+      consumer.connect({ timeout: 30_000 }, (error) =>
+        error ? reject(new KafkaError('CONNECT', `consumer cannot connect: ${error.message}`, true, { cause: error })) : resolve())
+    })
+    consumer.setDefaultConsumeTimeout(pollTimeoutMs)
+    return new BatchConsumer(consumer)
+  }
+
+  subscribe(topics: string[]): void {
+    this.consumer.subscribe(topics)
+  }
+
+  /** Partition counts of the given topics; a topic that does not exist maps to undefined. */
+  partitionCounts(topics: string[], timeoutMs = 10_000): Promise<Map<string, number | undefined>> {
+    return new Promise((resolve, reject) => {
+      this.consumer.getMetadata({ timeout: timeoutMs }, (error, metadata) => {
+        if (error) return reject(new KafkaError('CONNECT', `cannot read cluster metadata: ${error.message}`, true, { cause: error }))
+        const byName = new Map(metadata.topics.map((t) => [t.name, t.partitions.length]))
+        resolve(new Map(topics.map((t) => [t, byName.get(t) || undefined])))
+      })
+    })
+  }
+
+  nextBatch(maxMessages: number): Promise<Kafka.Message[]> {
+    return new Promise((resolve, reject) => {
+      this.consumer.consume(maxMessages, (error, messages) => {
+        if (!error) return resolve(messages)
+        // A timed-out or interrupted poll is not a failure; the loop asks again.
+        if (error.code === CODES.ERRORS.ERR__TIMED_OUT || error.code === CODES.ERRORS.ERR__TIMED_OUT_QUEUE) return resolve([])
+        reject(new KafkaError('CONNECT', `consume failed: ${error.message}`, true, { cause: error }))
+      })
+    })
+  }
+
+  /** Commits in the background; failures arrive as 'offset.commit' events and are retried by the next commit. */
+  commit(offsets: Array<TopicPartition & { offset: number }>): void {
+    if (offsets.length > 0) this.consumer.commit(offsets)
+  }
+
+  /** Commits and waits: used on revoke and on shutdown, where nothing may be lost. */
+  commitSync(offsets: Array<TopicPartition & { offset: number }>): void {
+    if (offsets.length === 0) return
+    try {
+      this.consumer.commitSync(offsets)
+    } catch (error) {
+      throw new KafkaError('COMMIT', `commit failed: ${(error as Error).message}`, true, { cause: error })
+    }
+  }
+
+  onCommitError(handler: (error: Error) => void): void {
+    this.consumer.on('offset.commit', (error) => {
+      if (error) handler(new KafkaError('COMMIT', `offset commit failed: ${error.message}`, true, { cause: error }))
+    })
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => this.consumer.disconnect(() => resolve()))
+  }
+}

@@ -1,0 +1,61 @@
+import type { KafkaSettings } from '../../topology/spec.js'
+
+export type LibrdkafkaConfig = Record<string, string | number | boolean>
+
+/** bootstrap.servers from the topology, else $KAFKA_BROKERS, else a local broker. */
+export function bootstrapServers(settings: KafkaSettings, env: NodeJS.ProcessEnv = process.env): string {
+  return settings.bootstrapServers ?? env.KAFKA_BROKERS ?? 'localhost:9092'
+}
+
+/**
+ * Our defaults first, then `spec.kafka.config`, then the client-specific section: what the
+ * operator writes always wins (SASL, TLS and tuning pass straight through to librdkafka).
+ * Settings the engine's guarantees rest on are applied last and cannot be overridden.
+ */
+export function consumerConfig(settings: KafkaSettings, groupId: string, startOffset: 'earliest' | 'latest'): { global: LibrdkafkaConfig; topic: LibrdkafkaConfig } {
+  return {
+    global: {
+      'client.id': `${groupId}-consumer`,
+      'fetch.wait.max.ms': 100,
+      'fetch.min.bytes': 1,
+      'max.partition.fetch.bytes': 4 * 1024 * 1024,
+      'queued.min.messages': 20_000,
+      ...settings.config,
+      ...settings.consumer,
+      'bootstrap.servers': bootstrapServers(settings),
+      'group.id': groupId,
+      // Offsets are committed by the commit loop, only past outputs the broker acknowledged.
+      'enable.auto.commit': false,
+      'enable.auto.offset.store': false,
+      'enable.partition.eof': false,
+    },
+    topic: { 'auto.offset.reset': startOffset },
+  }
+}
+
+export function producerConfig(settings: KafkaSettings, applicationId: string): LibrdkafkaConfig {
+  return {
+    'client.id': `${applicationId}-producer`,
+    'linger.ms': 10,
+    'batch.num.messages': 10_000,
+    'batch.size': 1_000_000,
+    'queue.buffering.max.messages': 500_000,
+    'queue.buffering.max.kbytes': 1_048_576,
+    // Idempotence keeps per-partition order and drops broker-side duplicates on retry.
+    'enable.idempotence': true,
+    ...settings.config,
+    ...settings.producer,
+    'bootstrap.servers': bootstrapServers(settings),
+    dr_cb: true,
+    dr_msg_cb: false,
+  }
+}
+
+/** The admin client takes the shared (security) settings only. */
+export function adminConfig(settings: KafkaSettings, applicationId: string): LibrdkafkaConfig {
+  return {
+    'client.id': `${applicationId}-admin`,
+    ...settings.config,
+    'bootstrap.servers': bootstrapServers(settings),
+  }
+}

@@ -1,0 +1,60 @@
+import type { OperatorFunction } from 'rxjs'
+import type { RecordCollector, TopicSpec } from '../connectors/kafka/record-collector.js'
+import { encodeKey, type Serde } from '../connectors/serde/serde.js'
+import { newExpressionContext } from '../topology/expression.js'
+import type { CompiledTemplate } from '../topology/template.js'
+import { exposeRecord, type RecordBatch, type StreamRecord } from './record.js'
+import { RecordError } from './record-error.js'
+import { recordOperator, type StepContext } from './record-operator.js'
+
+export interface ToOptions {
+  topic: CompiledTemplate
+  serde: Serde
+  /** How a destination topic is created the first time a record goes to it. */
+  topicSpec: TopicSpec
+  collector: RecordCollector
+}
+
+/**
+ * Writes each record to a Kafka topic: a fixed name, or a template rendered per record
+ * (`events.${value.event.metadata.namespace}`). Characters Kafka does not allow in topic
+ * names become `_`. Key, headers and timestamp go with the record. Terminal: emits nothing.
+ *
+ * See also: the dead-letter topic, which receives records this step cannot write.
+ */
+export function to(context: StepContext, options: ToOptions): OperatorFunction<RecordBatch, RecordBatch> {
+  const { topic, serde, topicSpec, collector } = options
+  const scope = newExpressionContext()
+  const fixedTopic = topic.isStatic ? sanitizeTopicName(topic.render(scope)) : undefined
+  return recordOperator(context, (record) => {
+    const destination = fixedTopic ?? sanitizeTopicName(topic.render(exposeRecord(scope, record)))
+    collector.send(
+      {
+        topic: destination,
+        key: encodeKey(record.key),
+        value: record.value === null ? null : (record.encodedValue ?? serde.encode(record.value)),
+        headers: toKafkaHeaders(record),
+        timestamp: record.timestamp,
+      },
+      record.origin.ack,
+      topicSpec,
+    )
+  })
+}
+
+const ILLEGAL = /[^a-zA-Z0-9._-]/g
+
+/** Kafka topic names are `[a-zA-Z0-9._-]{1,249}` and never `.` or `..`. */
+export function sanitizeTopicName(name: string): string {
+  const clean = name.replace(ILLEGAL, '_').slice(0, 249)
+  if (clean === '' || clean === '.' || clean === '..') throw new RecordError('TOPIC_NAME', `"${name}" cannot be a topic name`)
+  return clean
+}
+
+function toKafkaHeaders(record: StreamRecord): OutgoingHeaders | undefined {
+  let out: OutgoingHeaders | undefined
+  for (const name in record.headers) (out ??= []).push({ [name]: record.headers[name] })
+  return out
+}
+
+type OutgoingHeaders = Array<Record<string, string>>

@@ -1,0 +1,50 @@
+import type { RecordCollector } from '../connectors/kafka/record-collector.js'
+import type { StreamRecord } from '../operators/record.js'
+import type { RecordError } from '../operators/record-error.js'
+
+/** Header names on dead-lettered records. */
+export const DLQ_HEADERS = {
+  code: 'kubestream.error.code',
+  message: 'kubestream.error.message',
+  step: 'kubestream.error.step',
+  topic: 'kubestream.source.topic',
+  partition: 'kubestream.source.partition',
+  offset: 'kubestream.source.offset',
+  application: 'kubestream.application.id',
+} as const
+
+/**
+ * Writes records that failed to the dead-letter topic with their original key and bytes and
+ * headers naming the error and where the record came from. A dead-lettered record counts as
+ * an output of its batch: its offset is committed only once the dead letter is delivered.
+ */
+export class DeadLetterWriter {
+  /** Dead letters written, by step and error code; read by metrics. */
+  readonly counts = new Map<string, number>()
+
+  constructor(private readonly topic: string, private readonly applicationId: string, private readonly collector: RecordCollector) {}
+
+  write(record: StreamRecord, error: RecordError, step: string): void {
+    const { origin } = record
+    this.collector.send(
+      {
+        topic: this.topic,
+        key: origin.key,
+        value: origin.value,
+        headers: [
+          { [DLQ_HEADERS.code]: error.code },
+          { [DLQ_HEADERS.message]: error.message.slice(0, 2000) },
+          { [DLQ_HEADERS.step]: step },
+          { [DLQ_HEADERS.topic]: origin.topic },
+          { [DLQ_HEADERS.partition]: String(origin.partition) },
+          { [DLQ_HEADERS.offset]: String(origin.offset) },
+          { [DLQ_HEADERS.application]: this.applicationId },
+        ],
+        timestamp: record.timestamp,
+      },
+      origin.ack,
+    )
+    const label = `${step}\u0000${error.code}`
+    this.counts.set(label, (this.counts.get(label) ?? 0) + 1)
+  }
+}

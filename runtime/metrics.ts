@@ -1,0 +1,47 @@
+import { Counter, Gauge, Registry } from 'prom-client'
+
+/** What the engine counts; plain numbers on the hot path, turned into Prometheus series on scrape. */
+export interface EngineCounters {
+  readonly consumedByTopic: ReadonlyMap<string, number>
+  readonly producedByTopic: ReadonlyMap<string, number>
+  /** Keyed `step\0code`. */
+  readonly deadLetters: ReadonlyMap<string, number>
+  readonly activeTasks: () => number
+}
+
+/**
+ * A Prometheus registry over the engine's counters. Names follow Kafka Streams' metrics where
+ * one exists (records consumed/produced, dropped records), prefixed `kubestream_`.
+ */
+export function createMetrics(applicationId: string, counters: EngineCounters): Registry {
+  const registry = new Registry()
+  registry.setDefaultLabels({ application_id: applicationId })
+  const fromMap = (name: string, help: string, label: string, source: () => ReadonlyMap<string, number>) =>
+    new Counter({
+      name, help, labelNames: [label], registers: [registry],
+      collect() {
+        this.reset()
+        for (const [value, count] of source()) this.inc({ [label]: value }, count)
+      },
+    })
+  fromMap('kubestream_records_consumed_total', 'Records read from source topics', 'topic', () => counters.consumedByTopic)
+  fromMap('kubestream_records_produced_total', 'Records handed to the producer, by destination topic', 'topic', () => counters.producedByTopic)
+  new Counter({
+    name: 'kubestream_dead_letter_records_total',
+    help: 'Records sent to the dead-letter topic, by step and error code',
+    labelNames: ['step', 'code'],
+    registers: [registry],
+    collect() {
+      this.reset()
+      for (const [key, count] of counters.deadLetters) {
+        const [step, code] = key.split('\u0000')
+        this.inc({ step, code }, count)
+      }
+    },
+  })
+  new Gauge({
+    name: 'kubestream_active_tasks', help: 'Tasks this replica runs', registers: [registry],
+    collect() { this.set(counters.activeTasks()) },
+  })
+  return registry
+}
