@@ -3,6 +3,7 @@ import type { LibrdkafkaConfig } from './client-config.js'
 import { KafkaError } from './kafka-error.js'
 
 const { CODES } = Kafka
+const BUSY_POLL_TIMEOUT_MS = 2
 
 export interface TopicPartition {
   topic: string
@@ -21,7 +22,9 @@ export interface RebalanceListener {
  * Offsets are only committed when the caller says so.
  */
 export class BatchConsumer {
-  private constructor(private readonly consumer: Kafka.KafkaConsumer) {}
+  private idle = true
+
+  private constructor(private readonly consumer: Kafka.KafkaConsumer, private readonly pollTimeoutMs: number) {}
 
   static async connect(global: LibrdkafkaConfig, topic: LibrdkafkaConfig, listener: RebalanceListener, pollTimeoutMs = 100): Promise<BatchConsumer> {
     const consumer = new Kafka.KafkaConsumer(
@@ -48,8 +51,7 @@ export class BatchConsumer {
       consumer.connect({ timeout: 30_000 }, (error) =>
         error ? reject(new KafkaError('CONNECT', `consumer cannot connect: ${error.message}`, true, { cause: error })) : resolve())
     })
-    consumer.setDefaultConsumeTimeout(pollTimeoutMs)
-    return new BatchConsumer(consumer)
+    return new BatchConsumer(consumer, pollTimeoutMs)
   }
 
   subscribe(topics: string[]): void {
@@ -67,9 +69,24 @@ export class BatchConsumer {
     })
   }
 
-  nextBatch(maxMessages: number): Promise<Kafka.Message[]> {
+  /**
+   * librdkafka's timeout applies to each message of a batch, so a steady trickle would hold a
+   * batch open until it is full. So: an idle consumer waits up to the poll timeout for one
+   * message, then takes whatever else is already fetched with a near-zero wait.
+   */
+  async nextBatch(maxMessages: number): Promise<Kafka.Message[]> {
+    if (!this.idle) return this.consume(maxMessages, BUSY_POLL_TIMEOUT_MS)
+    const first = await this.consume(1, this.pollTimeoutMs)
+    if (first.length === 0 || maxMessages === 1) return first
+    const rest = await this.consume(maxMessages - 1, BUSY_POLL_TIMEOUT_MS)
+    return rest.length === 0 ? first : [first[0], ...rest]
+  }
+
+  private consume(maxMessages: number, timeoutMs: number): Promise<Kafka.Message[]> {
+    this.consumer.setDefaultConsumeTimeout(timeoutMs)
     return new Promise((resolve, reject) => {
       this.consumer.consume(maxMessages, (error, messages) => {
+        this.idle = !error && messages.length === 0
         if (!error) return resolve(messages)
         // A timed-out or interrupted poll is not a failure; the loop asks again.
         if (error.code === CODES.ERRORS.ERR__TIMED_OUT || error.code === CODES.ERRORS.ERR__TIMED_OUT_QUEUE) return resolve([])

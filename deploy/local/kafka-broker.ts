@@ -44,7 +44,9 @@ export async function startLocalBroker(options: StartBrokerOptions = {}): Promis
     '-t', clusterId(), '-c', config, '--ignore-formatted'])
   const child = spawn('java', [...jvm, '-cp', classpath, 'kafka.Kafka', config], {
     stdio: ['ignore', 'ignore', 'pipe'],
-    detached: false,
+    // Its own process group: a terminal's Ctrl-C must reach us first, so clients can flush
+    // and commit before we stop the broker.
+    detached: true,
   })
   const stderr: string[] = []
   child.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk.toString()))
