@@ -1,0 +1,30 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+
+export interface EngineProcess {
+  child: ChildProcess
+  output: () => string
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
+}
+
+/** `kubestream run FILE` as its own process, as an operator would start it. */
+export function startEngine(file: string, env: Record<string, string>): EngineProcess {
+  const child = spawn(process.execPath, ['bin/kubestream.js', 'run', file], {
+    env: { ...process.env, LOG_FORMAT: 'json', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  const chunks: string[] = []
+  child.stdout?.on('data', (c: Buffer) => chunks.push(c.toString()))
+  child.stderr?.on('data', (c: Buffer) => chunks.push(c.toString()))
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })))
+  return { child, output: () => chunks.join(''), exited }
+}
+
+export async function waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 90_000, everyMs = 250): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (await check()) return
+    await new Promise((resolve) => setTimeout(resolve, everyMs))
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+}

@@ -1,0 +1,131 @@
+import { describe, expect, it } from 'vitest'
+import { TopologyError } from '../../topology/errors.js'
+import { loadTopology } from '../../topology/load.js'
+
+const header = ['apiVersion: kubestream.io/v1alpha1', 'kind: Topology', 'metadata:', '  name: fanout', 'spec:']
+const source = ['  sources:', '    - name: events', '      kafka:', '        topic: cluster-events']
+const sink = (from: string) => ['  sinks:', '    - name: out', `      from: ${from}`, '      kafka:', '        topic: out']
+
+/** header is lines 1-5, sources lines 6-9, so the first step starts on line 11. */
+const withSteps = (...steps: string[]) => [...header, ...source, '  steps:', ...steps, ...sink('s1')].join('\n')
+
+const cases: Array<{ name: string; yaml: string; code: string; message: RegExp; line: number; column: number; env?: Record<string, string> }> = [
+  {
+    name: 'YAML syntax: a tab-indented mapping',
+    yaml: [...header, '  sources:', '    - name: events', '\tkafka: {}'].join('\n'),
+    code: 'YAML_SYNTAX', message: /tab/i, line: 8, column: 1,
+  },
+  {
+    name: 'unknown top-level field, with a suggestion',
+    yaml: ['apiVersion: kubestream.io/v1alpha1', 'kind: Topology', 'metadata:', '  name: fanout', 'spce:', '  sources: []'].join('\n'),
+    code: 'UNKNOWN_FIELD', message: /unknown field "spce" in the document; did you mean "spec"\?/, line: 5, column: 1,
+  },
+  {
+    name: 'unknown operator in a step, with a suggestion',
+    yaml: withSteps('    - name: s1', '      from: events', '      filtr: value.x == 1'),
+    code: 'UNKNOWN_FIELD', message: /unknown field "filtr" in spec\.steps\[0\]; did you mean "filter"\?/, line: 13, column: 7,
+  },
+  {
+    name: 'CEL syntax error points inside the expression',
+    yaml: withSteps('    - name: s1', '      from: events', '      filter: value.event.type == '),
+    code: 'EXPRESSION', message: /invalid CEL in spec\.steps\[0\]\.filter/, line: 13, column: 34,
+  },
+  {
+    name: 'CEL type error',
+    yaml: withSteps('    - name: s1', '      from: events', '      map: 1 + "one"'),
+    code: 'EXPRESSION', message: /no such overload/, line: 13, column: 12,
+  },
+  {
+    name: 'CEL unknown variable',
+    yaml: withSteps('    - name: s1', '      from: events', '      keyBy: vaule.event.metadata.uid'),
+    code: 'EXPRESSION', message: /Unknown variable: vaule/, line: 13, column: 14,
+  },
+  {
+    name: 'CEL error in a block scalar maps to its own line',
+    yaml: withSteps('    - name: s1', '      from: events', '      filter: |', '        value.verb == "UPDATED" &&', '          value.event.count >'),
+    code: 'EXPRESSION', message: /invalid CEL/, line: 15, column: 30,
+  },
+  {
+    name: 'dangling from, with a suggestion',
+    yaml: withSteps('    - name: s1', '      from: evnets', '      keyBy: value.uid'),
+    code: 'DANGLING_FROM', message: /step "s1" reads from "evnets", which is not a source or step; did you mean "events"\?/, line: 12, column: 13,
+  },
+  {
+    name: 'a step with two operators',
+    yaml: withSteps('    - name: s1', '      from: events', '      filter: value.ok', '      keyBy: value.uid'),
+    code: 'STEP_OPERATOR', message: /has 2 operators \(filter, keyBy\)/, line: 14, column: 14,
+  },
+  {
+    name: 'a step with no operator',
+    yaml: withSteps('    - name: s1', '      from: events'),
+    code: 'STEP_OPERATOR', message: /has no operator/, line: 11, column: 13,
+  },
+  {
+    name: 'an environment variable without default',
+    yaml: [...header, '  sources:', '    - name: events', '      kafka:', '        topic: ${KUBESTREAM_TEST_UNSET_TOPIC}', ...sink('events')].join('\n'),
+    code: 'ENV', message: /KUBESTREAM_TEST_UNSET_TOPIC is not set/, line: 9, column: 16,
+  },
+  {
+    name: 'wrong apiVersion',
+    yaml: ['apiVersion: kubestream.io/v2', 'kind: Topology', 'metadata:', '  name: fanout', 'spec:', ...source.slice(0), ...sink('events')].join('\n'),
+    code: 'SCHEMA', message: /apiVersion must be one of "kubestream.io\/v1alpha1"/, line: 1, column: 13,
+  },
+  {
+    name: 'a name used twice',
+    yaml: withSteps('    - name: s1', '      from: events', '      keyBy: value.uid', '    - name: events', '      from: s1', '      keyBy: value.uid'),
+    code: 'DUPLICATE_NAME', message: /name "events" is used twice/, line: 14, column: 13,
+  },
+  {
+    name: 'a bad topic template in a sink',
+    yaml: [...header, ...source, '  sinks:', '    - name: out', '      from: events', '      kafka:', '        topic: events.${value.event.metadata.namespace +}'].join('\n'),
+    code: 'EXPRESSION', message: /invalid CEL in spec\.sinks\[0\]\.kafka\.topic/, line: 14, column: 57,
+  },
+  {
+    name: 'a wrongly typed field',
+    yaml: [...header, ...source, '  sinks:', '    - name: out', '      from: events', '      kafka:', '        topic: out', '        partitions: many'].join('\n'),
+    code: 'SCHEMA', message: /spec\.sinks\[0\]\.kafka\.partitions must be integer/, line: 15, column: 21,
+  },
+  {
+    name: 'steps wired in a cycle',
+    yaml: withSteps('    - name: s1', '      from: s2', '      keyBy: value.uid', '    - name: s2', '      from: s1', '      keyBy: value.uid'),
+    code: 'CYCLE', message: /cycle/, line: 12, column: 13,
+  },
+]
+
+describe('loadTopology rejects broken files with file:line:column', () => {
+  it.each(cases)('$name', ({ yaml, code, message, line, column, env }) => {
+    let thrown: unknown
+    try {
+      loadTopology(yaml, 'broken.yaml', env ?? {})
+    } catch (error) {
+      thrown = error
+    }
+    expect(thrown).toBeInstanceOf(TopologyError)
+    const error = thrown as TopologyError
+    expect(error.code).toBe(code)
+    expect(error.reason).toMatch(message)
+    expect({ line: error.position?.line, column: error.position?.column }).toEqual({ line, column })
+    expect(error.message).toBe(`broken.yaml:${line}:${column}: ${error.reason}`)
+  })
+})
+
+describe('loadTopology accepts', () => {
+  it('the example topology, with env defaults and typed substitutions', async () => {
+    const { loadTopologyFile } = await import('../../topology/load.js')
+    const graph = loadTopologyFile('examples/events-fanout.yaml', { NAMESPACE_TOPIC_PARTITIONS: '6' })
+    expect(graph.applicationId).toBe('events-fanout')
+    expect(graph.deadLetter.topic).toBe('events-fanout-dlq')
+    const sink = graph.nodes.get('per-namespace')
+    expect(sink?.kind).toBe('sink')
+    expect(sink?.kind === 'sink' && sink.topicSettings.partitions).toBe(6)
+    expect(sink?.kind === 'sink' && sink.topic.source).toBe('events.${value.event.metadata.namespace}')
+  })
+
+  it('${VAR:-default} next to a CEL template in one file', () => {
+    const yaml = [...header, '  sources:', '    - name: events', '      kafka:', '        topic: ${SRC:-fallback}', ...sink('events').slice(0, 4), '        topic: "${PREFIX:-x-}${value.verb}"'].join('\n')
+    const graph = loadTopology(yaml, 't.yaml', {})
+    expect(graph.sources[0].topic).toBe('fallback')
+    const out = graph.nodes.get('out')
+    expect(out?.kind === 'sink' && out.topic.source).toBe('x-${value.verb}')
+  })
+})
