@@ -36,6 +36,12 @@ export function loadTopology(text: string, file = '<topology>', env: NodeJS.Proc
   return buildGraph(value, locate)
 }
 
+/** A document built in code (TopologyBuilder): the same checks, without positions. */
+export function graphFromDocument(value: unknown): TopologyGraph {
+  if (!validate(value)) throw schemaError(validate.errors ?? [], () => undefined, () => undefined)
+  return buildGraph(value)
+}
+
 function toLineColumn(lines: LineCounter, offset: number): { line: number; column: number } {
   const { line, col } = lines.linePos(offset)
   return { line, column: col }

@@ -1,0 +1,13 @@
+/** kubestream's public API: load or build a topology, run it, describe it. */
+export { KubeStream, type KubeStreamOptions } from './runtime/kube-stream.js'
+export { StreamState } from './runtime/stream-state.js'
+export { DLQ_HEADERS } from './runtime/dead-letter.js'
+export { TopologyBuilder, StreamBuilder, type TopologyOptions } from './topology/builder.js'
+export { loadTopology, loadTopologyFile } from './topology/load.js'
+export { describeMermaid, describeText } from './topology/describe.js'
+export { topologySchema } from './topology/schema.js'
+export { TopologyError, type TopologyErrorCode, type SourcePosition } from './topology/errors.js'
+export { RecordError, type RecordErrorCode } from './operators/record-error.js'
+export { KafkaError, type KafkaErrorCode } from './connectors/kafka/kafka-error.js'
+export type * from './topology/spec.js'
+export type { TopologyGraph } from './topology/graph.js'

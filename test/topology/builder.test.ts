@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest'
+import { TopologyBuilder } from '../../topology/builder.js'
+import { describeText } from '../../topology/describe.js'
+import { TopologyError } from '../../topology/errors.js'
+import { loadTopologyFile } from '../../topology/load.js'
+
+describe('TopologyBuilder', () => {
+  it('builds the same graph as examples/events-fanout.yaml', () => {
+    const fromYaml = loadTopologyFile('examples/events-fanout.yaml', {})
+    const topology = new TopologyBuilder('events-fanout', {
+      kafka: { bootstrapServers: 'localhost:9092', producer: { 'linger.ms': 20, 'compression.type': 'lz4' } },
+      processing: { guarantee: 'at_least_once', commitIntervalMs: 1000 },
+    })
+    topology
+      .source('cluster-events', { topic: 'cluster-events', format: 'json', startOffset: 'earliest' })
+      .filter('drop-resyncs', '!(value.verb == "UPDATED" && has(value.old_event) && has(value.old_event.metadata)\n  && value.event.metadata.resourceVersion == value.old_event.metadata.resourceVersion)')
+      .keyBy('key-by-uid', 'value.event.metadata.uid')
+      .headers('tag', { verb: 'value.verb', type: 'has(value.event.type) ? value.event.type : null', reason: 'has(value.event.reason) ? value.event.reason : null' })
+      .to('per-namespace', { topic: 'events.${value.event.metadata.namespace}', partitions: 3, replicationFactor: 1, config: { 'retention.ms': 604800000 } })
+    const built = topology.build()
+    expect(describeText(built)).toBe(describeText(fromYaml))
+    expect(built.kafka).toEqual(fromYaml.kafka)
+    expect(built.processing).toEqual(fromYaml.processing)
+  })
+
+  it('reports the same errors as the YAML loader', () => {
+    const topology = new TopologyBuilder('bad')
+    topology.source('in', { topic: 'in' }).filter('f', 'value.x ==').to('out', { topic: 'out' })
+    expect(() => topology.build()).toThrow(TopologyError)
+    expect(() => topology.build()).toThrow(/invalid CEL in spec\.steps\[0\]\.filter/)
+  })
+})

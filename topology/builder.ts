@@ -1,0 +1,106 @@
+import type { TopologyGraph } from './graph.js'
+import { graphFromDocument } from './load.js'
+import {
+  API_VERSION, type DeadLetterSettings, type KafkaSettings, type ProcessingSettings, type SinkSpec,
+  type SourceSpec, type StepSpec, type TopologyDocument,
+} from './spec.js'
+
+export interface TopologyOptions {
+  kafka?: KafkaSettings
+  processing?: ProcessingSettings
+  deadLetter?: DeadLetterSettings
+}
+
+/**
+ * The typed way to write a topology in code; it produces the same document (and so the same
+ * graph, checks and errors) as the YAML.
+ *
+ * ```ts
+ * const topology = new TopologyBuilder('events-fanout', { kafka: { bootstrapServers: 'localhost:9092' } })
+ * topology
+ *   .source('cluster-events', { topic: 'cluster-events' })
+ *   .filter('warnings', 'value.event.type == "Warning"')
+ *   .keyBy('by-uid', 'value.event.metadata.uid')
+ *   .to('per-namespace', { topic: 'warnings.${value.event.metadata.namespace}', partitions: 3 })
+ * const graph = topology.build()
+ * ```
+ */
+export class TopologyBuilder {
+  private readonly sources: SourceSpec[] = []
+  private readonly steps: StepSpec[] = []
+  private readonly sinks: SinkSpec[] = []
+
+  constructor(readonly applicationId: string, private readonly options: TopologyOptions = {}) {}
+
+  source(name: string, kafka: SourceSpec['kafka'], description?: string): StreamBuilder {
+    this.sources.push({ name, kafka, ...(description ? { description } : {}) })
+    return new StreamBuilder(this, name)
+  }
+
+  /** The document the YAML would hold; `yaml.stringify` it to get a file. */
+  toDocument(): TopologyDocument {
+    const { kafka, processing, deadLetter } = this.options
+    return {
+      apiVersion: API_VERSION,
+      kind: 'Topology',
+      metadata: { name: this.applicationId },
+      spec: {
+        ...(kafka ? { kafka } : {}),
+        ...(processing ? { processing } : {}),
+        ...(deadLetter ? { deadLetter } : {}),
+        sources: structuredClone(this.sources),
+        steps: structuredClone(this.steps),
+        sinks: structuredClone(this.sinks),
+      },
+    }
+  }
+
+  /** Validates and compiles, as loading the YAML would; throws TopologyError. */
+  build(): TopologyGraph {
+    return graphFromDocument(this.toDocument())
+  }
+
+  /** @internal */
+  addStep(step: StepSpec): void {
+    this.steps.push(step)
+  }
+
+  /** @internal */
+  addSink(sink: SinkSpec): void {
+    this.sinks.push(sink)
+  }
+}
+
+/** The output of a source or step, to which further steps and sinks attach. */
+export class StreamBuilder {
+  constructor(private readonly topology: TopologyBuilder, readonly name: string) {}
+
+  filter(name: string, predicate: string): StreamBuilder {
+    return this.step({ name, from: this.name, filter: predicate })
+  }
+
+  map(name: string, projection: string): StreamBuilder {
+    return this.step({ name, from: this.name, map: projection })
+  }
+
+  flatMap(name: string, projection: string): StreamBuilder {
+    return this.step({ name, from: this.name, flatMap: projection })
+  }
+
+  keyBy(name: string, selector: string): StreamBuilder {
+    return this.step({ name, from: this.name, keyBy: selector })
+  }
+
+  headers(name: string, headers: Record<string, string>): StreamBuilder {
+    return this.step({ name, from: this.name, headers })
+  }
+
+  to(name: string, kafka: SinkSpec['kafka']): void {
+    this.topology.addSink({ name, from: this.name, kafka })
+  }
+
+  private step(step: StepSpec): StreamBuilder {
+    this.topology.addStep(step)
+    return new StreamBuilder(this.topology, step.name)
+  }
+}
