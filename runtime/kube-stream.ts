@@ -119,9 +119,14 @@ export class KubeStream {
   private async runLoop(consumer: BatchConsumer, collector: RdkafkaRecordCollector): Promise<void> {
     const { maxBatchSize, commitIntervalMs } = this.graph.processing
     let lastCommit = Date.now()
+    // One consume is always in flight, so librdkafka's worker thread copies the next batch
+    // while this thread processes the current one. A batch fetched but never processed is
+    // simply not committed: it is read again after a restart or by the partition's next owner.
+    let next = consumer.nextBatch(maxBatchSize)
     try {
       while (this.state === StreamState.RUNNING) {
-        const messages = await consumer.nextBatch(maxBatchSize)
+        const messages = await next
+        next = consumer.nextBatch(maxBatchSize)
         if (messages.length > 0) this.dispatch(messages)
         if (this.failure !== undefined) throw this.failure
         await collector.drain()
@@ -130,6 +135,7 @@ export class KubeStream {
           lastCommit = Date.now()
         }
       }
+      await next.catch(() => undefined)
     } catch (error) {
       this.failure = error
       this.state = StreamState.ERROR

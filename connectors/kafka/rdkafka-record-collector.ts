@@ -24,10 +24,13 @@ export class RdkafkaRecordCollector implements RecordCollector {
   private readonly heldForTopic = new Map<string, Held[]>()
   private heldForRoom: Held[] = []
   private fatal: KafkaError | undefined
+  /** Produced and not yet reported on; librdkafka's flush can end before its reports reach us. */
+  private unreported = 0
 
   private constructor(private readonly producer: Kafka.Producer, private readonly admin: TopicAdmin) {
     producer.on('delivery-report', (error, report) => {
       ;(report.opaque as DeliveryAck).pending--
+      this.unreported--
       if (error) this.fatal ??= new KafkaError('DELIVERY', `delivery to ${report.topic} failed: ${error.message}`, false, { cause: error })
     })
   }
@@ -70,14 +73,21 @@ export class RdkafkaRecordCollector implements RecordCollector {
     }
   }
 
-  flush(timeoutMs: number): Promise<void> {
-    return new Promise((resolve, reject) => {
+  async flush(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs
+    await new Promise<void>((resolve, reject) => {
       this.producer.flush(timeoutMs, (error) => {
         if (error) reject(new KafkaError('FLUSH_TIMEOUT', `producer flush did not finish in ${timeoutMs} ms: ${error.message}`, true, { cause: error }))
-        else if (this.fatal) reject(this.fatal)
         else resolve()
       })
     })
+    // Delivery reports are dispatched to this thread after the flush itself completes.
+    while (this.unreported > 0) {
+      if (Date.now() > deadline) throw new KafkaError('FLUSH_TIMEOUT', `${this.unreported} delivery reports still missing after ${timeoutMs} ms`, true)
+      this.producer.poll()
+      await new Promise((resolve) => setTimeout(resolve, 2))
+    }
+    this.throwIfFailed()
   }
 
   close(): Promise<void> {
@@ -117,6 +127,7 @@ export class RdkafkaRecordCollector implements RecordCollector {
       if ((error as { code?: number }).code === CODES.ERRORS.ERR__QUEUE_FULL) return false
       throw new KafkaError('DELIVERY', `cannot produce to ${record.topic}: ${(error as Error).message}`, false, { cause: error })
     }
+    this.unreported++
     this.producedByTopic.set(record.topic, (this.producedByTopic.get(record.topic) ?? 0) + 1)
     return true
   }
