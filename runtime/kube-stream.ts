@@ -39,6 +39,7 @@ export class KubeStream {
   private failure: unknown
   private loop: Promise<void> | undefined
   private registry: Registry | undefined
+  private clientsClosed = false
 
   constructor(readonly graph: TopologyGraph, options: KubeStreamOptions = {}) {
     this.compiled = compileTopology(graph)
@@ -81,8 +82,8 @@ export class KubeStream {
 
   /** Finishes the batch in hand, flushes the producer, commits what was delivered, disconnects. */
   async stop(timeoutMs = this.graph.processing.shutdownTimeoutMs): Promise<void> {
-    if (this.state !== StreamState.RUNNING) return this.done.catch(() => undefined)
-    this.state = StreamState.PENDING_SHUTDOWN
+    if (this.state === StreamState.CREATED || this.state === StreamState.NOT_RUNNING || this.state === StreamState.PENDING_SHUTDOWN) return
+    if (this.state === StreamState.RUNNING) this.state = StreamState.PENDING_SHUTDOWN
     await this.loop?.catch(() => undefined)
     if (this.failure === undefined && this.collector && this.consumer) {
       await this.collector.drain()
@@ -217,7 +218,10 @@ export class KubeStream {
     }
   }
 
+  /** Once only: a fault and a signal may both ask for it. */
   private async closeClients(): Promise<void> {
+    if (this.clientsClosed) return
+    this.clientsClosed = true
     await this.consumer?.close()
     await this.collector?.close()
     this.admin?.close()
