@@ -95,7 +95,11 @@ describe('events-fanout end to end', () => {
     const before = written.length
     let engine = startEngine('examples/events-fanout.yaml', env)
     // Write while it runs and kill it once it has visibly produced part of this round.
-    const baseline = await countOutputs(brokers, prefix)
+    let baseline = 0
+    await waitFor('output counts', async () => {
+      baseline = await countOutputs(brokers, prefix)
+      return true
+    })
     const feeding = write(12_000)
     await waitFor('mid-stream output', async () => (await countOutputs(brokers, prefix)) > baseline + 2_000, 120_000, 100)
     engine.child.kill('SIGKILL')

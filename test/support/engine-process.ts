@@ -20,11 +20,17 @@ export function startEngine(file: string, env: Record<string, string>): EnginePr
   return { child, output: () => chunks.join(''), exited }
 }
 
+/** Polls until `check` is true. A check that throws (a topic still being created) counts as not yet. */
 export async function waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 90_000, everyMs = 250): Promise<void> {
   const deadline = Date.now() + timeoutMs
+  let lastError: unknown
   while (Date.now() < deadline) {
-    if (await check()) return
+    try {
+      if (await check()) return
+    } catch (error) {
+      lastError = error
+    }
     await new Promise((resolve) => setTimeout(resolve, everyMs))
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${String(lastError)})` : ''}`)
 }
