@@ -118,9 +118,16 @@ function jvmArgs(dir: string, heap: string): string[] {
   ]
 }
 
-/** A KRaft cluster id: 16 random bytes, base64url without padding, as `kafka-storage random-uuid` prints. */
+/**
+ * A KRaft cluster id: 16 random bytes, base64url without padding, as `kafka-storage random-uuid`
+ * prints. Like Kafka's own Uuid.randomUuid, never one starting with `-`: the storage tool's
+ * argument parser would take it for an option (1 start in 64 failed that way).
+ */
 function clusterId(): string {
-  return randomBytes(16).toString('base64url')
+  for (;;) {
+    const id = randomBytes(16).toString('base64url')
+    if (!id.startsWith('-')) return id
+  }
 }
 
 async function freePort(): Promise<number> {
