@@ -14,7 +14,9 @@ export type Locator = (path: DocumentPath, offsetInValue?: number) => SourcePosi
 const DEFAULT_PROCESSING = {
   guarantee: 'at_least_once',
   commitIntervalMs: 1000,
-  maxBatchSize: 5000,
+  // Measured with bench/fanout (100k envelopes): 1,000 is ~15% faster and uses less CPU than
+  // 5,000, most likely because a smaller batch's garbage dies young instead of being promoted.
+  maxBatchSize: 1000,
   shutdownTimeoutMs: 30_000,
 } as const
 

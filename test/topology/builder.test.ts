@@ -8,7 +8,7 @@ describe('TopologyBuilder', () => {
   it('builds the same graph as examples/events-fanout.yaml', () => {
     const fromYaml = loadTopologyFile('examples/events-fanout.yaml', {})
     const topology = new TopologyBuilder('events-fanout', {
-      kafka: { bootstrapServers: 'localhost:9092', producer: { 'linger.ms': 20, 'compression.type': 'lz4' } },
+      kafka: { bootstrapServers: 'localhost:9092', producer: { 'linger.ms': 100, 'compression.type': 'lz4' } },
       processing: { guarantee: 'at_least_once', commitIntervalMs: 1000 },
     })
     topology
