@@ -5,7 +5,6 @@ import { adminConfig, consumerConfig, producerConfig } from '../connectors/kafka
 import { KafkaError } from '../connectors/kafka/kafka-error.js'
 import { RdkafkaRecordCollector } from '../connectors/kafka/rdkafka-record-collector.js'
 import { TopicAdmin } from '../connectors/kafka/topic-admin.js'
-import { serdes } from '../connectors/serde/serde.js'
 import { buildPipeline, type CompiledTopology, compileTopology, type PipelineRuntime, type SubTopology } from '../topology/compile.js'
 import type { TopologyGraph } from '../topology/graph.js'
 import { DeadLetterWriter } from './dead-letter.js'
@@ -188,7 +187,7 @@ export class KubeStream {
       fail: (error) => { this.failure ??= error },
     }
     const { source } = subTopology
-    return new StreamTask(`${subTopology.id}_${partition}`, source.name, source.topic, partition, serdes[source.format], buildPipeline(subTopology, runtime), runtime)
+    return new StreamTask(`${subTopology.id}_${partition}`, source.name, source.topic, partition, subTopology.valueSerde, buildPipeline(subTopology, runtime), runtime)
   }
 
   /** On revoke: commit what is delivered for these partitions, then drop their tasks. */

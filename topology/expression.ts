@@ -1,5 +1,6 @@
 import { Environment } from '@marcbachmann/cel-js'
 import { RecordError } from '../operators/record-error.js'
+import { type ValueRead, valueReadsOf } from './value-reads.js'
 
 /**
  * What a CEL expression sees of a record. One object is reused per operator and its fields
@@ -17,6 +18,8 @@ export interface ExpressionContext {
 
 export interface CompiledExpression {
   readonly source: string
+  /** The parts of the record value it reads: what a projecting decoder must keep. */
+  readonly valueReads: readonly ValueRead[]
   evaluate(context: ExpressionContext): unknown
 }
 
@@ -39,17 +42,18 @@ const environment = new Environment({ homogeneousAggregateLiterals: false })
 
 /** Parses and type-checks once; throws ExpressionSyntaxError with the offending offset. */
 export function compileExpression(source: string): CompiledExpression {
-  let program: (context: object) => unknown
+  let program: ((context: object) => unknown) & { ast: unknown }
   try {
     const checked = environment.check(source)
     if (!checked.valid) throw checked.error
-    program = environment.parse(source) as unknown as (context: object) => unknown
+    program = environment.parse(source) as unknown as typeof program
   } catch (error) {
     const cel = error as { summary?: string; message: string; range?: { start: number } }
     throw new ExpressionSyntaxError(cel.summary ?? cel.message, cel.range?.start ?? 0)
   }
   return {
     source,
+    valueReads: valueReadsOf(program.ast),
     evaluate(context) {
       try {
         return toPlain(program(context))

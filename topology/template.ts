@@ -1,5 +1,6 @@
 import { RecordError } from '../operators/record-error.js'
 import { type CompiledExpression, compileExpression, ExpressionSyntaxError, type ExpressionContext } from './expression.js'
+import type { ValueRead } from './value-reads.js'
 
 /**
  * A string with `${…}` parts that are CEL, such as a sink's `events.${value.event.metadata.namespace}`.
@@ -8,6 +9,8 @@ import { type CompiledExpression, compileExpression, ExpressionSyntaxError, type
 export interface CompiledTemplate {
   readonly source: string
   readonly isStatic: boolean
+  /** The parts of the record value its expressions read. */
+  readonly valueReads: readonly ValueRead[]
   render(context: ExpressionContext): string
 }
 
@@ -30,10 +33,11 @@ export function compileTemplate(source: string): CompiledTemplate {
     cursor = close + 1
   }
   const tail = source.slice(cursor)
-  if (parts.length === 0) return { source, isStatic: true, render: () => tail }
+  if (parts.length === 0) return { source, isStatic: true, valueReads: [], render: () => tail }
   return {
     source,
     isStatic: false,
+    valueReads: parts.flatMap((part) => part.valueReads),
     render(context) {
       let out = literals[0]
       for (let i = 0; i < parts.length; i++) {

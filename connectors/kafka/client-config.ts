@@ -19,7 +19,11 @@ export function consumerConfig(settings: KafkaSettings, groupId: string, startOf
       'fetch.wait.max.ms': 100,
       'fetch.min.bytes': 1,
       'max.partition.fetch.bytes': 4 * 1024 * 1024,
-      'queued.min.messages': 20_000,
+      // A deep pre-fetch queue keeps the fetcher running while the main thread works: with
+      // librdkafka's 64 MB default (and queued.min.messages 20,000) the consumer alone
+      // delivered 29k envelopes/s; with 128 MB, 100k/s (bench/fanout, 1.5 KB envelopes).
+      'queued.min.messages': 100_000,
+      'queued.max.messages.kbytes': 131_072,
       ...settings.config,
       ...settings.consumer,
       'bootstrap.servers': bootstrapServers(settings),

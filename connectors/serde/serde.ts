@@ -1,5 +1,6 @@
 import type { Format } from '../../topology/spec.js'
 import { RecordError } from '../../operators/record-error.js'
+import { type FieldTree, JsonProjection } from './json-projection.js'
 
 /**
  * Value (de)serialization by format. Decoding happens once at the source; a sink reuses the
@@ -42,6 +43,24 @@ const bytes: Serde = {
 }
 
 export const serdes: Readonly<Record<Format, Serde>> = { json, string, bytes }
+
+/**
+ * JSON decoded into only the fields a topology reads (see JsonProjection). A document the
+ * projection does not accept goes to JSON.parse, so errors carry JSON.parse's own message.
+ */
+export function projectedJson(fields: FieldTree): Serde {
+  const projection = new JsonProjection(fields)
+  return {
+    decode(bytes) {
+      try {
+        return projection.project(bytes)
+      } catch {
+        return json.decode(bytes)
+      }
+    },
+    encode: json.encode,
+  }
+}
 
 /** Keys: strings as UTF-8, bytes as they are, anything else as its JSON text. */
 export function encodeKey(key: unknown): Buffer | string | null {
