@@ -1,13 +1,5 @@
 import type { ExpressionContext } from '../topology/expression.js'
 
-/**
- * Tracks the outputs of one consumed batch of one partition until the producer has delivered
- * them all; the commit loop only commits past batches whose `pending` is back to zero.
- */
-export interface DeliveryAck {
-  pending: number
-}
-
 /** Where a record was read from, and its bytes as read: the dead-letter topic gets them unchanged. */
 export interface RecordOrigin {
   readonly topic: string
@@ -15,7 +7,6 @@ export interface RecordOrigin {
   readonly offset: number
   readonly key: Buffer | null
   readonly value: Buffer | null
-  readonly ack: DeliveryAck
 }
 
 /** One record on its way through a task. Operators never mutate one: they make a changed copy. */

@@ -36,7 +36,6 @@ export function to(context: StepContext, options: ToOptions): OperatorFunction<R
         headers: toKafkaHeaders(record),
         timestamp: record.timestamp,
       },
-      record.origin.ack,
       topicSpec,
     )
   })

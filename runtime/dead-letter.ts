@@ -15,8 +15,8 @@ export const DLQ_HEADERS = {
 
 /**
  * Writes records that failed to the dead-letter topic with their original key and bytes and
- * headers naming the error and where the record came from. A dead-lettered record counts as
- * an output of its batch: its offset is committed only once the dead letter is delivered.
+ * headers naming the error and where the record came from. Like any output, it is flushed
+ * before the offset of its record is committed.
  */
 export class DeadLetterWriter {
   /** Dead letters written, by step and error code; read by metrics. */
@@ -42,7 +42,6 @@ export class DeadLetterWriter {
         ],
         timestamp: record.timestamp,
       },
-      origin.ack,
     )
     const label = `${step}\u0000${error.code}`
     this.counts.set(label, (this.counts.get(label) ?? 0) + 1)

@@ -17,13 +17,24 @@ export interface KubeStreamOptions {
   logger?: Logger
 }
 
+/** Longer than librdkafka's default message.timeout.ms (300 s), after which an undelivered record fails on its own. */
+const FLUSH_TIMEOUT_MS = 330_000
+
+/** Partitions the group takes away, handed over by the run loop between two batches. */
+interface Revocation {
+  readonly partitions: TopicPartition[]
+  readonly handedOver: () => void
+}
+
 /**
  * One replica of a topology (Kafka Streams' KafkaStreams): it owns the clients, runs a task per
  * assigned partition and drives the commit loop.
  *
- * Commit order, once, here: process a batch (outputs queued) → drain held records to the
- * producer → every commitIntervalMs commit, per partition, the end of the prefix of batches
- * whose outputs were all acknowledged. On stop: flush the producer, then commit synchronously.
+ * Commit order, once, in `commit`: process batches (outputs handed to the producer) → every
+ * commitIntervalMs, and before partitions are let go or the process stops: flush the producer
+ * (every output acknowledged, or a delivery error stops the task) → commit, per partition, the
+ * offset after the last record processed. Between the flush and the commit nothing is
+ * processed, so a committed offset never runs ahead of a delivered output.
  */
 export class KubeStream {
   state = StreamState.CREATED
@@ -31,6 +42,9 @@ export class KubeStream {
   private readonly log: Logger
   private readonly tasks = new Map<string, StreamTask>()
   private readonly consumedByTopic = new Map<string, number>()
+  private readonly revocations: Revocation[] = []
+  /** The run loop is between start and its end: revocations wait for it (or for stop()). */
+  private looping = false
   private collector: RdkafkaRecordCollector | undefined
   private consumer: BatchConsumer | undefined
   private admin: TopicAdmin | undefined
@@ -59,7 +73,7 @@ export class KubeStream {
       const { global, topic } = consumerConfig(graph.kafka, graph.applicationId, startOffset)
       this.consumer = await BatchConsumer.connect(global, topic, {
         onAssigned: (partitions) => this.createTasks(partitions),
-        onRevoked: (partitions) => this.closeTasks(partitions),
+        onRevoked: (partitions) => this.revoke(partitions),
       })
       this.consumer.onCommitError((error) => this.log.warn({ err: error }, 'offset commit failed; the next commit retries'))
       await this.checkSourceTopics(this.consumer)
@@ -79,19 +93,18 @@ export class KubeStream {
     return this.loop ?? Promise.resolve()
   }
 
-  /** Finishes the batch in hand, flushes the producer, commits what was delivered, disconnects. */
+  /** Finishes the batch in hand, flushes the producer, commits what was processed, disconnects. */
   async stop(timeoutMs = this.graph.processing.shutdownTimeoutMs): Promise<void> {
     if (this.state === StreamState.CREATED || this.state === StreamState.NOT_RUNNING || this.state === StreamState.PENDING_SHUTDOWN) return
     if (this.state === StreamState.RUNNING) this.state = StreamState.PENDING_SHUTDOWN
     await this.loop?.catch(() => undefined)
-    if (this.failure === undefined && this.collector && this.consumer) {
-      await this.collector.drain()
-      await this.collector.flush(timeoutMs)
-      this.commitDelivered(true)
+    try {
+      if (this.failure === undefined && this.collector && this.consumer) await this.commit(this.collector, this.consumer, true, timeoutMs)
+    } finally {
+      this.releaseRevoked()
+      this.dropTasks([...this.tasks.values()])
+      await this.closeClients()
     }
-    for (const task of this.tasks.values()) task.close()
-    this.tasks.clear()
-    await this.closeClients()
     if (this.failure === undefined) this.state = StreamState.NOT_RUNNING
     this.log.info({ state: this.state }, 'stopped')
   }
@@ -118,6 +131,7 @@ export class KubeStream {
 
   private async runLoop(consumer: BatchConsumer, collector: RdkafkaRecordCollector): Promise<void> {
     const { maxBatchSize, commitIntervalMs } = this.graph.processing
+    this.looping = true
     let lastCommit = Date.now()
     // One consume is always in flight, so librdkafka's worker thread copies the next batch
     // while this thread processes the current one. A batch fetched but never processed is
@@ -130,8 +144,10 @@ export class KubeStream {
         if (messages.length > 0) this.dispatch(messages)
         if (this.failure !== undefined) throw this.failure
         await collector.drain()
-        if (Date.now() - lastCommit >= commitIntervalMs) {
-          this.commitDelivered(false)
+        if (this.revocations.length > 0) {
+          await this.handOver(collector, consumer)
+        } else if (Date.now() - lastCommit >= commitIntervalMs) {
+          await this.commit(collector, consumer, false)
           lastCommit = Date.now()
         }
       }
@@ -139,8 +155,44 @@ export class KubeStream {
     } catch (error) {
       this.failure = error
       this.state = StreamState.ERROR
-      this.log.error({ err: error }, 'processing stopped by a fault; undelivered positions are not committed')
+      this.log.error({ err: error }, 'processing stopped by a fault; positions whose outputs were not flushed are not committed')
+      this.releaseRevoked()
       throw error
+    } finally {
+      this.looping = false
+    }
+  }
+
+  /**
+   * The one commit point: everything sent so far is flushed (acknowledged by the broker, or a
+   * delivery error throws), then the offset after the last processed record of each task is
+   * committed. Synchronously where nothing may be lost (revoke, stop); in the background
+   * otherwise, a failed background commit being retried by the next one.
+   */
+  private async commit(collector: RdkafkaRecordCollector, consumer: BatchConsumer, sync: boolean, flushTimeoutMs = FLUSH_TIMEOUT_MS): Promise<void> {
+    await collector.flush(flushTimeoutMs)
+    const offsets: Array<TopicPartition & { offset: number }> = []
+    for (const task of this.tasks.values()) {
+      const offset = task.progress.takeCommittable()
+      if (offset !== undefined) offsets.push({ topic: task.topic, partition: task.partition, offset })
+    }
+    if (sync) consumer.commitSync(offsets)
+    else consumer.commit(offsets)
+  }
+
+  /** Commits, then drops the tasks of revoked partitions and lets the group have them. */
+  private async handOver(collector: RdkafkaRecordCollector, consumer: BatchConsumer): Promise<void> {
+    const revocations = this.revocations.splice(0)
+    try {
+      await this.commit(collector, consumer, true)
+    } catch (error) {
+      this.revocations.unshift(...revocations)
+      throw error
+    }
+    for (const { partitions, handedOver } of revocations) {
+      this.dropTasks(this.tasksOf(partitions))
+      handedOver()
+      this.log.info({ partitions: partitions.map((p) => `${p.topic}-${p.partition}`) }, 'partitions revoked')
     }
   }
 
@@ -158,16 +210,6 @@ export class KubeStream {
       this.consumedByTopic.set(task.topic, (this.consumedByTopic.get(task.topic) ?? 0) + group.length)
       task.process(group)
     }
-  }
-
-  private commitDelivered(sync: boolean): void {
-    const offsets: Array<TopicPartition & { offset: number }> = []
-    for (const task of this.tasks.values()) {
-      const offset = task.progress.takeCommittable()
-      if (offset !== undefined) offsets.push({ topic: task.topic, partition: task.partition, offset })
-    }
-    if (sync) this.consumer?.commitSync(offsets)
-    else this.consumer?.commit(offsets)
   }
 
   private createTasks(partitions: TopicPartition[]): void {
@@ -190,23 +232,36 @@ export class KubeStream {
     return new StreamTask(`${subTopology.id}_${partition}`, source.name, source.topic, partition, subTopology.valueSerde, buildPipeline(subTopology, runtime), runtime)
   }
 
-  /** On revoke: commit what is delivered for these partitions, then drop their tasks. */
-  private closeTasks(partitions: TopicPartition[]): void {
-    const offsets: Array<TopicPartition & { offset: number }> = []
-    for (const { topic, partition } of partitions) {
-      const task = this.tasks.get(taskKey(topic, partition))
-      if (!task) continue
-      const offset = task.progress.takeCommittable()
-      if (offset !== undefined) offsets.push({ topic, partition, offset })
+  /**
+   * The group takes partitions away. While the run loop runs, it hands them over between two
+   * batches (flush, commit, drop the tasks), or stop() does when it has committed; once the
+   * clients are closing, there is nothing left to commit.
+   */
+  private revoke(partitions: TopicPartition[]): Promise<void> {
+    if (!this.looping) {
+      this.dropTasks(this.tasksOf(partitions))
+      return Promise.resolve()
+    }
+    return new Promise((handedOver) => this.revocations.push({ partitions, handedOver }))
+  }
+
+  /** Lets the group have partitions still waiting, committed or not: their next owner repeats what was not. */
+  private releaseRevoked(): void {
+    for (const { partitions, handedOver } of this.revocations.splice(0)) {
+      this.dropTasks(this.tasksOf(partitions))
+      handedOver()
+    }
+  }
+
+  private tasksOf(partitions: TopicPartition[]): StreamTask[] {
+    return partitions.flatMap(({ topic, partition }) => this.tasks.get(taskKey(topic, partition)) ?? [])
+  }
+
+  private dropTasks(tasks: StreamTask[]): void {
+    for (const task of tasks) {
       task.close()
-      this.tasks.delete(taskKey(topic, partition))
+      this.tasks.delete(taskKey(task.topic, task.partition))
     }
-    try {
-      this.consumer?.commitSync(offsets)
-    } catch (error) {
-      this.log.warn({ err: error }, 'commit on revoke failed; the new owner will repeat some records')
-    }
-    this.log.info({ partitions: partitions.map((p) => `${p.topic}-${p.partition}`) }, 'partitions revoked')
   }
 
   private async checkSourceTopics(consumer: BatchConsumer): Promise<void> {

@@ -1,40 +1,27 @@
-import type { DeliveryAck } from '../operators/record.js'
-
-interface InFlightBatch {
-  readonly ack: DeliveryAck
-  /** The offset to commit once this batch and all before it are delivered. */
-  readonly nextOffset: number
-}
-
 /**
- * The at-least-once bookkeeping of one input partition: batches in consumption order, each
- * with the number of its outputs still awaiting a delivery report. The committable position
- * is the end of the longest delivered prefix, so a crash can only repeat records, never skip.
+ * The at-least-once position of one input partition: the offset after the last record
+ * processed, and the last one committed. Processed is not yet delivered: the commit loop
+ * flushes the producer before it takes the committable offset (see KubeStream#commit), so a
+ * crash can only repeat records, never skip one.
  */
 export class PartitionProgress {
-  private readonly inFlight: InFlightBatch[] = []
+  private processed = -1
   private committed = -1
 
-  /** Opens a batch that ends at `lastOffset`; its outputs raise the returned ack's `pending`. */
-  begin(lastOffset: number): DeliveryAck {
-    const ack: DeliveryAck = { pending: 0 }
-    this.inFlight.push({ ack, nextOffset: lastOffset + 1 })
-    return ack
+  /** The offset after the last record processed; -1 before the first. */
+  get nextOffset(): number {
+    return this.processed
   }
 
-  /** The next offset to commit, or undefined when nothing new is fully delivered. */
+  /** A batch ending at `lastOffset` has been processed: all its outputs are sent. */
+  processedThrough(lastOffset: number): void {
+    if (lastOffset >= this.processed) this.processed = lastOffset + 1
+  }
+
+  /** The next offset to commit, or undefined when nothing was processed since the last commit. */
   takeCommittable(): number | undefined {
-    let next: number | undefined
-    while (this.inFlight.length > 0 && this.inFlight[0].ack.pending === 0) next = this.inFlight.shift()!.nextOffset
-    if (next === undefined || next <= this.committed) return undefined
-    this.committed = next
-    return next
-  }
-
-  /** Outputs not yet acknowledged, across batches. */
-  get pendingOutputs(): number {
-    let sum = 0
-    for (const batch of this.inFlight) sum += batch.ack.pending
-    return sum
+    if (this.processed <= this.committed) return undefined
+    this.committed = this.processed
+    return this.processed
   }
 }

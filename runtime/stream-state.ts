@@ -8,7 +8,7 @@ export enum StreamState {
   RUNNING = 'RUNNING',
   /** Stop requested: finishing the batch in hand, flushing, committing. */
   PENDING_SHUTDOWN = 'PENDING_SHUTDOWN',
-  /** Stopped cleanly; every delivered position is committed. */
+  /** Stopped cleanly; every output is flushed and every processed position committed. */
   NOT_RUNNING = 'NOT_RUNNING',
   /** Stopped by a fault; positions not known to be delivered were not committed. */
   ERROR = 'ERROR',

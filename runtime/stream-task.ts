@@ -23,23 +23,29 @@ export class StreamTask {
     private readonly runtime: PipelineRuntime,
   ) {}
 
-  /** Messages of this task's partition, in offset order. Synchronous: every output is sent when it returns. */
+  /**
+   * Messages of this task's partition, in offset order. Synchronous: every output is sent when
+   * it returns. Offsets this task has already processed are skipped: after a rebalance gives a
+   * partition back, a batch fetched before it can be followed by the same records re-fetched
+   * from the committed offset.
+   */
   process(messages: Kafka.Message[]): void {
-    const ack = this.progress.begin(messages[messages.length - 1].offset)
     const batch: RecordBatch = []
+    const nextOffset = this.progress.nextOffset
     for (const message of messages) {
+      if (message.offset < nextOffset) continue
       const origin: RecordOrigin = {
         topic: this.topic,
         partition: this.partition,
         offset: message.offset,
         key: toBuffer(message.key),
         value: message.value,
-        ack,
       }
       const record = this.decode(message, origin)
       if (record) batch.push(record)
     }
     if (batch.length > 0) this.pipeline.next(batch)
+    this.progress.processedThrough(messages[messages.length - 1].offset)
   }
 
   close(): void {

@@ -10,10 +10,13 @@ export interface TopicPartition {
   partition: number
 }
 
-/** Told of assignment changes while the rebalance is in progress, so it can commit before letting go. */
+/**
+ * Told of assignment changes while the rebalance is in progress. The partitions are only let
+ * go once `onRevoked` settles, so it can flush and commit first; the group waits for it.
+ */
 export interface RebalanceListener {
   onAssigned(partitions: TopicPartition[]): void
-  onRevoked(partitions: TopicPartition[]): void
+  onRevoked(partitions: TopicPartition[]): Promise<void>
 }
 
 /**
@@ -39,9 +42,13 @@ export class BatchConsumer {
             if (cooperative) this.incrementalAssign(assignment)
             else this.assign(assignment)
           } else {
-            listener.onRevoked(partitions)
-            if (cooperative) this.incrementalUnassign(assignment)
-            else this.unassign()
+            const letGo = () => {
+              // After a disconnect there is nothing left to unassign.
+              if (!this.isConnected()) return
+              if (cooperative) this.incrementalUnassign(assignment)
+              else this.unassign()
+            }
+            listener.onRevoked(partitions).then(letGo, letGo)
           }
         },
       } as Kafka.ConsumerGlobalConfig,

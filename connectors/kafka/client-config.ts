@@ -50,8 +50,10 @@ export function producerConfig(settings: KafkaSettings, applicationId: string): 
     ...settings.config,
     ...settings.producer,
     'bootstrap.servers': bootstrapServers(settings),
+    // Delivery is confirmed by flushing before each commit; only failures need a report.
     dr_cb: true,
     dr_msg_cb: false,
+    'delivery.report.only.error': true,
   }
 }
 

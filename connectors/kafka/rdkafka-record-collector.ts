@@ -1,5 +1,5 @@
+import { setImmediate as nextTurn } from 'node:timers/promises'
 import Kafka from 'node-rdkafka'
-import type { DeliveryAck } from '../../operators/record.js'
 import type { LibrdkafkaConfig } from './client-config.js'
 import { KafkaError } from './kafka-error.js'
 import type { OutgoingRecord, RecordCollector, TopicSpec } from './record-collector.js'
@@ -7,13 +7,11 @@ import type { TopicAdmin } from './topic-admin.js'
 
 const { CODES } = Kafka
 
-/** A record waiting for its topic to be created or for room in the producer queue. */
-type Held = [OutgoingRecord, DeliveryAck]
-
 /**
- * The RecordCollector over a node-rdkafka producer. Each produce carries its batch's
- * DeliveryAck as the opaque; the delivery report lowers `pending`, which is what lets the
- * commit loop move past that batch. Records for a topic not yet known wait until the admin
+ * The RecordCollector over a node-rdkafka producer. Delivery is confirmed in bulk by `flush`,
+ * as Kafka Streams does at each commit; the producer reports only failed deliveries
+ * (`delivery.report.only.error`), because a report object per record costs the main thread
+ * more than the whole produce call. Records for a topic not yet known wait until the admin
  * has created it; once one record waits for queue room, all later ones queue behind it so
  * per-partition order holds.
  */
@@ -21,16 +19,12 @@ export class RdkafkaRecordCollector implements RecordCollector {
   readonly producedByTopic = new Map<string, number>()
   private readonly knownTopics = new Set<string>()
   private readonly creating = new Map<string, Promise<void>>()
-  private readonly heldForTopic = new Map<string, Held[]>()
-  private heldForRoom: Held[] = []
+  private readonly heldForTopic = new Map<string, OutgoingRecord[]>()
+  private heldForRoom: OutgoingRecord[] = []
   private fatal: KafkaError | undefined
-  /** Produced and not yet reported on; librdkafka's flush can end before its reports reach us. */
-  private unreported = 0
 
   private constructor(private readonly producer: Kafka.Producer, private readonly admin: TopicAdmin) {
     producer.on('delivery-report', (error, report) => {
-      ;(report.opaque as DeliveryAck).pending--
-      this.unreported--
       if (error) this.fatal ??= new KafkaError('DELIVERY', `delivery to ${report.topic} failed: ${error.message}`, false, { cause: error })
     })
   }
@@ -50,10 +44,9 @@ export class RdkafkaRecordCollector implements RecordCollector {
     await this.create(topic, spec)
   }
 
-  send(record: OutgoingRecord, ack: DeliveryAck, topicSpec?: TopicSpec): void {
-    ack.pending++
-    if (!this.knownTopics.has(record.topic)) return this.holdForTopic(record, ack, topicSpec)
-    if (this.heldForRoom.length > 0 || !this.tryProduce(record, ack)) this.heldForRoom.push([record, ack])
+  send(record: OutgoingRecord, topicSpec?: TopicSpec): void {
+    if (!this.knownTopics.has(record.topic)) return this.holdForTopic(record, topicSpec)
+    if (this.heldForRoom.length > 0 || !this.tryProduce(record)) this.heldForRoom.push(record)
   }
 
   async drain(): Promise<void> {
@@ -61,32 +54,32 @@ export class RdkafkaRecordCollector implements RecordCollector {
     if (this.creating.size > 0) await Promise.all(this.creating.values())
     for (const [topic, held] of this.heldForTopic) {
       this.heldForTopic.delete(topic)
-      for (const entry of held) this.heldForRoom.push(entry)
+      for (const record of held) this.heldForRoom.push(record)
     }
     while (this.heldForRoom.length > 0) {
       const waiting = this.heldForRoom
       let sent = 0
-      while (sent < waiting.length && this.tryProduce(waiting[sent][0], waiting[sent][1])) sent++
+      while (sent < waiting.length && this.tryProduce(waiting[sent])) sent++
       this.heldForRoom = waiting.slice(sent)
       if (this.heldForRoom.length > 0) await this.waitForRoom()
       this.throwIfFailed()
     }
   }
 
+  /**
+   * librdkafka's flush returns once every produced record is acknowledged and its report
+   * handed to node-rdkafka, whose dispatcher then delivers failures to this thread on its own
+   * async handle; waiting one event-loop turn lets them arrive before we say all is well.
+   */
   async flush(timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs
+    await this.drain()
     await new Promise<void>((resolve, reject) => {
       this.producer.flush(timeoutMs, (error) => {
         if (error) reject(new KafkaError('FLUSH_TIMEOUT', `producer flush did not finish in ${timeoutMs} ms: ${error.message}`, true, { cause: error }))
         else resolve()
       })
     })
-    // Delivery reports are dispatched to this thread after the flush itself completes.
-    while (this.unreported > 0) {
-      if (Date.now() > deadline) throw new KafkaError('FLUSH_TIMEOUT', `${this.unreported} delivery reports still missing after ${timeoutMs} ms`, true)
-      this.producer.poll()
-      await new Promise((resolve) => setTimeout(resolve, 2))
-    }
+    await nextTurn()
     this.throwIfFailed()
   }
 
@@ -94,10 +87,10 @@ export class RdkafkaRecordCollector implements RecordCollector {
     return new Promise((resolve) => this.producer.disconnect(5_000, () => resolve()))
   }
 
-  private holdForTopic(record: OutgoingRecord, ack: DeliveryAck, topicSpec: TopicSpec | undefined): void {
+  private holdForTopic(record: OutgoingRecord, topicSpec: TopicSpec | undefined): void {
     let held = this.heldForTopic.get(record.topic)
     if (!held) this.heldForTopic.set(record.topic, (held = []))
-    held.push([record, ack])
+    held.push(record)
     if (!this.creating.has(record.topic)) void this.create(record.topic, topicSpec ?? {}).catch(() => undefined)
   }
 
@@ -120,14 +113,13 @@ export class RdkafkaRecordCollector implements RecordCollector {
   }
 
   /** False when librdkafka's queue is full; anything else is fatal for this process. */
-  private tryProduce(record: OutgoingRecord, ack: DeliveryAck): boolean {
+  private tryProduce(record: OutgoingRecord): boolean {
     try {
-      this.producer.produce(record.topic, null, record.value, record.key, record.timestamp, ack, record.headers)
+      this.producer.produce(record.topic, null, record.value, record.key, record.timestamp, undefined, record.headers)
     } catch (error) {
       if ((error as { code?: number }).code === CODES.ERRORS.ERR__QUEUE_FULL) return false
       throw new KafkaError('DELIVERY', `cannot produce to ${record.topic}: ${(error as Error).message}`, false, { cause: error })
     }
-    this.unreported++
     this.producedByTopic.set(record.topic, (this.producedByTopic.get(record.topic) ?? 0) + 1)
     return true
   }

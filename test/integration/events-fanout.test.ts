@@ -8,49 +8,11 @@ import { type EngineProcess, startEngine, waitFor } from '../support/engine-proc
 
 /**
  * examples/events-fanout.yaml on a real broker, run as `kubestream run` in its own process:
- * a clean run must be exact; a kill -9 mid-stream may repeat records but never lose one.
+ * a clean run must be exact; a kill -9 mid-stream may repeat records but never lose one; a
+ * second replica joining mid-stream takes partitions over without a loss or a repeat.
  */
 describe('events-fanout end to end', () => {
-  const brokers = inject('kafkaBrokers')
-  const run = randomBytes(3).toString('hex')
-  const sourceTopic = `cluster-events-${run}`
-  const prefix = `it-${run}.events.`
-  const applicationId = `events-fanout-it-${run}`
-  const dlqTopic = `${applicationId}-dlq`
-  const env = { KAFKA_BROKERS: brokers, APPLICATION_ID: applicationId, SOURCE_TOPIC: sourceTopic, TOPIC_PREFIX: prefix }
-  const generator = new ClusterEventGenerator({ seed: 20261121, malformedRate: 0.01, resyncRate: 0.12, repeatRate: 0.3 })
-  const written: GeneratedEnvelope[] = []
-  let writer: EnvelopeWriter
-
-  beforeAll(async () => {
-    await createTopic(brokers, sourceTopic, 6)
-    writer = await EnvelopeWriter.connect(brokers, sourceTopic)
-  })
-  afterAll(async () => {
-    await writer?.close()
-  })
-
-  const write = async (count: number) => {
-    for (let i = 0; i < count; i++) {
-      const envelope = generator.next()
-      written.push(envelope)
-      await writer.write(envelope)
-    }
-    await writer.flush()
-  }
-
-  const fullyCommitted = async () => {
-    const [ends, committed] = await Promise.all([endOffsets(brokers, sourceTopic), committedOffsets(brokers, applicationId, sourceTopic)])
-    return [...ends].every(([partition, end]) => committed.get(partition) === end)
-  }
-
-  const stopCleanly = async (engine: EngineProcess) => {
-    const started = Date.now()
-    engine.child.kill('SIGTERM')
-    const { code } = await engine.exited
-    expect(code, engine.output().slice(-3000)).toBe(0)
-    expect(Date.now() - started).toBeLessThan(15_000)
-  }
+  const { brokers, env, prefix, dlqTopic, sourceTopic, written, write, fullyCommitted } = useScenario('fanout')
 
   it('fans 10,000+ envelopes out exactly, with keys, headers, order, DLQ and commits', async () => {
     await write(10_500)
@@ -115,21 +77,104 @@ describe('events-fanout end to end', () => {
     })
     await stopCleanly(engine)
 
-    const expected = summarize(expectedOutputs(written).map((e) => asMessage(prefix, e)))
-    const actual = summarize(await readOutputs(brokers, prefix))
-    let missing = 0
-    let duplicates = 0
-    for (const [id, count] of expected) {
-      const got = actual.get(id) ?? 0
-      if (got < count) missing += count - got
-      else duplicates += got - count
-    }
-    const unexpected = [...actual.keys()].filter((id) => !expected.has(id))
+    const { missing, duplicates, unexpected } = compare(expectedOutputs(written), await readOutputs(brokers, prefix), prefix)
     console.log(`[kill -9] ${written.length - before} envelopes written this round; after restart: ${missing} missing, ${duplicates} duplicates (allowed under at-least-once)`)
     expect(missing).toBe(0)
     expect(unexpected).toEqual([])
   }, 300_000)
 })
+
+describe('events-fanout on two replicas', () => {
+  const { brokers, env, prefix, written, write, fullyCommitted } = useScenario('rebalance')
+
+  it('hands partitions over to a second replica mid-stream without losing or repeating a record', async () => {
+    const first = startEngine('examples/events-fanout.yaml', env)
+    await waitFor('first replica assigned', () => /partitions assigned/.test(first.output()), 120_000, 100)
+    let baseline = 0
+    await waitFor('output counts', async () => {
+      baseline = await countOutputs(brokers, prefix)
+      return true
+    })
+    // Paced, so that records keep arriving while the group rebalances.
+    let feeding = true
+    const fed = (async () => {
+      while (feeding) {
+        await write(500)
+        await new Promise((resolve) => setTimeout(resolve, 100))
+      }
+    })()
+    await waitFor('first replica producing', async () => (await countOutputs(brokers, prefix)) > baseline + 1_500, 120_000, 100)
+    // The group revokes the first replica's partitions: it must flush and commit before letting go.
+    const second = startEngine('examples/events-fanout.yaml', env)
+    await waitFor('second replica assigned', () => /partitions assigned/.test(second.output()), 120_000, 100)
+    await new Promise((resolve) => setTimeout(resolve, 2_000))
+    feeding = false
+    await fed
+    await waitFor('all input committed by the two replicas', fullyCommitted, 120_000).catch((error: Error) => {
+      first.child.kill('SIGKILL')
+      second.child.kill('SIGKILL')
+      throw new Error(`${error.message}\n${first.output().slice(-3000)}\n${second.output().slice(-3000)}`)
+    })
+    await stopCleanly(second)
+    await stopCleanly(first)
+    expect(first.output()).toMatch(/partitions revoked/)
+
+    const { missing, duplicates, unexpected } = compare(expectedOutputs(written), await readOutputs(brokers, prefix), prefix)
+    console.log(`[rebalance] ${missing} missing, ${duplicates} duplicates`)
+    expect(missing).toBe(0)
+    expect(duplicates).toBe(0)
+    expect(unexpected).toEqual([])
+  }, 300_000)
+})
+
+/**
+ * A source topic, output prefix and application id of its own, a seeded generator, and what
+ * was written, so each scenario checks only its own records.
+ */
+function useScenario(label: string) {
+  const brokers = inject('kafkaBrokers')
+  const run = `${label}-${randomBytes(3).toString('hex')}`
+  const sourceTopic = `cluster-events-${run}`
+  const prefix = `it-${run}.events.`
+  const applicationId = `events-fanout-it-${run}`
+  const dlqTopic = `${applicationId}-dlq`
+  const env = { KAFKA_BROKERS: brokers, APPLICATION_ID: applicationId, SOURCE_TOPIC: sourceTopic, TOPIC_PREFIX: prefix }
+  const generator = new ClusterEventGenerator({ seed: 20261121, malformedRate: 0.01, resyncRate: 0.12, repeatRate: 0.3 })
+  const written: GeneratedEnvelope[] = []
+  let writer: EnvelopeWriter
+
+  beforeAll(async () => {
+    await createTopic(brokers, sourceTopic, 6)
+    writer = await EnvelopeWriter.connect(brokers, sourceTopic)
+  })
+  afterAll(async () => {
+    await writer?.close()
+  })
+
+  const write = async (count: number) => {
+    for (let i = 0; i < count; i++) {
+      const envelope = generator.next()
+      written.push(envelope)
+      await writer.write(envelope)
+    }
+    await writer.flush()
+  }
+
+  const fullyCommitted = async () => {
+    const [ends, committed] = await Promise.all([endOffsets(brokers, sourceTopic), committedOffsets(brokers, applicationId, sourceTopic)])
+    return [...ends].every(([partition, end]) => committed.get(partition) === end)
+  }
+
+  return { brokers, env, prefix, dlqTopic, sourceTopic, written, write, fullyCommitted }
+}
+
+async function stopCleanly(engine: EngineProcess): Promise<void> {
+  const started = Date.now()
+  engine.child.kill('SIGTERM')
+  const { code } = await engine.exited
+  expect(code, engine.output().slice(-3000)).toBe(0)
+  expect(Date.now() - started).toBeLessThan(15_000)
+}
 
 interface Expected { namespace: string; uid: string; value: string }
 
@@ -142,6 +187,20 @@ function expectedOutputs(written: GeneratedEnvelope[]): Expected[] {
 
 function asMessage(prefix: string, e: Expected): Pick<ReadMessage, 'topic' | 'key'> & { value: string } {
   return { topic: prefix + e.namespace, key: e.uid, value: e.value }
+}
+
+/** Expected against actual outputs, as multisets: what is missing, repeated, or should not be there at all. */
+function compare(expected: Expected[], outputs: ReadMessage[], prefix: string): { missing: number; duplicates: number; unexpected: string[] } {
+  const want = summarize(expected.map((e) => asMessage(prefix, e)))
+  const got = summarize(outputs)
+  let missing = 0
+  let duplicates = 0
+  for (const [id, count] of want) {
+    const actual = got.get(id) ?? 0
+    if (actual < count) missing += count - actual
+    else duplicates += actual - count
+  }
+  return { missing, duplicates, unexpected: [...got.keys()].filter((id) => !want.has(id)) }
 }
 
 /** Multiset of (topic, key, value). */

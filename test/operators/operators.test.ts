@@ -101,7 +101,6 @@ describe('to', () => {
     expect(collector.sent[0].record.key).toBe('k1')
     expect(collector.sent[0].record.headers).toEqual([{ verb: 'ADDED' }])
     expect(collector.sent[0].topicSpec).toEqual({ partitions: 3 })
-    expect(first.origin.ack.pending).toBe(1)
     expect(dead.map((d) => d.error.code)).toEqual(['EXPRESSION'])
   })
 

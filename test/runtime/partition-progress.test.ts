@@ -2,24 +2,28 @@ import { describe, expect, it } from 'vitest'
 import { PartitionProgress } from '../../runtime/partition-progress.js'
 
 describe('PartitionProgress', () => {
-  it('commits only past the delivered prefix of batches', () => {
+  it('offers the offset after the last processed record, once', () => {
     const progress = new PartitionProgress()
-    const first = progress.begin(9)
-    const second = progress.begin(19)
-    first.pending = 2
-    second.pending = 1
     expect(progress.takeCommittable()).toBeUndefined()
-    second.pending = 0 // a later batch delivered first does not move the position
-    expect(progress.takeCommittable()).toBeUndefined()
-    first.pending = 0
+    progress.processedThrough(9)
+    progress.processedThrough(19)
     expect(progress.takeCommittable()).toBe(20)
     expect(progress.takeCommittable()).toBeUndefined()
+    progress.processedThrough(24)
+    expect(progress.takeCommittable()).toBe(25)
   })
 
-  it('commits a batch with no outputs (all filtered) once those before it are delivered', () => {
+  it('never moves back when a batch of records already processed comes again', () => {
     const progress = new PartitionProgress()
-    progress.begin(4)
-    expect(progress.takeCommittable()).toBe(5)
-    expect(progress.pendingOutputs).toBe(0)
+    progress.processedThrough(24)
+    progress.processedThrough(12)
+    expect(progress.nextOffset).toBe(25)
+    expect(progress.takeCommittable()).toBe(25)
+  })
+
+  it('offers offset 1 after the first record of a partition', () => {
+    const progress = new PartitionProgress()
+    progress.processedThrough(0)
+    expect(progress.takeCommittable()).toBe(1)
   })
 })

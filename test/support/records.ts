@@ -9,6 +9,6 @@ export function record(value: unknown, options: { key?: string | null; offset?: 
     headers: options.headers ?? NO_HEADERS,
     timestamp: 1_700_000_000_000,
     encodedValue: encoded,
-    origin: { topic: 'in', partition: 0, offset: options.offset ?? 0, key: options.key ? Buffer.from(options.key) : null, value: encoded, ack: { pending: 0 } },
+    origin: { topic: 'in', partition: 0, offset: options.offset ?? 0, key: options.key ? Buffer.from(options.key) : null, value: encoded },
   }
 }
