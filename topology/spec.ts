@@ -40,7 +40,7 @@ export type ProcessingGuarantee = 'at_least_once'
 
 export interface ProcessingSettings {
   guarantee?: ProcessingGuarantee
-  /** How often delivered positions are committed (Kafka Streams' commit.interval.ms). */
+  /** How often the producer is flushed and processed positions committed (Kafka Streams' commit.interval.ms). */
   commitIntervalMs?: number
   /** Largest batch the consumer hands to the tasks in one go. */
   maxBatchSize?: number

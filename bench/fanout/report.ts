@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs'
+
 /** What each contender prints as its last stdout line, and how the harness words it. */
 export interface ContenderResult {
   name: string
@@ -18,9 +20,24 @@ export function reportResult(result: Omit<ContenderResult, 'cpuSeconds' | 'peakR
   const full: ContenderResult = {
     ...result,
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
-    peakRssMb: process.resourceUsage().maxRSS / 1024,
+    peakRssMb: peakRssKb() / 1024,
   }
   process.stdout.write(`RESULT ${JSON.stringify(full)}\n`)
+}
+
+/**
+ * This process's own high-water RSS. getrusage's maxRSS is no good here: Linux carries the
+ * parent's peak across fork and exec, so every contender reported the harness's ~440 MB.
+ * VmHWM belongs to the address space exec created.
+ */
+function peakRssKb(): number {
+  try {
+    const match = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync('/proc/self/status', 'utf8'))
+    if (match) return Number(match[1])
+  } catch {
+    // not Linux
+  }
+  return process.resourceUsage().maxRSS
 }
 
 export function recordsPerSecond(r: ContenderResult): number {
