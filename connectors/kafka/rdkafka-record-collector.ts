@@ -7,12 +7,16 @@ import type { TopicAdmin } from './topic-admin.js'
 
 const { CODES } = Kafka
 
+/** Records held for topics being created before `drain` waits for the creation instead of letting processing go on. */
+const MAX_HELD_FOR_TOPIC = 20_000
+
 /**
  * The RecordCollector over a node-rdkafka producer. Delivery is confirmed in bulk by `flush`,
  * as Kafka Streams does at each commit; the producer reports only failed deliveries
  * (`delivery.report.only.error`), because a report object per record costs the main thread
  * more than the whole produce call. Records for a topic not yet known wait until the admin
- * has created it; once one record waits for queue room, all later ones queue behind it so
+ * has created it, while records for other topics go on (a new namespace does not stall the
+ * rest); once one record waits for queue room, all later ones queue behind it so
  * per-partition order holds.
  */
 export class RdkafkaRecordCollector implements RecordCollector {
@@ -20,7 +24,9 @@ export class RdkafkaRecordCollector implements RecordCollector {
   private readonly knownTopics = new Set<string>()
   private readonly creating = new Map<string, Promise<void>>()
   private readonly heldForTopic = new Map<string, OutgoingRecord[]>()
-  private heldForRoom: OutgoingRecord[] = []
+  /** Only ever appended to and spliced, never replaced: release() adds to it while drain() waits. */
+  private readonly heldForRoom: OutgoingRecord[] = []
+  private heldForTopicCount = 0
   private fatal: KafkaError | undefined
 
   private constructor(private readonly producer: Kafka.Producer, private readonly admin: TopicAdmin) {
@@ -49,19 +55,16 @@ export class RdkafkaRecordCollector implements RecordCollector {
     if (this.heldForRoom.length > 0 || !this.tryProduce(record)) this.heldForRoom.push(record)
   }
 
+  /** Hands what waits for queue room to the producer; waits for topic creation only when too much is held for it. */
   async drain(): Promise<void> {
     this.throwIfFailed()
-    if (this.creating.size > 0) await Promise.all(this.creating.values())
-    for (const [topic, held] of this.heldForTopic) {
-      this.heldForTopic.delete(topic)
-      for (const record of held) this.heldForRoom.push(record)
-    }
-    while (this.heldForRoom.length > 0) {
-      const waiting = this.heldForRoom
+    if (this.heldForTopicCount > MAX_HELD_FOR_TOPIC) await this.topicsCreated()
+    const waiting = this.heldForRoom
+    while (waiting.length > 0) {
       let sent = 0
       while (sent < waiting.length && this.tryProduce(waiting[sent])) sent++
-      this.heldForRoom = waiting.slice(sent)
-      if (this.heldForRoom.length > 0) await this.waitForRoom()
+      waiting.splice(0, sent)
+      if (waiting.length > 0) await this.waitForRoom()
       this.throwIfFailed()
     }
   }
@@ -72,6 +75,7 @@ export class RdkafkaRecordCollector implements RecordCollector {
    * async handle; waiting one event-loop turn lets them arrive before we say all is well.
    */
   async flush(timeoutMs: number): Promise<void> {
+    await this.topicsCreated()
     await this.drain()
     await new Promise<void>((resolve, reject) => {
       this.producer.flush(timeoutMs, (error) => {
@@ -91,7 +95,26 @@ export class RdkafkaRecordCollector implements RecordCollector {
     let held = this.heldForTopic.get(record.topic)
     if (!held) this.heldForTopic.set(record.topic, (held = []))
     held.push(record)
+    this.heldForTopicCount++
     if (!this.creating.has(record.topic)) void this.create(record.topic, topicSpec ?? {}).catch(() => undefined)
+  }
+
+  /** Settles once no creation is pending; a failed one has set `fatal`. */
+  private async topicsCreated(): Promise<void> {
+    while (this.creating.size > 0) await Promise.allSettled(this.creating.values())
+  }
+
+  /**
+   * The topic exists: its held records join the queue for room in the same turn that makes the
+   * topic known, so a record sent for it later can only queue behind them.
+   */
+  private release(topic: string): void {
+    this.knownTopics.add(topic)
+    const held = this.heldForTopic.get(topic)
+    if (!held) return
+    this.heldForTopic.delete(topic)
+    this.heldForTopicCount -= held.length
+    for (const record of held) this.heldForRoom.push(record)
   }
 
   private create(topic: string, spec: TopicSpec): Promise<void> {
@@ -99,7 +122,7 @@ export class RdkafkaRecordCollector implements RecordCollector {
     if (pending) return pending
     const creation = this.admin.ensureTopic(topic, spec).then(
       () => {
-        this.knownTopics.add(topic)
+        this.release(topic)
         this.creating.delete(topic)
       },
       (error: KafkaError) => {
