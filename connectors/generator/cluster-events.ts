@@ -187,7 +187,7 @@ export class ClusterEventGenerator {
 }
 
 /** A small seeded PRNG: the same seed gives the same cluster. */
-function mulberry32(seed: number): () => number {
+export function mulberry32(seed: number): () => number {
   let state = seed >>> 0
   return () => {
     state = (state + 0x6d2b79f5) >>> 0

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
+import { mulberry32 } from '../../../connectors/generator/cluster-events.js'
 import { type FieldTree, hasControlByte, JsonProjection } from '../../../connectors/serde/json-projection.js'
 import { projectedJson } from '../../../connectors/serde/serde.js'
 import { RecordError } from '../../../operators/record-error.js'
@@ -105,7 +106,7 @@ describe('JsonProjection', () => {
   })
 
   it('agrees with JSON.parse on 20,000 random documents and mutations of them', () => {
-    const random = seeded(7)
+    const random = mulberry32(7)
     const fieldSets = [FANOUT_FIELDS, tree('a', 'b.c', 'b.d.e'), tree('a.b.c.d'), tree('k0', 'k1.k2', 'k3.k0.k1')]
     let rejected = 0
     for (let i = 0; i < 20_000; i++) {
@@ -127,7 +128,7 @@ describe('JsonProjection', () => {
 
   it('projects without falling back for the documents it is built for', () => {
     const projection = new JsonProjection(FANOUT_FIELDS)
-    const random = seeded(11)
+    const random = mulberry32(11)
     for (let i = 0; i < 2_000; i++) {
       const text = JSON.stringify(randomValue(random, 0))
       expect(() => projection.project(Buffer.from(text))).not.toThrow()
@@ -158,18 +159,6 @@ describe('hasControlByte', () => {
     }
   })
 })
-
-/** A small deterministic PRNG (mulberry32), so a failure names a case that can be replayed. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 const KEYS = ['a', 'b', 'c', 'd', 'e', 'k0', 'k1', 'k2', 'k3', 'verb', 'event', 'type', 'reason', 'metadata', 'uid', 'x"y', 'é', '']
 const STRINGS = ['', 'plain', 'with "quotes"', 'back\\slash', 'tab\there', 'line\nbreak', 'ünïcödé', '😀', '\u0000\u001f', '\ud800']
