@@ -180,14 +180,21 @@ export class KubeStream {
     else consumer.commit(offsets)
   }
 
-  /** Commits, then drops the tasks of revoked partitions and lets the group have them. */
+  /**
+   * Commits, then drops the tasks of revoked partitions and lets the group have them. A commit
+   * the group refuses (this member was already fenced out) only means the next owner repeats
+   * records; a failed delivery stops the task.
+   */
   private async handOver(collector: RdkafkaRecordCollector, consumer: BatchConsumer): Promise<void> {
     const revocations = this.revocations.splice(0)
     try {
       await this.commit(collector, consumer, true)
     } catch (error) {
-      this.revocations.unshift(...revocations)
-      throw error
+      if (!(error instanceof KafkaError && error.code === 'COMMIT')) {
+        this.revocations.unshift(...revocations)
+        throw error
+      }
+      this.log.warn({ err: error }, 'commit on revoke failed; the next owner repeats records since the last commit')
     }
     for (const { partitions, handedOver } of revocations) {
       this.dropTasks(this.tasksOf(partitions))
