@@ -12,12 +12,12 @@ import { type EngineProcess, startEngine, waitFor } from '../support/engine-proc
  * second replica joining mid-stream takes partitions over without a loss or a repeat.
  */
 describe('events-fanout end to end', () => {
-  const { brokers, env, prefix, dlqTopic, sourceTopic, written, write, fullyCommitted } = useScenario('fanout')
+  const { brokers, prefix, dlqTopic, sourceTopic, written, start, write, fullyCommitted } = useScenario('fanout')
 
   it('fans 10,000+ envelopes out exactly, with keys, headers, order, DLQ and commits', async () => {
     await write(10_500)
     const expected = expectedOutputs(written)
-    const engine = startEngine('examples/events-fanout.yaml', env)
+    const engine = start()
     // Stop as soon as the outputs are there: the shutdown itself must commit the rest.
     await waitFor('all outputs written', async () => (await countOutputs(brokers, prefix)) >= expected.length).catch((error: Error) => {
       engine.child.kill('SIGKILL')
@@ -55,7 +55,7 @@ describe('events-fanout end to end', () => {
 
   it('loses nothing when killed with SIGKILL mid-stream and restarted', async () => {
     const before = written.length
-    let engine = startEngine('examples/events-fanout.yaml', env)
+    let engine = start()
     // Write while it runs and kill it once it has visibly produced part of this round.
     let baseline = 0
     await waitFor('output counts', async () => {
@@ -70,7 +70,7 @@ describe('events-fanout end to end', () => {
     await feeding
     expect(await fullyCommitted()).toBe(false)
 
-    engine = startEngine('examples/events-fanout.yaml', env)
+    engine = start()
     await waitFor('all input committed after restart', fullyCommitted, 120_000).catch((error: Error) => {
       engine.child.kill('SIGKILL')
       throw new Error(`${error.message}\n${engine.output().slice(-3000)}`)
@@ -85,10 +85,10 @@ describe('events-fanout end to end', () => {
 })
 
 describe('events-fanout on two replicas', () => {
-  const { brokers, env, prefix, written, write, fullyCommitted } = useScenario('rebalance')
+  const { brokers, prefix, written, start, write, fullyCommitted } = useScenario('rebalance')
 
   it('hands partitions over to a second replica mid-stream without losing or repeating a record', async () => {
-    const first = startEngine('examples/events-fanout.yaml', env)
+    const first = start()
     await waitFor('first replica assigned', () => /partitions assigned/.test(first.output()), 120_000, 100)
     let baseline = 0
     await waitFor('output counts', async () => {
@@ -105,7 +105,7 @@ describe('events-fanout on two replicas', () => {
     })()
     await waitFor('first replica producing', async () => (await countOutputs(brokers, prefix)) > baseline + 1_500, 120_000, 100)
     // The group revokes the first replica's partitions: it must flush and commit before letting go.
-    const second = startEngine('examples/events-fanout.yaml', env)
+    const second = start()
     await waitFor('second replica assigned', () => /partitions assigned/.test(second.output()), 120_000, 100)
     await new Promise((resolve) => setTimeout(resolve, 2_000))
     feeding = false
@@ -141,13 +141,22 @@ function useScenario(label: string) {
   const env = { KAFKA_BROKERS: brokers, APPLICATION_ID: applicationId, SOURCE_TOPIC: sourceTopic, TOPIC_PREFIX: prefix }
   const generator = new ClusterEventGenerator({ seed: 20261121, malformedRate: 0.01, resyncRate: 0.12, repeatRate: 0.3 })
   const written: GeneratedEnvelope[] = []
+  const engines: EngineProcess[] = []
   let writer: EnvelopeWriter
+
+  /** `kubestream run examples/events-fanout.yaml` for this scenario; killed at the end if a test left it running. */
+  const start = () => {
+    const engine = startEngine('examples/events-fanout.yaml', env)
+    engines.push(engine)
+    return engine
+  }
 
   beforeAll(async () => {
     await createTopic(brokers, sourceTopic, 6)
     writer = await EnvelopeWriter.connect(brokers, sourceTopic)
   })
   afterAll(async () => {
+    for (const { child } of engines) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
     await writer?.close()
   })
 
@@ -165,7 +174,7 @@ function useScenario(label: string) {
     return [...ends].every(([partition, end]) => committed.get(partition) === end)
   }
 
-  return { brokers, env, prefix, dlqTopic, sourceTopic, written, write, fullyCommitted }
+  return { brokers, prefix, dlqTopic, sourceTopic, written, start, write, fullyCommitted }
 }
 
 async function stopCleanly(engine: EngineProcess): Promise<void> {
