@@ -26,8 +26,18 @@ export function to(context: StepContext, options: ToOptions): OperatorFunction<R
   const { topic, serde, topicSpec, collector } = options
   const scope = newExpressionContext()
   const fixedTopic = topic.isStatic ? sanitizeTopicName(topic.render(scope)) : undefined
+  // A template renders the same few names over and over (one per namespace): sanitize each once.
+  const sanitized = new Map<string, string>()
+  const destinationOf = (rendered: string): string => {
+    let name = sanitized.get(rendered)
+    if (name === undefined) {
+      name = sanitizeTopicName(rendered)
+      if (sanitized.size < MAX_REMEMBERED_TOPICS) sanitized.set(rendered, name)
+    }
+    return name
+  }
   return recordOperator(context, (record) => {
-    const destination = fixedTopic ?? sanitizeTopicName(topic.render(exposeRecord(scope, record)))
+    const destination = fixedTopic ?? destinationOf(topic.render(exposeRecord(scope, record)))
     collector.send(
       {
         topic: destination,
@@ -42,6 +52,7 @@ export function to(context: StepContext, options: ToOptions): OperatorFunction<R
 }
 
 const ILLEGAL = /[^a-zA-Z0-9._-]/g
+const MAX_REMEMBERED_TOPICS = 10_000
 
 /** Kafka topic names are `[a-zA-Z0-9._-]{1,249}` and never `.` or `..`. */
 export function sanitizeTopicName(name: string): string {
