@@ -5,23 +5,23 @@
  * crash can only repeat records, never skip one.
  */
 export class PartitionProgress {
-  private processed = -1
+  private next = -1
   private committed = -1
 
   /** The offset after the last record processed; -1 before the first. */
   get nextOffset(): number {
-    return this.processed
+    return this.next
   }
 
   /** A batch ending at `lastOffset` has been processed: all its outputs are sent. */
   processedThrough(lastOffset: number): void {
-    if (lastOffset >= this.processed) this.processed = lastOffset + 1
+    if (lastOffset >= this.next) this.next = lastOffset + 1
   }
 
   /** The next offset to commit, or undefined when nothing was processed since the last commit. */
   takeCommittable(): number | undefined {
-    if (this.processed <= this.committed) return undefined
-    this.committed = this.processed
-    return this.processed
+    if (this.next <= this.committed) return undefined
+    this.committed = this.next
+    return this.next
   }
 }
