@@ -75,7 +75,10 @@ export class KubeStream {
         onAssigned: (partitions) => this.createTasks(partitions),
         onRevoked: (partitions) => this.revoke(partitions),
       })
-      this.consumer.onCommitError((error) => this.log.warn({ err: error }, 'offset commit failed; the next commit retries'))
+      this.consumer.onCommitError((error) => {
+        this.log.warn({ err: error }, 'offset commit failed; the next commit retries')
+        for (const task of this.tasks.values()) task.progress.commitAgain()
+      })
       await this.checkSourceTopics(this.consumer)
       this.consumer.subscribe(graph.sources.map((s) => s.topic))
     } catch (error) {

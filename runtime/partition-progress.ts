@@ -18,6 +18,11 @@ export class PartitionProgress {
     if (lastOffset >= this.next) this.next = lastOffset + 1
   }
 
+  /** A commit failed: offer the position again even if nothing more is processed. */
+  commitAgain(): void {
+    this.committed = -1
+  }
+
   /** The next offset to commit, or undefined when nothing was processed since the last commit. */
   takeCommittable(): number | undefined {
     if (this.next <= this.committed) return undefined

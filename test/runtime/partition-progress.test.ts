@@ -13,6 +13,15 @@ describe('PartitionProgress', () => {
     expect(progress.takeCommittable()).toBe(25)
   })
 
+  it('offers the same position again after a failed commit', () => {
+    const progress = new PartitionProgress()
+    progress.processedThrough(9)
+    expect(progress.takeCommittable()).toBe(10)
+    progress.commitAgain()
+    expect(progress.takeCommittable()).toBe(10)
+    expect(progress.takeCommittable()).toBeUndefined()
+  })
+
   it('never moves back when a batch of records already processed comes again', () => {
     const progress = new PartitionProgress()
     progress.processedThrough(24)
