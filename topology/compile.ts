@@ -12,7 +12,7 @@ import type { StepContext } from '../operators/record-operator.js'
 import { sanitizeTopicName, to } from '../operators/to.js'
 import { TopologyError } from './errors.js'
 import type { SinkNode, SourceNode, StepNode, StepOperator, TopologyGraph } from './graph.js'
-import { type ValueRead, fieldTreeOf } from './value-reads.js'
+import { sourceFieldTree } from './value-reads.js'
 
 /**
  * A sub-topology: one source and everything downstream of it. A task is a sub-topology on one
@@ -56,36 +56,8 @@ export function compileTopology(graph: TopologyGraph): CompiledTopology {
 }
 
 function valueSerdeOf(source: SourceNode): Serde {
-  const fields = source.format === 'json' ? fieldTreeOf(sourceValueReads(source)) : undefined
+  const fields = source.format === 'json' ? sourceFieldTree(source) : undefined
   return fields ? projectedJson(fields) : serdes[source.format]
-}
-
-/** Every read of the source's value: down the graph until a map or flatMap replaces the value. */
-function sourceValueReads(node: SourceNode | StepNode): ValueRead[] {
-  const reads: ValueRead[] = []
-  for (const child of node.children) {
-    if (child.kind === 'sink') {
-      reads.push(...child.topic.valueReads)
-      continue
-    }
-    const { operator } = child
-    switch (operator.type) {
-      case 'filter': reads.push(...operator.predicate.valueReads); break
-      case 'keyBy': reads.push(...operator.selector.valueReads); break
-      case 'headers': for (const [, expression] of operator.headers) reads.push(...expression.valueReads); break
-      case 'map':
-      case 'flatMap': reads.push(...operator.projection.valueReads); continue
-      default: return unknownOperator(operator)
-    }
-    reads.push(...sourceValueReads(child))
-  }
-  return reads
-}
-
-/** An operator added without saying what it reads: fails to type-check, and reads the value whole. */
-function unknownOperator(operator: never): ValueRead[] {
-  void operator
-  return [{ path: [] }]
 }
 
 /**

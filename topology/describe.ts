@@ -1,4 +1,5 @@
-import type { GraphNode, SinkNode, StepNode, StepOperator, TopologyGraph } from './graph.js'
+import type { GraphNode, SinkNode, SourceNode, StepNode, StepOperator, TopologyGraph } from './graph.js'
+import { fieldPathsOf, sourceFieldTree } from './value-reads.js'
 
 /** A text tree like Kafka Streams' Topology#describe(): sub-topologies, each node with its arrows. */
 export function describeText(graph: TopologyGraph): string {
@@ -7,6 +8,7 @@ export function describeText(graph: TopologyGraph): string {
     lines.push(`  Sub-topology: ${id}`)
     for (const node of walk(source)) {
       lines.push(`    ${headline(node)}`)
+      if (node.kind === 'source' && node.format === 'json') lines.push(`      decodes: ${decodedFields(node)}`)
       if (node.children.length > 0) lines.push(`      --> ${node.children.map((c) => c.name).join(', ')}`)
       if (node.kind !== 'source') lines.push(`      <-- ${node.from}`)
     }
@@ -42,6 +44,13 @@ function headline(node: GraphNode): string {
     case 'step': return `Processor: ${node.name} (${operatorText((node as StepNode).operator)})`
     case 'sink': return `Sink: ${node.name} (topic: ${(node as SinkNode).topic.source})`
   }
+}
+
+/** What the projecting JSON decoder builds of each value (see connectors/serde/json-projection.ts). */
+function decodedFields(source: SourceNode): string {
+  const tree = sourceFieldTree(source)
+  if (!tree) return 'the whole value'
+  return tree.size === 0 ? 'nothing (the value is only checked to be JSON)' : fieldPathsOf(tree).join(', ')
 }
 
 function operatorText(operator: StepOperator): string {

@@ -4,7 +4,8 @@ import { compileTopology } from '../../topology/compile.js'
 import { compileExpression } from '../../topology/expression.js'
 import { loadTopology, loadTopologyFile } from '../../topology/load.js'
 import { compileTemplate } from '../../topology/template.js'
-import { fieldTreeOf, type ValueRead, valueReadsOf } from '../../topology/value-reads.js'
+import { describeText } from '../../topology/describe.js'
+import { fieldPathsOf, fieldTreeOf, type ValueRead, valueReadsOf } from '../../topology/value-reads.js'
 
 const reads = (source: string) => compileExpression(source).valueReads
 const whole = (...paths: string[][]): ValueRead[] => paths.map((path) => ({ path }))
@@ -51,6 +52,11 @@ describe('fieldTreeOf', () => {
   it('is undefined when the value itself is read', () => {
     expect(fieldTreeOf(whole(['a'], []))).toBeUndefined()
   })
+
+  it('reads back as dotted paths, presence tests marked', () => {
+    const tree = fieldTreeOf([{ path: ['a', 'b'] }, { path: ['a', 'c'], presenceOnly: true }, { path: ['d'] }])!
+    expect(fieldPathsOf(tree)).toEqual(['a.b', 'a.c?', 'd'])
+  })
 })
 
 describe('the source value a sub-topology decodes', () => {
@@ -87,5 +93,11 @@ ${steps}
     const graph = loadTopology(topology(`
     - { name: last, from: in, filter: 'size(value) > 0' }`), 't.yaml', {})
     expect(compileTopology(graph).subTopologies[0].valueSerde.decode(sample)).toEqual(JSON.parse(sample.toString()))
+    expect(describeText(graph)).toContain('decodes: the whole value')
+  })
+
+  it('says in describe what it decodes', () => {
+    expect(describeText(loadTopologyFile('examples/events-fanout.yaml', {}))).toContain(
+      'decodes: verb, old_event.metadata.resourceVersion, event.metadata.resourceVersion, event.metadata.uid, event.metadata.namespace, event.type, event.reason')
   })
 })
