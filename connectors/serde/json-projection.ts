@@ -105,6 +105,8 @@ export class JsonProjection {
     }
   }
 
+  // readObject, skipObject and skipArray each open their bracket inline: a shared helper for
+  // the empty-container check measured ~8% slower on the envelope benchmark.
   private skipObject(): void {
     this.at++
     if (this.text.charCodeAt(this.at) <= SPACE) this.skipWhitespace()
