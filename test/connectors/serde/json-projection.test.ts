@@ -126,6 +126,18 @@ describe('JsonProjection', () => {
     expect(rejected).toBeLessThan(10_000)
   })
 
+  it('agrees with JSON.parse on bytes that are not valid UTF-8', () => {
+    const random = mulberry32(13)
+    const fields = tree('a', 'b.c', 'verb')
+    for (let i = 0; i < 5_000; i++) {
+      const bytes = Buffer.from(JSON.stringify({ a: STRINGS[i % STRINGS.length] + 'é✓', b: { c: 'xyz😀', d: ['ü'] }, verb: 'ok' }))
+      // Overwrite one to three bytes with anything: a lone lead byte before a quote, a stray
+      // continuation byte, a cut multi-byte sequence, or a structural character.
+      for (let k = 1 + Math.floor(random() * 3); k > 0; k--) bytes[Math.floor(random() * bytes.length)] = Math.floor(random() * 256)
+      agreesWithJsonParse(bytes, fields)
+    }
+  })
+
   it('projects without falling back for the documents it is built for', () => {
     const projection = new JsonProjection(FANOUT_FIELDS)
     const random = mulberry32(11)
