@@ -5,7 +5,9 @@ import { createServer, Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
+import Kafka from 'node-rdkafka'
 import { ensureKafkaJars } from './kafka-jars.js'
+import { isLog4j2, kafkaVersion } from './kafka-version.js'
 
 const run = promisify(execFile)
 
@@ -13,11 +15,15 @@ const run = promisify(execFile)
 export interface LocalBroker {
   /** bootstrap.servers for clients, e.g. `127.0.0.1:41234` */
   readonly brokers: string
+  /** The Apache Kafka release it runs. */
+  readonly version: string
   readonly logDir: string
   stop(): Promise<void>
 }
 
 export interface StartBrokerOptions {
+  /** Apache Kafka release; defaults to $KAFKA_VERSION, else 4.1.1. */
+  version?: string
   /** How long to wait for the broker to accept requests. */
   startTimeoutMs?: number
   /** Heap for the JVM; the suite and the demo need little. */
@@ -31,14 +37,14 @@ export interface StartBrokerOptions {
  * free loopback ports and resolves once it answers Kafka requests.
  */
 export async function startLocalBroker(options: StartBrokerOptions = {}): Promise<LocalBroker> {
-  const libs = await ensureKafkaJars()
+  const version = options.version ?? kafkaVersion()
+  const libs = await ensureKafkaJars(version)
   const dir = mkdtempSync(join(tmpdir(), 'kubestream-kafka-'))
   const [brokerPort, controllerPort] = [await freePort(), await freePort()]
   const config = join(dir, 'server.properties')
   writeFileSync(config, serverProperties(dir, brokerPort, controllerPort, options.properties))
-  writeFileSync(join(dir, 'log4j.properties'), log4jProperties(dir))
   const classpath = join(libs, '*')
-  const jvm = jvmArgs(dir, options.heap ?? '768m')
+  const jvm = [...jvmArgs(options.heap ?? '768m'), ...loggingArgs(dir, version)]
 
   await run('java', [...jvm, '-cp', classpath, 'kafka.tools.StorageTool', 'format',
     '-t', clusterId(), '-c', config, '--ignore-formatted'])
@@ -62,6 +68,7 @@ export async function startLocalBroker(options: StartBrokerOptions = {}): Promis
   }
   return {
     brokers,
+    version,
     logDir: dir,
     async stop() {
       process.removeListener('exit', stopOnExit)
@@ -97,6 +104,29 @@ function serverProperties(dir: string, brokerPort: number, controllerPort: numbe
   return Object.entries(props).map(([k, v]) => `${k}=${v}`).join('\n') + '\n'
 }
 
+/** The broker logs to server.log in its dir, at INFO for Kafka's own classes. */
+function loggingArgs(dir: string, version: string): string[] {
+  if (isLog4j2(version)) {
+    writeFileSync(join(dir, 'log4j2.properties'), log4j2Properties(dir))
+    return [`-Dlog4j2.configurationFile=${join(dir, 'log4j2.properties')}`, `-Dkafka.logs.dir=${dir}`]
+  }
+  writeFileSync(join(dir, 'log4j.properties'), log4jProperties(dir))
+  return [`-Dlog4j.configuration=file:${join(dir, 'log4j.properties')}`, `-Dkafka.logs.dir=${dir}`]
+}
+
+function log4j2Properties(dir: string): string {
+  return [
+    'appender.file.type=File',
+    'appender.file.name=file',
+    `appender.file.fileName=${join(dir, 'server.log')}`,
+    'appender.file.layout.type=PatternLayout',
+    'appender.file.layout.pattern=[%d] %p %m (%c)%n',
+    'rootLogger.level=INFO',
+    'rootLogger.appenderRef.file.ref=file',
+    '',
+  ].join('\n')
+}
+
 function log4jProperties(dir: string): string {
   return [
     'log4j.rootLogger=WARN, file',
@@ -110,12 +140,8 @@ function log4jProperties(dir: string): string {
   ].join('\n')
 }
 
-function jvmArgs(dir: string, heap: string): string[] {
-  return [
-    `-Xmx${heap}`, `-Xms${heap}`, '-XX:+UseG1GC', '-XX:MaxGCPauseMillis=20',
-    '-Djava.awt.headless=true', `-Dlog4j.configuration=file:${join(dir, 'log4j.properties')}`,
-    `-Dkafka.logs.dir=${dir}`,
-  ]
+function jvmArgs(heap: string): string[] {
+  return [`-Xmx${heap}`, `-Xms${heap}`, '-XX:+UseG1GC', '-XX:MaxGCPauseMillis=20', '-Djava.awt.headless=true']
 }
 
 /**
@@ -144,7 +170,7 @@ async function freePort(): Promise<number> {
 /**
  * The listener opens before the broker has caught up with its own metadata; an ApiVersions
  * round-trip is not enough either, so wait for the port and then for a metadata answer that
- * names this broker (kafkajs admin, imported lazily to keep the launcher light).
+ * names this broker.
  */
 async function waitUntilServing(child: ChildProcess, port: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs
@@ -152,27 +178,20 @@ async function waitUntilServing(child: ChildProcess, port: number, timeoutMs: nu
   child.once('exit', () => { exited = true })
   while (Date.now() < deadline) {
     if (exited) throw new Error(`Kafka broker exited during start (code ${child.exitCode})`)
-    if (await portOpen(port)) break
-    await sleep(200)
-  }
-  const { Kafka, logLevel } = await import('kafkajs')
-  const admin = new Kafka({ brokers: [`127.0.0.1:${port}`], logLevel: logLevel.NOTHING }).admin()
-  while (Date.now() < deadline) {
-    if (exited) throw new Error(`Kafka broker exited during start (code ${child.exitCode})`)
-    try {
-      await admin.connect()
-      const cluster = await admin.describeCluster()
-      if (cluster.brokers.length > 0 && cluster.controller !== null) {
-        await admin.disconnect()
-        return
-      }
-    } catch {
-      // not ready yet
-    }
+    if (await portOpen(port) && await answersMetadata(port)) return
     await sleep(250)
   }
-  await admin.disconnect().catch(() => undefined)
   throw new Error(`Kafka broker did not start within ${timeoutMs} ms`)
+}
+
+function answersMetadata(port: number): Promise<boolean> {
+  const producer = new Kafka.Producer({ 'bootstrap.servers': `127.0.0.1:${port}`, 'log_level': 0 })
+  return new Promise((resolve) => {
+    producer.connect({ timeout: 2_000 }, (error, metadata) => {
+      const ready = !error && metadata.brokers.length > 0
+      producer.disconnect(() => resolve(ready))
+    })
+  })
 }
 
 function portOpen(port: number): Promise<boolean> {

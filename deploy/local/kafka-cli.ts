@@ -3,10 +3,9 @@
  * Prints the KAFKA_BROKERS value to export in another shell.
  */
 import { startLocalBroker } from './kafka-broker.js'
-import { KAFKA_VERSION } from './kafka-version.js'
 
 const broker = await startLocalBroker()
-console.log(`Kafka ${KAFKA_VERSION} (KRaft) is up; logs in ${broker.logDir}`)
+console.log(`Kafka ${broker.version} (KRaft) is up; logs in ${broker.logDir}`)
 console.log(`export KAFKA_BROKERS=${broker.brokers}`)
 const stop = async () => {
   await broker.stop()

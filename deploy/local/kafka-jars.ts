@@ -3,12 +3,12 @@ import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { KAFKA_VERSION, SCALA_VERSION, SLF4J_BACKEND } from './kafka-version.js'
+import { kafkaVersion, loggingBackend, SCALA_VERSION } from './kafka-version.js'
 
 const run = promisify(execFile)
 
 /** Where the broker's jars live: outside the repo, shared by every checkout and every run. */
-export function kafkaCacheDir(version = KAFKA_VERSION): string {
+export function kafkaCacheDir(version = kafkaVersion()): string {
   const base = process.env.KUBESTREAM_CACHE_DIR ?? join(homedir(), '.cache', 'kubestream')
   return join(base, `kafka_${SCALA_VERSION}-${version}`)
 }
@@ -17,7 +17,7 @@ export function kafkaCacheDir(version = KAFKA_VERSION): string {
  * Resolves the broker's runtime classpath with Maven into the cache, once.
  * A marker file written last makes the second run free and an interrupted first run retry.
  */
-export async function ensureKafkaJars(version = KAFKA_VERSION): Promise<string> {
+export async function ensureKafkaJars(version = kafkaVersion()): Promise<string> {
   const dir = kafkaCacheDir(version)
   const libs = join(dir, 'libs')
   const marker = join(dir, '.resolved')
@@ -40,7 +40,7 @@ export async function ensureKafkaJars(version = KAFKA_VERSION): Promise<string> 
 }
 
 function brokerPom(version: string): string {
-  const [group, artifact, backendVersion] = SLF4J_BACKEND.split(':')
+  const [group, artifact, backendVersion] = loggingBackend(version).split(':')
   return `<?xml version="1.0" encoding="UTF-8"?>
 <project xmlns="http://maven.apache.org/POM/4.0.0">
   <modelVersion>4.0.0</modelVersion>

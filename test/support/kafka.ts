@@ -1,4 +1,3 @@
-import { type Admin, Kafka as KafkaJs, logLevel } from 'kafkajs'
 import Kafka from 'node-rdkafka'
 import { TopicAdmin } from '../../connectors/kafka/topic-admin.js'
 
@@ -11,59 +10,73 @@ export interface ReadMessage {
   headers: Record<string, string>
 }
 
-export function kafkajs(brokers: string): KafkaJs {
-  return new KafkaJs({ brokers: brokers.split(','), clientId: 'kubestream-tests', logLevel: logLevel.NOTHING })
-}
-
-/** Admin reads right after a topic or group appears can hit leader/coordinator elections; retry those. */
-async function retrying<T>(action: () => Promise<T>, attempts = 20): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await action()
-    } catch (error) {
-      if (attempt >= attempts || (error as { retriable?: boolean }).retriable !== true) throw error
-      await new Promise((resolve) => setTimeout(resolve, 250))
-    }
-  }
-}
-
-export async function createTopic(brokers: string, topic: string, partitions: number): Promise<void> {
+export async function createTopic(brokers: string, topic: string, partitions: number, config?: Record<string, string>): Promise<void> {
   const admin = new TopicAdmin({ 'bootstrap.servers': brokers })
   try {
-    await admin.ensureTopic(topic, { partitions, replicationFactor: 1 })
+    await admin.ensureTopic(topic, { partitions, replicationFactor: 1, config })
   } finally {
     admin.close()
   }
 }
 
-/** Runs admin calls on a fresh kafkajs admin, retrying the errors Kafka marks retriable. */
-function withAdmin<T>(brokers: string, action: (admin: Admin) => Promise<T>): Promise<T> {
-  return retrying(async () => {
-    const admin = kafkajs(brokers).admin()
-    await admin.connect()
-    try {
-      return await action(admin)
-    } finally {
-      await admin.disconnect()
+/**
+ * Runs calls on a fresh consumer that never joins a group (node-rdkafka, so it speaks Kafka 4.x).
+ * Reads right after a topic or group appears can hit leader or coordinator elections: retried.
+ */
+async function withConsumer<T>(brokers: string, groupId: string, action: (consumer: Kafka.KafkaConsumer) => Promise<T>, attempts = 20): Promise<T> {
+  const consumer = new Kafka.KafkaConsumer({ 'bootstrap.servers': brokers, 'group.id': groupId, 'enable.auto.commit': false }, {})
+  await new Promise<void>((resolve, reject) => consumer.connect({ timeout: 20_000 }, (e) => (e ? reject(e) : resolve())))
+  try {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await action(consumer)
+      } catch (error) {
+        if (attempt >= attempts) throw error
+        await new Promise((resolve) => setTimeout(resolve, 250))
+      }
     }
-  })
+  } finally {
+    await new Promise<void>((resolve) => consumer.disconnect(() => resolve()))
+  }
+}
+
+function metadata(consumer: Kafka.KafkaConsumer, topic?: string): Promise<Kafka.Metadata> {
+  return new Promise((resolve, reject) =>
+    consumer.getMetadata({ topic, allTopics: topic === undefined, timeout: 10_000 }, (e, m) => (e ? reject(e) : resolve(m))))
+}
+
+async function partitionsOf(consumer: Kafka.KafkaConsumer, topic: string): Promise<number[]> {
+  const found = (await metadata(consumer, topic)).topics.find((t) => t.name === topic)
+  if (!found || found.partitions.length === 0) throw new Error(`topic ${topic} has no partitions (yet)`)
+  return found.partitions.map((p) => p.id).sort((a, b) => a - b)
 }
 
 /** Topic names on the broker that start with a prefix. */
 export function listTopics(brokers: string, prefix: string): Promise<string[]> {
-  return withAdmin(brokers, async (admin) => (await admin.listTopics()).filter((t) => t.startsWith(prefix)).sort())
+  return withConsumer(brokers, 'kubestream-tests', async (consumer) =>
+    (await metadata(consumer)).topics.map((t) => t.name).filter((t) => t.startsWith(prefix)).sort())
 }
 
 /** High watermark per partition. */
 export function endOffsets(brokers: string, topic: string): Promise<Map<number, number>> {
-  return withAdmin(brokers, async (admin) => new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, Number(p.high)])))
+  return withConsumer(brokers, 'kubestream-tests', async (consumer) => {
+    const out = new Map<number, number>()
+    for (const partition of await partitionsOf(consumer, topic)) {
+      const { highOffset } = await new Promise<Kafka.WatermarkOffsets>((resolve, reject) =>
+        consumer.queryWatermarkOffsets(topic, partition, 10_000, (e, o) => (e ? reject(e) : resolve(o))))
+      out.set(partition, highOffset)
+    }
+    return out
+  })
 }
 
-/** The group's committed offset per partition (-1 where none). */
+/** The group's committed offset per partition (-1 where none). Reads without joining the group. */
 export function committedOffsets(brokers: string, groupId: string, topic: string): Promise<Map<number, number>> {
-  return withAdmin(brokers, async (admin) => {
-    const [result] = await admin.fetchOffsets({ groupId, topics: [topic] })
-    return new Map(result.partitions.map((p) => [p.partition, Number(p.offset)]))
+  return withConsumer(brokers, groupId, async (consumer) => {
+    const toppars = (await partitionsOf(consumer, topic)).map((partition) => ({ topic, partition }))
+    const committed = await new Promise<Kafka.TopicPartitionOffset[]>((resolve, reject) =>
+      consumer.committed(toppars, 10_000, (e, o) => (e ? reject(e) : resolve(o))))
+    return new Map(committed.map((p) => [p.partition, p.offset !== undefined && p.offset >= 0 ? p.offset : -1]))
   })
 }
 
