@@ -5,6 +5,8 @@ export type RecordErrorCode =
   | 'EXPRESSION_TYPE'
   | 'SERIALIZATION'
   | 'TOPIC_NAME'
+  | 'NULL_KEY'
+  | 'STATE_KEY'
 
 /** A record that cannot be processed. The record is dead-lettered and the task goes on. */
 export class RecordError extends Error {

@@ -1,31 +1,47 @@
+import { RecordError } from '../operators/record-error.js'
+import type { StorePartition } from './store-partition.js'
+
 /**
- * A task's local state store (Kafka Streams' KeyValueStore). Implementations come as layers:
- * a raw LMDB bytes store, a change-logging layer that also writes every put to the store's
- * compacted changelog topic, and an outer typed layer that alone knows the serdes.
- *
- * Reads are synchronous (LMDB reads are); writes land in the task's write buffer, which reads
- * see first, and reach disk in the commit loop, after the producer flush and the offset
- * commit, together with the checkpoint, so the store is never ahead of Kafka.
+ * A task's key-value store as operators see it (Kafka Streams' KeyValueStore): string keys,
+ * JSON values. The outer, typed layer: only it knows the serdes; the bytes go to a
+ * StorePartition (write buffer over LMDB, changelogged at commit).
  */
-export interface KeyValueStore<K, V> {
-  /** The name written in the topology; names the changelog `<application id>-<name>-changelog`. */
-  readonly name: string
-  get(key: K): V | undefined
-  put(key: K, value: V): void
-  delete(key: K): void
-  /** Entries with keys in [from, to), in key order. */
-  range(from: K, to: K): Iterable<[K, V]>
-  /** Applies buffered writes and the changelog checkpoint in one transaction. */
-  commit(changelogOffset: number): Promise<void>
-  close(): Promise<void>
+export class KeyValueStore {
+  constructor(private readonly bytes: StorePartition) {}
+
+  get name(): string {
+    return this.bytes.storeName
+  }
+
+  get(key: string): unknown {
+    const value = this.bytes.get(encodeStoreKey(key))
+    return value === undefined ? undefined : decodeStoreValue(value)
+  }
+
+  put(key: string, value: unknown): void {
+    this.bytes.put(encodeStoreKey(key), encodeStoreValue(value))
+  }
+
+  delete(key: string): void {
+    this.bytes.delete(encodeStoreKey(key))
+  }
 }
 
-/** Where a store is in its life (Kafka Streams' changelog states). */
-export enum StoreState {
-  /** Opened; its changelog partition is known. */
-  REGISTERED = 'REGISTERED',
-  /** Replaying the changelog from the checkpoint to the end offset; the task does not process yet. */
-  RESTORING = 'RESTORING',
-  /** Caught up; the task may process. */
-  COMPLETED = 'COMPLETED',
+/** LMDB's key limit (lmdb-js builds with 1978 bytes); a longer key is that record's problem. */
+export const MAX_KEY_BYTES = 1900
+
+export function encodeStoreKey(key: string, prefix?: Buffer): Buffer {
+  const bytes = Buffer.from(key, 'utf8')
+  if (bytes.length + (prefix?.length ?? 0) > MAX_KEY_BYTES) {
+    throw new RecordError('STATE_KEY', `key of ${bytes.length} bytes is too long for a state store (at most ${MAX_KEY_BYTES})`)
+  }
+  return prefix ? Buffer.concat([prefix, bytes]) : bytes
+}
+
+export function encodeStoreValue(value: unknown): Buffer {
+  return Buffer.from(JSON.stringify(value) ?? 'null', 'utf8')
+}
+
+export function decodeStoreValue(bytes: Buffer): unknown {
+  return JSON.parse(bytes.toString('utf8'))
 }

@@ -1,0 +1,86 @@
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { type Database, open, type RootDatabase } from 'lmdb'
+import { TaskLock } from './internals/task-lock.js'
+import { StateError } from './state-error.js'
+import { StorePartition } from './store-partition.js'
+
+/**
+ * A replica's state dir (Kafka Streams' state.dir): one LMDB environment for every store of
+ * every task this replica has run, one named database per (store, task), and a checkpoint per
+ * (store, task) — the changelog offset up to which that database holds the changelog.
+ *
+ * Layout: `<dir>/<application id>/state.lmdb` (+ lock file), `<dir>/<application id>/tasks/<task>.lock`.
+ */
+export class StateDirectory {
+  private readonly checkpoints: Database<number, string>
+  private readonly locks = new Map<string, TaskLock>()
+
+  private constructor(readonly path: string, private readonly env: RootDatabase) {
+    this.checkpoints = env.openDB<number, string>('kubestream.checkpoints', { encoding: 'msgpack', keyEncoding: 'ordered-binary' })
+  }
+
+  static open(dir: string, applicationId: string): StateDirectory {
+    const path = join(dir, applicationId)
+    try {
+      mkdirSync(join(path, 'tasks'), { recursive: true })
+      // maxDbs bounds named databases (one per store and task) for the life of the environment.
+      const env = open({ path: join(path, 'state.lmdb'), maxDbs: 10_000, keyEncoding: 'binary', encoding: 'binary' })
+      return new StateDirectory(path, env)
+    } catch (error) {
+      throw new StateError('STATE_DIR', `cannot open state dir ${path}: ${(error as Error).message}`, false, { cause: error })
+    }
+  }
+
+  /** Claims a task's stores for this process; throws TASK_LOCKED while another live process has them. */
+  lockTask(taskId: string): void {
+    if (this.locks.has(taskId)) return
+    this.locks.set(taskId, TaskLock.acquire(join(this.path, 'tasks'), taskId))
+  }
+
+  unlockTask(taskId: string): void {
+    this.locks.get(taskId)?.release()
+    this.locks.delete(taskId)
+  }
+
+  /** Opens the store's database for a task; its buffer starts empty. */
+  storePartition(storeName: string, taskId: string, changelogTopic: string, partition: number): StorePartition {
+    const db = this.env.openDB<Buffer, Buffer>(`${storeName}/${taskId}`, { keyEncoding: 'binary', encoding: 'binary' })
+    return new StorePartition(storeName, taskId, changelogTopic, partition, db)
+  }
+
+  /** The changelog offset the store's database has applied up to, or undefined if it never has. */
+  checkpoint(store: StorePartition): number | undefined {
+    return this.checkpoints.get(checkpointKey(store))
+  }
+
+  /**
+   * The commit's last step: every buffered change of these stores and their new checkpoints,
+   * in one LMDB transaction. Called only after Kafka accepted the commit.
+   */
+  commit(checkpointed: ReadonlyArray<readonly [StorePartition, number]>): void {
+    this.env.transactionSync(() => {
+      for (const [store, offset] of checkpointed) {
+        store.applyChanges()
+        this.checkpoints.putSync(checkpointKey(store), offset)
+      }
+    })
+  }
+
+  /** Applies changelog records read back during restore, and how far they reach, in one transaction. */
+  restore(store: StorePartition, records: ReadonlyArray<{ key: Buffer; value: Buffer | null }>, nextOffset: number): void {
+    this.env.transactionSync(() => {
+      for (const { key, value } of records) store.applyRestored(key, value)
+      this.checkpoints.putSync(checkpointKey(store), nextOffset)
+    })
+  }
+
+  async close(): Promise<void> {
+    for (const taskId of [...this.locks.keys()]) this.unlockTask(taskId)
+    await this.env.close()
+  }
+}
+
+function checkpointKey(store: StorePartition): string {
+  return `${store.storeName}/${store.taskId}`
+}

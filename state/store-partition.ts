@@ -1,0 +1,93 @@
+import type { Database } from 'lmdb'
+
+/** A change of one interval, as it goes to the changelog: a null value is a delete (a tombstone). */
+export interface StoreChange {
+  readonly key: Buffer
+  readonly value: Buffer | null
+}
+
+/**
+ * One store of one task: the raw bytes layer (a named LMDB database) under the task's write
+ * buffer. Writes of the current commit interval sit in the buffer, which reads see first; at
+ * commit they go to the changelog (one record per key: the interval's last write, as Kafka
+ * Streams' caching layer does) and, once Kafka has accepted the commit, to LMDB together with
+ * the checkpoint (`StateDirectory#commit`). LMDB is therefore never ahead of Kafka.
+ *
+ * Keys compare as bytes (memcmp), so big-endian numbers in keys sort by value.
+ */
+export class StorePartition {
+  /** Key bytes as latin1 (one char per byte, so order and identity are kept) → value, null for deleted. */
+  private readonly buffer = new Map<string, StoreChange>()
+
+  constructor(
+    /** The store's name in the topology. */
+    readonly storeName: string,
+    readonly taskId: string,
+    /** `<application id>-<store>-changelog`; this store writes partition `partition` of it. */
+    readonly changelogTopic: string,
+    readonly partition: number,
+    private readonly db: Database<Buffer, Buffer>,
+  ) {}
+
+  get(key: Buffer): Buffer | undefined {
+    const buffered = this.buffer.get(key.toString('latin1'))
+    if (buffered !== undefined) return buffered.value ?? undefined
+    return this.db.getBinary(key)
+  }
+
+  put(key: Buffer, value: Buffer): void {
+    this.buffer.set(key.toString('latin1'), { key, value })
+  }
+
+  delete(key: Buffer): void {
+    this.buffer.set(key.toString('latin1'), { key, value: null })
+  }
+
+  /** Entries with keys in [from, to), in key order, the buffer laid over what is on disk. */
+  range(from: Buffer, to: Buffer): Array<[Buffer, Buffer]> {
+    const merged = new Map<string, [Buffer, Buffer | null]>()
+    for (const { key, value } of this.db.getRange({ start: from, end: to })) merged.set((key as Buffer).toString('latin1'), [key as Buffer, value as Buffer])
+    for (const [id, change] of this.buffer) {
+      if (Buffer.compare(change.key, from) >= 0 && Buffer.compare(change.key, to) < 0) merged.set(id, [change.key, change.value])
+    }
+    const out: Array<[Buffer, Buffer]> = []
+    for (const [key, value] of merged.values()) if (value !== null) out.push([key, value])
+    return out.sort((a, b) => Buffer.compare(a[0], b[0]))
+  }
+
+  /** How many keys were written since the last commit. */
+  get pendingChanges(): number {
+    return this.buffer.size
+  }
+
+  /** The interval's changes, one per key, for the changelog. */
+  changes(): IterableIterator<StoreChange> {
+    return this.buffer.values()
+  }
+
+  /** Writes the interval's changes to LMDB; call inside the commit's LMDB transaction only. */
+  applyChanges(): void {
+    for (const { key, value } of this.buffer.values()) applyChange(this.db, key, value)
+    this.buffer.clear()
+  }
+
+  /** Forgets the interval's changes: the transaction they belonged to was aborted. */
+  discardChanges(): void {
+    this.buffer.clear()
+  }
+
+  /** Writes a restored changelog record; call inside an LMDB transaction. */
+  applyRestored(key: Buffer, value: Buffer | null): void {
+    applyChange(this.db, key, value)
+  }
+
+  /** Every entry on disk, in key order (tests and tools; not the hot path). */
+  entriesOnDisk(): Array<[Buffer, Buffer]> {
+    return [...this.db.getRange({})].map(({ key, value }) => [key as Buffer, value as Buffer])
+  }
+}
+
+function applyChange(db: Database<Buffer, Buffer>, key: Buffer, value: Buffer | null): void {
+  if (value === null) db.removeSync(key)
+  else db.putSync(key, value)
+}
