@@ -19,6 +19,8 @@ export interface StepContext {
 export function recordOperator(
   context: StepContext,
   process: (record: StreamRecord, out: RecordBatch) => void,
+  /** Runs once after each batch, with the batch's last record: where windows close on stream time. */
+  endOfBatch?: (last: StreamRecord, out: RecordBatch) => void,
 ): OperatorFunction<RecordBatch, RecordBatch> {
   return (source) =>
     new Observable<RecordBatch>((subscriber) =>
@@ -32,6 +34,13 @@ export function recordOperator(
             } catch (error) {
               if (!(error instanceof RecordError)) return subscriber.error(error)
               context.deadLetter(record, error, context.step)
+            }
+          }
+          if (endOfBatch && batch.length > 0) {
+            try {
+              endOfBatch(batch[batch.length - 1], out)
+            } catch (error) {
+              return subscriber.error(error)
             }
           }
           if (out.length > 0) subscriber.next(out)

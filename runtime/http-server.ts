@@ -4,9 +4,9 @@ import { StreamState } from './stream-state.js'
 
 /**
  * The replica's control plane: /metrics (Prometheus), /healthz (the process is not broken),
- * /readyz (consuming). Kubernetes probes and Prometheus scrape it.
+ * /readyz (consuming, every task's state restored). Kubernetes probes and Prometheus scrape it.
  */
-export function startHttpServer(port: number, host: string, stream: { state: StreamState; metrics: Registry }): Promise<Server> {
+export function startHttpServer(port: number, host: string, stream: { state: StreamState; ready: boolean; metrics: Registry }): Promise<Server> {
   const server = createServer((request, response) => {
     const path = (request.url ?? '/').split('?')[0]
     const text = (status: number, body: string, type = 'text/plain') => {
@@ -19,8 +19,7 @@ export function startHttpServer(port: number, host: string, stream: { state: Str
       const healthy = stream.state !== StreamState.ERROR
       text(healthy ? 200 : 503, `${stream.state}\n`)
     } else if (path === '/readyz') {
-      const ready = stream.state === StreamState.RUNNING
-      text(ready ? 200 : 503, `${stream.state}\n`)
+      text(stream.ready ? 200 : 503, `${stream.ready ? stream.state : `${stream.state} (restoring state)`}\n`)
     } else {
       text(404, 'not found\n')
     }

@@ -1,20 +1,33 @@
+import { mkdirSync } from 'node:fs'
 import type Kafka from 'node-rdkafka'
 import type { Registry } from 'prom-client'
 import { BatchConsumer, type TopicPartition } from '../connectors/kafka/batch-consumer.js'
-import { adminConfig, consumerConfig, producerConfig } from '../connectors/kafka/client-config.js'
+import { adminConfig, type ClientIdentity, consumerConfig, producerConfig, restoreConsumerConfig } from '../connectors/kafka/client-config.js'
 import { KafkaError } from '../connectors/kafka/kafka-error.js'
 import { RdkafkaRecordCollector } from '../connectors/kafka/rdkafka-record-collector.js'
 import { TopicAdmin } from '../connectors/kafka/topic-admin.js'
-import { buildPipeline, type CompiledTopology, compileTopology, type PipelineRuntime, type SubTopology } from '../topology/compile.js'
+import { ChangelogRestorer } from '../state/changelog-restorer.js'
+import { StateDirectory } from '../state/state-directory.js'
+import { type CompiledTopology, compileTopology } from '../topology/compile.js'
 import type { TopologyGraph } from '../topology/graph.js'
 import { DeadLetterWriter } from './dead-letter.js'
+import { prepareInternalTopics } from './internal-topics.js'
 import { createLogger, type Logger } from './logger.js'
 import { createMetrics } from './metrics.js'
 import { StreamState } from './stream-state.js'
-import { StreamTask } from './stream-task.js'
+import { type StreamTask, TaskState } from './stream-task.js'
+import { TaskManager } from './task-manager.js'
 
 export interface KubeStreamOptions {
   logger?: Logger
+  /** Where stores live; else the topology's processing.stateDir, else $KUBESTREAM_STATE_DIR, else /tmp/kubestream. */
+  stateDir?: string
+  /**
+   * This replica's stable name (the StatefulSet pod name): the consumer's group.instance.id
+   * (static membership) and, under exactly-once, part of the transactional.id. Defaults to
+   * $KUBESTREAM_INSTANCE_ID, then $POD_NAME.
+   */
+  instanceId?: string
 }
 
 /** Longer than librdkafka's default message.timeout.ms (300 s), after which an undelivered record fails on its own. */
@@ -28,72 +41,103 @@ interface Revocation {
 
 /**
  * One replica of a topology (Kafka Streams' KafkaStreams): it owns the clients, runs a task per
- * assigned partition and drives the commit loop.
+ * assigned (sub-topology, partition), restores their stores and drives the commit loop.
  *
- * Commit order, once, in `commit`: process batches (outputs handed to the producer) → every
- * commitIntervalMs, and before partitions are let go or the process stops: flush the producer
- * (every output acknowledged, or a delivery error stops the task) → commit, per partition, the
- * offset after the last record processed. Between the flush and the commit nothing is
- * processed, so a committed offset never runs ahead of a delivered output.
+ * The commit order, once, in `commit`: process batches (outputs handed to the producer, store
+ * writes to each task's write buffer) → every commitIntervalMs, before partitions are let go,
+ * and when the process stops:
+ *   1. send each store's buffered changes to its changelog;
+ *   2. flush the producer (every output and changelog record acknowledged, or a delivery error
+ *      stops the replica);
+ *   3. commit the input offsets — at-least-once: the consumer commits them; exactly-once: they
+ *      join the transaction, which commits outputs, changelogs and offsets atomically;
+ *   4. apply the buffered changes to LMDB with each store's new checkpoint (the changelog's
+ *      end offset) in one LMDB transaction.
+ * Between steps nothing is processed. LMDB is never ahead of Kafka: a crash before step 4
+ * leaves the checkpoint behind, and the restore replays the changelog's tail.
  */
 export class KubeStream {
   state = StreamState.CREATED
   readonly compiled: CompiledTopology
   private readonly log: Logger
-  private readonly tasks = new Map<string, StreamTask>()
   private readonly consumedByTopic = new Map<string, number>()
   private readonly revocations: Revocation[] = []
+  private readonly identity: ClientIdentity
+  private readonly stateDirPath: string
+  private readonly taskManager: TaskManager
   /** The run loop is between start and its end: revocations wait for it (or for stop()). */
   private looping = false
   private collector: RdkafkaRecordCollector | undefined
   private consumer: BatchConsumer | undefined
   private admin: TopicAdmin | undefined
+  private restorer: ChangelogRestorer | undefined
+  private stateDirectory: StateDirectory | undefined
   private deadLetters: DeadLetterWriter | undefined
   private failure: unknown
   private loop: Promise<void> | undefined
   private registry: Registry | undefined
   private clientsClosed = false
+  private readonly windowCounters = { lateRecords: 0 }
 
   constructor(readonly graph: TopologyGraph, options: KubeStreamOptions = {}) {
     this.compiled = compileTopology(graph)
     this.log = options.logger ?? createLogger()
+    const instanceId = options.instanceId ?? (process.env.KUBESTREAM_INSTANCE_ID || process.env.POD_NAME || undefined)
+    this.identity = { instanceId, exactlyOnce: graph.processing.guarantee === 'exactly_once' }
+    this.stateDirPath = options.stateDir ?? graph.processing.stateDir ?? (process.env.KUBESTREAM_STATE_DIR || '/tmp/kubestream')
+    // Tasks exist only once start() has connected the clients they write to.
+    this.taskManager = new TaskManager(this.compiled, () => ({
+      collector: this.collector!,
+      deadLetter: (record, error, step) => this.deadLetters!.write(record, error, step),
+      fail: (error) => { this.failure ??= error },
+      windowCounters: this.windowCounters,
+    }), () => this.openStateDirectory())
   }
 
-  /** Connects, creates output topics, checks sources and starts consuming. Resolves once running. */
+  /** Connects, creates internal and output topics, checks sources and starts consuming. Resolves once running. */
   async start(): Promise<void> {
     if (this.state !== StreamState.CREATED) throw new Error(`cannot start a KubeStream in state ${this.state}`)
     this.state = StreamState.STARTING
-    const { graph } = this
+    const { graph, identity } = this
     try {
       this.admin = new TopicAdmin(adminConfig(graph.kafka, graph.applicationId))
-      this.collector = await RdkafkaRecordCollector.connect(producerConfig(graph.kafka, graph.applicationId), this.admin)
+      this.collector = await RdkafkaRecordCollector.connect(producerConfig(graph.kafka, graph.applicationId, identity), this.admin)
       for (const [topic, spec] of this.compiled.fixedTopics) await this.collector.ensureTopic(topic, spec)
       this.deadLetters = new DeadLetterWriter(graph.deadLetter.topic, graph.applicationId, this.collector)
       const startOffset = graph.sources.every((s) => s.startOffset === 'latest') ? 'latest' : 'earliest'
-      const { global, topic } = consumerConfig(graph.kafka, graph.applicationId, startOffset)
+      const { global, topic } = consumerConfig(graph.kafka, graph.applicationId, startOffset, identity)
       this.consumer = await BatchConsumer.connect(global, topic, {
-        onAssigned: (partitions) => this.createTasks(partitions),
+        onAssigned: (partitions) => this.assign(partitions),
         onRevoked: (partitions) => this.revoke(partitions),
       })
       this.consumer.onCommitError((error) => {
         this.log.warn({ err: error }, 'offset commit failed; the next commit retries')
-        for (const task of this.tasks.values()) task.progress.commitAgain()
+        for (const task of this.taskManager.all()) task.commitAgain()
       })
-      await this.checkSourceTopics(this.consumer)
-      this.consumer.subscribe(graph.sources.map((s) => s.topic))
+      await prepareInternalTopics(this.compiled, this.consumer, this.collector)
+      if (this.compiled.subTopologies.some((sub) => sub.stores.size > 0)) {
+        this.openStateDirectory()
+        this.restorer = await ChangelogRestorer.connect(restoreConsumerConfig(graph.kafka, graph.applicationId, identity), this.log)
+      }
+      this.consumer.subscribe(this.compiled.subTopologies.flatMap((sub) => sub.inputs.map((i) => i.source.topic)))
     } catch (error) {
       this.state = StreamState.ERROR
       await this.closeClients()
       throw error
     }
     this.state = StreamState.RUNNING
-    this.log.info({ applicationId: graph.applicationId, sources: graph.sources.map((s) => s.topic) }, 'running')
+    this.log.info({ applicationId: graph.applicationId, guarantee: graph.processing.guarantee, instanceId: identity.instanceId, sources: graph.sources.map((s) => s.topic) }, 'running')
     this.loop = this.runLoop(this.consumer, this.collector)
   }
 
   /** Resolves when processing has ended: after stop(), or rejects with the fault that ended it. */
   get done(): Promise<void> {
     return this.loop ?? Promise.resolve()
+  }
+
+  /** Running, and no task is still restoring its stores: what /readyz reports. */
+  get ready(): boolean {
+    return this.state === StreamState.RUNNING && this.taskManager.inState(TaskState.RESTORING).length === 0
   }
 
   /** Finishes the batch in hand, flushes the producer, commits what was processed, disconnects. */
@@ -105,7 +149,7 @@ export class KubeStream {
       if (this.failure === undefined && this.collector && this.consumer) await this.commit(this.collector, this.consumer, true, timeoutMs)
     } finally {
       this.releaseRevoked()
-      this.dropTasks([...this.tasks.values()])
+      this.taskManager.close(this.taskManager.all())
       await this.closeClients()
     }
     if (this.failure === undefined) this.state = StreamState.NOT_RUNNING
@@ -118,7 +162,10 @@ export class KubeStream {
       consumedByTopic: this.consumedByTopic,
       producedByTopic: this.collector?.producedByTopic ?? new Map(),
       deadLetters: this.deadLetters?.counts ?? new Map(),
-      activeTasks: () => this.tasks.size,
+      activeTasks: () => this.taskManager.size,
+      restoringTasks: () => this.taskManager.inState(TaskState.RESTORING).length,
+      restoredRecords: () => this.restorer?.restoredRecords ?? 0,
+      lateRecords: () => this.windowCounters.lateRecords,
     })
     return this.registry
   }
@@ -129,6 +176,8 @@ export class KubeStream {
       consumedByTopic: this.consumedByTopic as ReadonlyMap<string, number>,
       producedByTopic: (this.collector?.producedByTopic ?? new Map()) as ReadonlyMap<string, number>,
       deadLetters: (this.deadLetters?.counts ?? new Map()) as ReadonlyMap<string, number>,
+      restoredRecords: this.restorer?.restoredRecords ?? 0,
+      lateRecords: this.windowCounters.lateRecords,
     }
   }
 
@@ -144,6 +193,12 @@ export class KubeStream {
       while (this.state === StreamState.RUNNING) {
         const messages = await next
         next = consumer.nextBatch(maxBatchSize)
+        // Tasks assigned during that poll restore before any of their records is processed.
+        if (this.taskManager.inState(TaskState.RESTORING).length > 0) {
+          await this.commit(collector, consumer, true)
+          await this.restoreTasks()
+          lastCommit = Date.now()
+        }
         if (messages.length > 0) this.dispatch(messages)
         if (this.failure !== undefined) throw this.failure
         await collector.drain()
@@ -166,25 +221,37 @@ export class KubeStream {
     }
   }
 
-  /**
-   * The one commit point: everything sent so far is flushed (acknowledged by the broker, or a
-   * delivery error throws), then the offset after the last processed record of each task is
-   * committed. Synchronously where nothing may be lost (revoke, stop); in the background
-   * otherwise, a failed background commit being retried by the next one.
-   */
+  /** The one commit point; the order is written down at the top of this class. */
   private async commit(collector: RdkafkaRecordCollector, consumer: BatchConsumer, sync: boolean, flushTimeoutMs = FLUSH_TIMEOUT_MS): Promise<void> {
-    await collector.flush(flushTimeoutMs)
-    const offsets: Array<TopicPartition & { offset: number }> = []
-    for (const task of this.tasks.values()) {
-      const offset = task.progress.takeCommittable()
-      if (offset !== undefined) offsets.push({ topic: task.topic, partition: task.partition, offset })
+    const tasks = this.taskManager.inState(TaskState.RUNNING)
+    const now = Date.now()
+    for (const task of tasks) task.stores?.sendChangelog(collector, now)
+    const offsets = tasks.flatMap((task) => task.committableOffsets())
+    if (this.identity.exactlyOnce) {
+      await collector.commitTransaction(offsets, consumer.consumer, flushTimeoutMs)
+    } else {
+      await collector.flush(flushTimeoutMs)
+      if (sync) consumer.commitSync(offsets)
+      else consumer.commit(offsets)
     }
-    if (sync) consumer.commitSync(offsets)
-    else consumer.commit(offsets)
+    const changed = tasks.flatMap((task) => task.stores?.changed() ?? [])
+    if (changed.length === 0) return
+    const ends = await Promise.all(changed.map((store) => collector.endOffset(store.changelogTopic, store.partition)))
+    this.stateDirectory!.commit(changed.map((store, i) => [store, ends[i]] as const))
+  }
+
+  /** Replays the changelogs of tasks that were just assigned, then lets them process. */
+  private async restoreTasks(): Promise<void> {
+    const tasks = this.taskManager.inState(TaskState.RESTORING)
+    const started = Date.now()
+    const outcomes = await this.restorer!.restore(tasks.flatMap((task) => task.stores?.partitions ?? []), this.stateDirectory!)
+    for (const task of tasks) if (task.state === TaskState.RESTORING) task.state = TaskState.RUNNING
+    const replayed = outcomes.reduce((sum, o) => sum + o.records, 0)
+    this.log.info({ tasks: tasks.map((t) => t.id), replayed, ms: Date.now() - started, stores: outcomes }, replayed === 0 ? 'state up to date; nothing to restore' : 'state restored')
   }
 
   /**
-   * Commits, then drops the tasks of revoked partitions and lets the group have them. A commit
+   * Commits, then closes the tasks of revoked partitions and lets the group have them. A commit
    * the group refuses (this member was already fenced out) only means the next owner repeats
    * records; a failed delivery stops the task.
    */
@@ -200,56 +267,34 @@ export class KubeStream {
       this.log.warn({ err: error }, 'commit on revoke failed; the next owner repeats records since the last commit')
     }
     for (const { partitions, handedOver } of revocations) {
-      this.dropTasks(this.tasksOf(partitions))
+      this.taskManager.close(this.taskManager.tasksOf(partitions))
       handedOver()
       this.log.info({ partitions: partitions.map((p) => `${p.topic}-${p.partition}`) }, 'partitions revoked')
     }
   }
 
-  /** Splits a consumed batch by partition (order within a partition kept) and runs each task once. */
   private dispatch(messages: Kafka.Message[]): void {
-    const byTask = new Map<StreamTask, Kafka.Message[]>()
-    for (const message of messages) {
-      const task = this.tasks.get(taskKey(message.topic, message.partition))
-      if (!task) continue // revoked while the batch was in flight; the new owner reads it again
-      let group = byTask.get(task)
-      if (!group) byTask.set(task, (group = []))
-      group.push(message)
-    }
-    for (const [task, group] of byTask) {
-      this.consumedByTopic.set(task.topic, (this.consumedByTopic.get(task.topic) ?? 0) + group.length)
-      task.process(group)
-    }
+    for (const [topic, count] of this.taskManager.dispatch(messages)) this.consumedByTopic.set(topic, (this.consumedByTopic.get(topic) ?? 0) + count)
   }
 
-  private createTasks(partitions: TopicPartition[]): void {
-    for (const { topic, partition } of partitions) {
-      const subTopology = this.compiled.subTopologies.find((s) => s.source.topic === topic)
-      if (!subTopology || this.tasks.has(taskKey(topic, partition))) continue
-      this.tasks.set(taskKey(topic, partition), this.createTask(subTopology, partition))
+  private assign(partitions: TopicPartition[]): void {
+    try {
+      this.taskManager.assign(partitions)
+    } catch (error) {
+      // A task whose stores another live process holds: this replica cannot run it.
+      this.failure ??= error
     }
     this.log.info({ partitions: partitions.map((p) => `${p.topic}-${p.partition}`) }, 'partitions assigned')
   }
 
-  private createTask(subTopology: SubTopology, partition: number): StreamTask {
-    const deadLetters = this.deadLetters!
-    const runtime: PipelineRuntime = {
-      collector: this.collector!,
-      deadLetter: (record, error, step) => deadLetters.write(record, error, step),
-      fail: (error) => { this.failure ??= error },
-    }
-    const { source } = subTopology
-    return new StreamTask(`${subTopology.id}_${partition}`, source.name, source.topic, partition, subTopology.valueSerde, buildPipeline(subTopology, runtime), runtime)
-  }
-
   /**
    * The group takes partitions away. While the run loop runs, it hands them over between two
-   * batches (flush, commit, drop the tasks), or stop() does when it has committed; once the
+   * batches (flush, commit, close the tasks), or stop() does when it has committed; once the
    * clients are closing, there is nothing left to commit.
    */
   private revoke(partitions: TopicPartition[]): Promise<void> {
     if (!this.looping) {
-      this.dropTasks(this.tasksOf(partitions))
+      this.taskManager.close(this.taskManager.tasksOf(partitions))
       return Promise.resolve()
     }
     return new Promise((handedOver) => this.revocations.push({ partitions, handedOver }))
@@ -258,28 +303,17 @@ export class KubeStream {
   /** Lets the group have partitions still waiting, committed or not: their next owner repeats what was not. */
   private releaseRevoked(): void {
     for (const { partitions, handedOver } of this.revocations.splice(0)) {
-      this.dropTasks(this.tasksOf(partitions))
+      this.taskManager.close(this.taskManager.tasksOf(partitions))
       handedOver()
     }
   }
 
-  private tasksOf(partitions: TopicPartition[]): StreamTask[] {
-    return partitions.flatMap(({ topic, partition }) => this.tasks.get(taskKey(topic, partition)) ?? [])
-  }
-
-  private dropTasks(tasks: StreamTask[]): void {
-    for (const task of tasks) {
-      task.close()
-      this.tasks.delete(taskKey(task.topic, task.partition))
+  private openStateDirectory(): StateDirectory {
+    if (!this.stateDirectory) {
+      mkdirSync(this.stateDirPath, { recursive: true })
+      this.stateDirectory = StateDirectory.open(this.stateDirPath, this.graph.applicationId)
     }
-  }
-
-  private async checkSourceTopics(consumer: BatchConsumer): Promise<void> {
-    const counts = await consumer.partitionCounts(this.graph.sources.map((s) => s.topic))
-    const missing = [...counts].filter(([, count]) => count === undefined).map(([topic]) => topic)
-    if (missing.length > 0) {
-      throw new KafkaError('MISSING_SOURCE_TOPIC', `source topic(s) ${missing.join(', ')} do not exist; create them first (kubestream never auto-creates inputs)`, true)
-    }
+    return this.stateDirectory
   }
 
   /** Once only: a fault and a signal may both ask for it. */
@@ -287,11 +321,9 @@ export class KubeStream {
     if (this.clientsClosed) return
     this.clientsClosed = true
     await this.consumer?.close()
+    await this.restorer?.close()
     await this.collector?.close()
     this.admin?.close()
+    await this.stateDirectory?.close()
   }
-}
-
-function taskKey(topic: string, partition: number): string {
-  return `${topic}\u0000${partition}`
 }

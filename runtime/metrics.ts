@@ -7,6 +7,10 @@ export interface EngineCounters {
   /** Keyed `step\0code`. */
   readonly deadLetters: ReadonlyMap<string, number>
   readonly activeTasks: () => number
+  readonly restoringTasks: () => number
+  readonly restoredRecords: () => number
+  /** Records that arrived after their window closed (Kafka Streams' dropped-records). */
+  readonly lateRecords: () => number
 }
 
 /**
@@ -42,6 +46,18 @@ export function createMetrics(applicationId: string, counters: EngineCounters): 
   new Gauge({
     name: 'kubestream_active_tasks', help: 'Tasks this replica runs', registers: [registry],
     collect() { this.set(counters.activeTasks()) },
+  })
+  new Gauge({
+    name: 'kubestream_restoring_tasks', help: 'Tasks replaying their changelogs; the replica is not ready until none is', registers: [registry],
+    collect() { this.set(counters.restoringTasks()) },
+  })
+  new Counter({
+    name: 'kubestream_restore_records_total', help: 'Changelog records replayed into local stores', registers: [registry],
+    collect() { this.reset(); this.inc(counters.restoredRecords()) },
+  })
+  new Counter({
+    name: 'kubestream_dropped_records_total', help: 'Records dropped because their window had closed (later than grace)', labelNames: ['reason'], registers: [registry],
+    collect() { this.reset(); this.inc({ reason: 'late' }, counters.lateRecords()) },
   })
   return registry
 }

@@ -3,61 +3,95 @@ import type { Subject } from 'rxjs'
 import type { Serde } from '../connectors/serde/serde.js'
 import { NO_HEADERS, type RecordBatch, type RecordOrigin, type StreamRecord } from '../operators/record.js'
 import { RecordError } from '../operators/record-error.js'
-import type { PipelineRuntime } from '../topology/compile.js'
+import type { TaskStores } from '../state/task-stores.js'
 import { PartitionProgress } from './partition-progress.js'
 
+/** Where a task is in its life (Kafka Streams' Task.State, the states we use). */
+export enum TaskState {
+  /** Created on assignment; its stores replay their changelogs before it may process. */
+  RESTORING = 'RESTORING',
+  /** Processing. */
+  RUNNING = 'RUNNING',
+  /** Let go: revoked, stopped or failed. */
+  CLOSED = 'CLOSED',
+}
+
+/** One input topic of a task: partition `task.partition` of it. */
+export interface TaskInput {
+  /** The source's name in the topology (dead-letter headers name it as the failing step). */
+  readonly sourceName: string
+  readonly serde: Serde
+  readonly pipeline: Subject<RecordBatch>
+  readonly progress: PartitionProgress
+}
+
 /**
- * A sub-topology on one partition: the unit of work (and, later, of state). It decodes a
- * batch of messages, pushes it through its pipeline and keeps the partition's progress.
+ * A sub-topology on one partition: the unit of work and of state. It decodes batches of its
+ * input partitions, pushes them through its pipeline, keeps each input's progress, and owns
+ * the stores its stateful steps write.
  */
 export class StreamTask {
-  readonly progress = new PartitionProgress()
+  state: TaskState
 
   constructor(
     readonly id: string,
-    private readonly sourceName: string,
-    readonly topic: string,
     readonly partition: number,
-    private readonly serde: Serde,
-    private readonly pipeline: Subject<RecordBatch>,
-    private readonly runtime: PipelineRuntime,
-  ) {}
+    readonly inputs: ReadonlyMap<string, TaskInput>,
+    readonly stores: TaskStores | undefined,
+    private readonly deadLetter: (record: StreamRecord, error: RecordError, step: string) => void,
+  ) {
+    this.state = stores && stores.partitions.length > 0 ? TaskState.RESTORING : TaskState.RUNNING
+  }
 
   /**
-   * Messages of this task's partition, in offset order. Synchronous: every output is sent when
+   * Messages of one input partition, in offset order. Synchronous: every output is sent when
    * it returns. Offsets this task has already processed are skipped: after a rebalance gives a
    * partition back, a batch fetched before it can be followed by the same records re-fetched
    * from the committed offset.
    */
-  process(messages: Kafka.Message[]): void {
+  process(topic: string, messages: Kafka.Message[]): void {
+    const input = this.inputs.get(topic)
+    if (!input) return
     const batch: RecordBatch = []
-    const nextOffset = this.progress.nextOffset
+    const nextOffset = input.progress.nextOffset
     for (const message of messages) {
       if (message.offset < nextOffset) continue
-      const origin: RecordOrigin = {
-        topic: this.topic,
-        partition: this.partition,
-        offset: message.offset,
-        key: toBuffer(message.key),
-        value: message.value,
-      }
-      const record = this.decode(message, origin)
+      const record = this.decode(input, message)
       if (record) batch.push(record)
     }
-    if (batch.length > 0) this.pipeline.next(batch)
-    this.progress.processedThrough(messages[messages.length - 1].offset)
+    if (batch.length > 0) input.pipeline.next(batch)
+    input.progress.processedThrough(messages[messages.length - 1].offset)
+  }
+
+  /** The next offset to commit per input topic, for those that moved since the last commit. */
+  committableOffsets(): Array<{ topic: string; partition: number; offset: number }> {
+    const offsets: Array<{ topic: string; partition: number; offset: number }> = []
+    for (const [topic, { progress }] of this.inputs) {
+      const offset = progress.takeCommittable()
+      if (offset !== undefined) offsets.push({ topic, partition: this.partition, offset })
+    }
+    return offsets
+  }
+
+  /** A commit failed: offer every input's position again. */
+  commitAgain(): void {
+    for (const { progress } of this.inputs.values()) progress.commitAgain()
   }
 
   close(): void {
-    this.pipeline.complete()
+    if (this.state === TaskState.CLOSED) return
+    this.state = TaskState.CLOSED
+    for (const { pipeline } of this.inputs.values()) pipeline.complete()
+    this.stores?.close()
   }
 
-  private decode(message: Kafka.Message, origin: RecordOrigin): StreamRecord | undefined {
+  private decode(input: TaskInput, message: Kafka.Message): StreamRecord | undefined {
+    const origin: RecordOrigin = { topic: message.topic, partition: this.partition, offset: message.offset, key: toBuffer(message.key), value: message.value }
     let value: unknown = null
     let failure: RecordError | undefined
     if (message.value !== null) {
       try {
-        value = this.serde.decode(message.value)
+        value = input.serde.decode(message.value)
       } catch (error) {
         if (!(error instanceof RecordError)) throw error
         failure = error
@@ -72,7 +106,7 @@ export class StreamTask {
       origin,
     }
     if (!failure) return record
-    this.runtime.deadLetter(record, failure, this.sourceName)
+    this.deadLetter(record, failure, input.sourceName)
     return undefined
   }
 }

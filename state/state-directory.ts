@@ -7,10 +7,11 @@ import { StorePartition } from './store-partition.js'
 
 /**
  * A replica's state dir (Kafka Streams' state.dir): one LMDB environment for every store of
- * every task this replica has run, one named database per (store, task), and a checkpoint per
- * (store, task) — the changelog offset up to which that database holds the changelog.
+ * every task this replica has run, one named database per (store, partition), and a checkpoint
+ * per (store, partition) — the changelog offset up to which that database holds the changelog.
  *
- * Layout: `<dir>/<application id>/state.lmdb` (+ lock file), `<dir>/<application id>/tasks/<task>.lock`.
+ * Layout: `<dir>/<application id>/state.lmdb` (+ its lock file), `<dir>/<application id>/tasks/<task>.lock`;
+ * databases are named `<store>/<partition>`.
  */
 export class StateDirectory {
   private readonly checkpoints: Database<number, string>
@@ -43,10 +44,14 @@ export class StateDirectory {
     this.locks.delete(taskId)
   }
 
-  /** Opens the store's database for a task; its buffer starts empty. */
-  storePartition(storeName: string, taskId: string, changelogTopic: string, partition: number): StorePartition {
-    const db = this.env.openDB<Buffer, Buffer>(`${storeName}/${taskId}`, { keyEncoding: 'binary', encoding: 'binary' })
-    return new StorePartition(storeName, taskId, changelogTopic, partition, db)
+  /**
+   * Opens a store's database for one partition; its buffer starts empty. Named after the store
+   * and the partition only, never the sub-topology's number, so editing the topology elsewhere
+   * does not orphan the state.
+   */
+  storePartition(storeName: string, changelogTopic: string, partition: number): StorePartition {
+    const db = this.env.openDB<Buffer, Buffer>(`${storeName}/${partition}`, { keyEncoding: 'binary', encoding: 'binary' })
+    return new StorePartition(storeName, changelogTopic, partition, db)
   }
 
   /** The changelog offset the store's database has applied up to, or undefined if it never has. */
@@ -67,6 +72,14 @@ export class StateDirectory {
     })
   }
 
+  /** Forgets a store's contents and checkpoint: it will be restored from the changelog's start. */
+  wipe(store: StorePartition): void {
+    this.env.transactionSync(() => {
+      store.clearOnDisk()
+      this.checkpoints.removeSync(checkpointKey(store))
+    })
+  }
+
   /** Applies changelog records read back during restore, and how far they reach, in one transaction. */
   restore(store: StorePartition, records: ReadonlyArray<{ key: Buffer; value: Buffer | null }>, nextOffset: number): void {
     this.env.transactionSync(() => {
@@ -82,5 +95,5 @@ export class StateDirectory {
 }
 
 function checkpointKey(store: StorePartition): string {
-  return `${store.storeName}/${store.taskId}`
+  return `${store.storeName}/${store.partition}`
 }

@@ -22,7 +22,6 @@ export class StorePartition {
   constructor(
     /** The store's name in the topology. */
     readonly storeName: string,
-    readonly taskId: string,
     /** `<application id>-<store>-changelog`; this store writes partition `partition` of it. */
     readonly changelogTopic: string,
     readonly partition: number,
@@ -74,6 +73,12 @@ export class StorePartition {
   /** Forgets the interval's changes: the transaction they belonged to was aborted. */
   discardChanges(): void {
     this.buffer.clear()
+  }
+
+  /** Empties the database (a checkpoint the changelog no longer covers); call inside an LMDB transaction. */
+  clearOnDisk(): void {
+    this.buffer.clear()
+    this.db.clearSync()
   }
 
   /** Writes a restored changelog record; call inside an LMDB transaction. */

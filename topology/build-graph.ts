@@ -1,5 +1,6 @@
 import { closest } from 'fastest-levenshtein'
 import { TopologyError, type SourcePosition } from './errors.js'
+import { aggregateOperator } from './aggregation.js'
 import { compileExpression, type CompiledExpression, ExpressionSyntaxError } from './expression.js'
 import type { GraphNode, SinkNode, SourceNode, StepNode, StepOperator, TopologyGraph } from './graph.js'
 import { OPERATOR_KEYS, type StepSpec, type TopologyDocument } from './spec.js'
@@ -82,6 +83,7 @@ export function buildGraph(doc: TopologyDocument, locate: Locator = () => undefi
     return node
   })
 
+  rejectSharedStores(steps, fail)
   wire([...steps.map((n, i) => [n, ['spec', 'steps', i]] as const), ...sinks.map((n, i) => [n, ['spec', 'sinks', i]] as const)], nodes, fail)
   rejectCycles(steps, nodes, fail)
 
@@ -115,6 +117,10 @@ function stepOperator(step: StepSpec, path: DocumentPath, expression: (s: string
     case 'keyBy': return { type: 'keyBy', selector: expression(step.keyBy!, at) }
     case 'headers':
       return { type: 'headers', headers: Object.entries(step.headers!).map(([name, source]) => [name, expression(source, [...at, name])] as const) }
+    case 'count':
+    case 'reduce':
+    case 'aggregate':
+      return aggregateOperator(step, key, path, expression, fail)
   }
 }
 
@@ -129,6 +135,17 @@ function wire(consumers: ReadonlyArray<readonly [StepNode | SinkNode, DocumentPa
     }
     parent!.children.push(node)
   }
+}
+
+/** A store belongs to one step: two writers would corrupt each other's state and changelog. */
+function rejectSharedStores(steps: StepNode[], fail: Fail): void {
+  const owners = new Map<string, string>()
+  steps.forEach((step, i) => {
+    if (step.operator.type !== 'aggregate') return
+    const owner = owners.get(step.operator.store)
+    if (owner) fail('STORE', `steps "${owner}" and "${step.name}" both use store "${step.operator.store}"; a store belongs to one step`, ['spec', 'steps', i, step.operator.kind])
+    owners.set(step.operator.store, step.name)
+  })
 }
 
 function rejectCycles(steps: StepNode[], nodes: Map<string, GraphNode>, fail: Fail): void {

@@ -1,96 +1,138 @@
-import { type Observable, type OperatorFunction, share, Subject } from 'rxjs'
-import type { RecordCollector, TopicSpec } from '../connectors/kafka/record-collector.js'
+import type { TopicSpec } from '../connectors/kafka/record-collector.js'
 import { projectedJson, type Serde, serdes } from '../connectors/serde/serde.js'
-import { filter } from '../operators/filter.js'
-import { flatMap } from '../operators/flat-map.js'
-import { headers } from '../operators/headers.js'
-import { keyBy } from '../operators/key-by.js'
-import { map } from '../operators/map.js'
-import type { RecordBatch, StreamRecord } from '../operators/record.js'
-import type { RecordError } from '../operators/record-error.js'
-import type { StepContext } from '../operators/record-operator.js'
-import { sanitizeTopicName, to } from '../operators/to.js'
+import { sanitizeTopicName } from '../operators/to.js'
 import { TopologyError } from './errors.js'
-import type { SinkNode, SourceNode, StepNode, StepOperator, TopologyGraph } from './graph.js'
+import type { AggregateOperator, SourceNode, StepNode, TopologyGraph } from './graph.js'
+import type { Format } from './spec.js'
 import { sourceFieldTree } from './value-reads.js'
 
 /**
- * A sub-topology: one source and everything downstream of it. A task is a sub-topology on one
- * partition of its source topic (stateful steps and repartition topics will split graphs into
- * more sub-topologies; the task shape stays).
+ * A sub-topology (Kafka Streams' sub-topology): input topics and everything downstream of them
+ * up to the next repartition topic. A task is a sub-topology on one partition of its inputs.
  */
 export interface SubTopology {
   readonly id: number
+  readonly inputs: readonly SubTopologyInput[]
+  /** Stores of its stateful steps, by store name. */
+  readonly stores: ReadonlyMap<string, StoreDefinition>
+}
+
+export interface SubTopologyInput {
+  /** A source of the topology, or the synthetic source that reads a repartition topic. */
   readonly source: SourceNode
-  /** Decodes the source's values: for JSON, into only the fields the steps below read. */
+  /** Decodes the input's values: for JSON, into only the fields the steps below read. */
   readonly valueSerde: Serde
+  /** The repartition topic, when this input is one; its partition count comes from upstream. */
+  readonly repartition?: RepartitionDefinition
+}
+
+export interface StoreDefinition {
+  readonly name: string
+  readonly type: 'keyValue' | 'window'
+  /** `<application id>-<store>-changelog`: compacted, one partition per task. */
+  readonly changelogTopic: string
+  readonly step: string
+}
+
+/** The topic a keyBy writes through so that a stateful step downstream sees each key on one task. */
+export interface RepartitionDefinition {
+  /** `<application id>-<step>-repartition`, named after the stateful step it feeds. */
+  readonly topic: string
+  /** The stateful step it feeds. */
+  readonly step: string
+  /** How its values are written and read: the source's format while the value is unchanged, else JSON. */
+  readonly format: Format
+  /** Set in the topology; else the writing sub-topology's partition count. */
+  readonly partitions?: number
+  /** The sub-topology that writes it. */
+  readonly upstream: number
 }
 
 export interface CompiledTopology {
   readonly graph: TopologyGraph
   readonly subTopologies: readonly SubTopology[]
-  /** Output topics known before any record arrives, created at start. */
+  /** Stateful steps fed through a repartition topic, by step name. */
+  readonly repartitionBefore: ReadonlyMap<string, RepartitionDefinition>
+  /** Output topics known before any record arrives, created at start (internal topics aside). */
   readonly fixedTopics: ReadonlyArray<readonly [string, TopicSpec]>
 }
 
-/** What a task's pipeline writes to. */
-export interface PipelineRuntime {
-  readonly collector: RecordCollector
-  deadLetter(record: StreamRecord, error: RecordError, step: string): void
-  /** A fault that is not one record's (a producer failure): the task must stop. */
-  fail(error: unknown): void
+/**
+ * Splits the graph into sub-topologies: a keyBy (or a windowed aggregation's new key) upstream
+ * of a stateful step means records must be re-partitioned by their new key before it, so the
+ * edge into that step becomes a repartition topic and the step starts a new sub-topology.
+ */
+export function compileTopology(graph: TopologyGraph): CompiledTopology {
+  rejectSharedSourceTopics(graph)
+  const subTopologies: Array<{ id: number; inputs: SubTopologyInput[]; stores: Map<string, StoreDefinition> }> = []
+  const repartitionBefore = new Map<string, RepartitionDefinition>()
+
+  const visit = (sub: (typeof subTopologies)[number], node: SourceNode | StepNode, keyChanged: boolean, format: Format) => {
+    for (const child of node.children) {
+      if (child.kind === 'sink') continue
+      const { operator } = child
+      if (operator.type !== 'aggregate') {
+        const valueChanged = operator.type === 'map' || operator.type === 'flatMap'
+        visit(sub, child, keyChanged || operator.type === 'keyBy', valueChanged ? 'json' : format)
+        continue
+      }
+      let owner = sub
+      if (keyChanged) {
+        const repartition: RepartitionDefinition = {
+          topic: `${graph.applicationId}-${child.name}-repartition`,
+          step: child.name,
+          format,
+          partitions: operator.repartitionPartitions,
+          upstream: sub.id,
+        }
+        repartitionBefore.set(child.name, repartition)
+        owner = { id: subTopologies.length, inputs: [], stores: new Map() }
+        owner.inputs.push(input(repartitionSource(repartition, child), repartition))
+        subTopologies.push(owner)
+      }
+      owner.stores.set(operator.store, storeOf(graph.applicationId, child.name, operator))
+      // A windowed result is keyed by key and window: a stateful step below it regroups.
+      visit(owner, child, operator.window !== undefined, 'json')
+    }
+  }
+
+  for (const source of graph.sources) {
+    const sub = { id: subTopologies.length, inputs: [input(source)], stores: new Map<string, StoreDefinition>() }
+    subTopologies.push(sub)
+    visit(sub, source, false, source.format)
+  }
+
+  const fixedTopics: Array<readonly [string, TopicSpec]> = [[graph.deadLetter.topic, graph.deadLetter]]
+  for (const node of graph.nodes.values()) {
+    if (node.kind === 'sink' && node.topic.isStatic) fixedTopics.push([sanitizeTopicName(node.topic.source), node.topicSettings])
+  }
+  return { graph, subTopologies, repartitionBefore, fixedTopics }
 }
 
-export function compileTopology(graph: TopologyGraph): CompiledTopology {
+function input(source: SourceNode, repartition?: RepartitionDefinition): SubTopologyInput {
+  const fields = source.format === 'json' ? sourceFieldTree(source) : undefined
+  return { source, valueSerde: fields ? projectedJson(fields) : serdes[source.format], repartition }
+}
+
+/** The source side of a repartition topic: it feeds only the stateful step it was made for. */
+function repartitionSource(repartition: RepartitionDefinition, step: StepNode): SourceNode {
+  return { kind: 'source', name: repartition.topic, topic: repartition.topic, format: repartition.format, startOffset: 'earliest', children: [step] }
+}
+
+function storeOf(applicationId: string, step: string, operator: AggregateOperator): StoreDefinition {
+  return {
+    name: operator.store,
+    type: operator.window ? 'window' : 'keyValue',
+    changelogTopic: `${applicationId}-${operator.store}-changelog`,
+    step,
+  }
+}
+
+function rejectSharedSourceTopics(graph: TopologyGraph): void {
   const readers = new Map<string, string>()
   for (const source of graph.sources) {
     const other = readers.get(source.topic)
     if (other) throw new TopologyError('DUPLICATE_NAME', `sources "${other}" and "${source.name}" both read topic ${source.topic}`)
     readers.set(source.topic, source.name)
-  }
-  const fixedTopics: Array<readonly [string, TopicSpec]> = [[graph.deadLetter.topic, graph.deadLetter]]
-  for (const node of graph.nodes.values()) {
-    if (node.kind === 'sink' && node.topic.isStatic) fixedTopics.push([sanitizeTopicName(node.topic.source), node.topicSettings])
-  }
-  return { graph, subTopologies: graph.sources.map((source, id) => ({ id, source, valueSerde: valueSerdeOf(source) })), fixedTopics }
-}
-
-function valueSerdeOf(source: SourceNode): Serde {
-  const fields = source.format === 'json' ? sourceFieldTree(source) : undefined
-  return fields ? projectedJson(fields) : serdes[source.format]
-}
-
-/**
- * Builds the RxJS pipeline of one task: a Subject fed one batch at a time, each step an
- * operator over batches, branches shared so a step runs once however many children read it.
- */
-export function buildPipeline(subTopology: SubTopology, runtime: PipelineRuntime): Subject<RecordBatch> {
-  const input = new Subject<RecordBatch>()
-  attachChildren(subTopology.source.children, input, runtime)
-  return input
-}
-
-function attachChildren(children: ReadonlyArray<StepNode | SinkNode>, upstream: Observable<RecordBatch>, runtime: PipelineRuntime): void {
-  const source = children.length > 1 ? upstream.pipe(share()) : upstream
-  for (const child of children) attach(child, source, runtime)
-}
-
-function attach(node: StepNode | SinkNode, upstream: Observable<RecordBatch>, runtime: PipelineRuntime): void {
-  const context: StepContext = { step: node.name, deadLetter: runtime.deadLetter }
-  if (node.kind === 'sink') {
-    const sink = to(context, { topic: node.topic, serde: serdes[node.format], topicSpec: node.topicSettings, collector: runtime.collector })
-    upstream.pipe(sink).subscribe({ error: runtime.fail })
-    return
-  }
-  attachChildren(node.children, upstream.pipe(operatorFor(node.operator, context)), runtime)
-}
-
-function operatorFor(operator: StepOperator, context: StepContext): OperatorFunction<RecordBatch, RecordBatch> {
-  switch (operator.type) {
-    case 'filter': return filter(context, operator.predicate)
-    case 'map': return map(context, operator.projection)
-    case 'flatMap': return flatMap(context, operator.projection)
-    case 'keyBy': return keyBy(context, operator.selector)
-    case 'headers': return headers(context, operator.headers)
   }
 }

@@ -1,4 +1,5 @@
-import type { GraphNode, SinkNode, SourceNode, StepNode, StepOperator, TopologyGraph } from './graph.js'
+import { formatDuration } from './duration.js'
+import type { AggregateOperator, GraphNode, SinkNode, SourceNode, StepNode, StepOperator, TopologyGraph } from './graph.js'
 import { fieldPathsOf, sourceFieldTree } from './value-reads.js'
 
 /** A text tree like Kafka Streams' Topology#describe(): sub-topologies, each node with its arrows. */
@@ -60,7 +61,19 @@ function operatorText(operator: StepOperator): string {
     case 'flatMap': return `flatMap: ${oneLine(operator.projection.source)}`
     case 'keyBy': return `keyBy: ${oneLine(operator.selector.source)}`
     case 'headers': return `headers: ${operator.headers.map(([name]) => name).join(', ')}`
+    case 'aggregate': return aggregationText(operator)
   }
+}
+
+function aggregationText(operator: AggregateOperator): string {
+  const parts = [`${operator.kind}`, `store: ${operator.store}`]
+  const { window } = operator
+  if (window?.type === 'hopping') {
+    parts.push(window.advance === window.size ? `tumbling ${formatDuration(window.size)}` : `hopping ${formatDuration(window.size)} every ${formatDuration(window.advance)}`)
+  }
+  if (window?.type === 'session') parts.push(`session gap ${formatDuration(window.gap)}`)
+  if (window) parts.push(`grace ${formatDuration(window.grace)}`, `emit ${operator.emit}`)
+  return parts.join(', ')
 }
 
 function oneLine(text: string): string {

@@ -14,6 +14,8 @@ export type TopologyErrorCode =
   | 'DANGLING_FROM'
   | 'DUPLICATE_NAME'
   | 'CYCLE'
+  | 'WINDOW'
+  | 'STORE'
   | 'ENV'
   | 'FILE'
 

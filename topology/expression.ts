@@ -14,6 +14,8 @@ export interface ExpressionContext {
   partition: number
   offset: number
   timestamp: number
+  /** The aggregate so far, in reduce and aggregate expressions; null elsewhere. */
+  aggregate: unknown
 }
 
 export interface CompiledExpression {
@@ -39,6 +41,7 @@ const environment = new Environment({ homogeneousAggregateLiterals: false })
   .registerVariable('partition', 'dyn', { description: 'Partition the record was read from' })
   .registerVariable('offset', 'dyn', { description: 'Offset the record was read from' })
   .registerVariable('timestamp', 'dyn', { description: 'Record timestamp, epoch milliseconds' })
+  .registerVariable('aggregate', 'dyn', { description: 'In reduce and aggregate: the aggregate so far' })
 
 /** Parses and type-checks once; throws ExpressionSyntaxError with the offending offset. */
 export function compileExpression(source: string): CompiledExpression {
@@ -95,5 +98,5 @@ function needsConversion(value: unknown): boolean {
 
 /** A fresh context for one operator instance. */
 export function newExpressionContext(): ExpressionContext {
-  return { value: null, key: null, headers: {}, topic: '', partition: 0, offset: 0, timestamp: 0 }
+  return { value: null, key: null, headers: {}, topic: '', partition: 0, offset: 0, timestamp: 0, aggregate: null }
 }

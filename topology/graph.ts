@@ -9,7 +9,7 @@ import type { CompiledTemplate } from './template.js'
 export interface TopologyGraph {
   readonly applicationId: string
   readonly kafka: KafkaSettings
-  readonly processing: Required<ProcessingSettings>
+  readonly processing: Required<Omit<ProcessingSettings, 'stateDir'>> & Pick<ProcessingSettings, 'stateDir'>
   readonly deadLetter: Required<Pick<DeadLetterSettings, 'topic'>> & TopicSettings
   readonly sources: SourceNode[]
   /** Every node by name. */
@@ -37,6 +37,26 @@ export type StepOperator =
   | { type: 'flatMap'; projection: CompiledExpression }
   | { type: 'keyBy'; selector: CompiledExpression }
   | { type: 'headers'; headers: ReadonlyArray<readonly [string, CompiledExpression]> }
+  | AggregateOperator
+
+/** count, reduce and aggregate: the stateful steps. Each owns one store. */
+export interface AggregateOperator {
+  readonly type: 'aggregate'
+  readonly kind: 'count' | 'reduce' | 'aggregate'
+  readonly store: string
+  /** The aggregate of the first record of a key (count: 1; reduce: the value; aggregate: initializer, then adder). */
+  readonly initializer?: CompiledExpression
+  /** The next aggregate from `aggregate` and `value`; count has none. */
+  readonly adder?: CompiledExpression
+  readonly window?: WindowDefinition
+  readonly emit: 'onUpdate' | 'onWindowClose'
+  readonly repartitionPartitions?: number
+}
+
+/** Windows in milliseconds. Tumbling windows are hopping windows whose advance is their size. */
+export type WindowDefinition =
+  | { readonly type: 'hopping'; readonly size: number; readonly advance: number; readonly grace: number; readonly retention: number }
+  | { readonly type: 'session'; readonly gap: number; readonly grace: number; readonly retention: number }
 
 export interface StepNode extends NodeBase {
   readonly kind: 'step'

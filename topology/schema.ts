@@ -13,6 +13,20 @@ const topicSettings = {
   config: { type: 'object', additionalProperties: { type: ['string', 'number'] } },
 } as const
 const format = { enum: ['json', 'string', 'bytes'] } as const
+const duration = {
+  anyOf: [{ type: 'integer', minimum: 0 }, { type: 'string', pattern: '^[0-9]+(ms|s|m|h|d)$' }],
+  description: 'milliseconds, or a number with ms, s, m, h or d',
+} as const
+const aggregation = {
+  store: name,
+  window: {
+    type: 'object',
+    additionalProperties: false,
+    properties: { tumbling: duration, hopping: duration, advance: duration, session: duration, grace: duration, retention: duration },
+  },
+  emit: { enum: ['onUpdate', 'onWindowClose'] },
+  repartition: { type: 'object', additionalProperties: false, properties: { partitions: { type: 'integer', minimum: 1 } } },
+} as const
 
 /**
  * JSON Schema (draft-07) of a topology file; `kubestream schema` prints it for editors
@@ -56,10 +70,11 @@ export const topologySchema = {
           type: 'object',
           additionalProperties: false,
           properties: {
-            guarantee: { enum: ['at_least_once'] },
+            guarantee: { enum: ['at_least_once', 'exactly_once'] },
             commitIntervalMs: { type: 'integer', minimum: 10 },
             maxBatchSize: { type: 'integer', minimum: 1, maximum: 100000 },
             shutdownTimeoutMs: { type: 'integer', minimum: 100 },
+            stateDir: { type: 'string', minLength: 1 },
           },
         },
         deadLetter: {
@@ -105,6 +120,14 @@ export const topologySchema = {
               flatMap: expression,
               keyBy: expression,
               headers: { type: 'object', minProperties: 1, additionalProperties: expression },
+              count: { type: 'object', additionalProperties: false, properties: aggregation },
+              reduce: { type: 'object', additionalProperties: false, required: ['reducer'], properties: { ...aggregation, reducer: expression } },
+              aggregate: {
+                type: 'object',
+                additionalProperties: false,
+                required: ['initializer', 'adder'],
+                properties: { ...aggregation, initializer: expression, adder: expression },
+              },
             },
           },
         },

@@ -36,7 +36,11 @@ export interface KafkaSettings {
   producer?: Record<string, string | number | boolean>
 }
 
-export type ProcessingGuarantee = 'at_least_once'
+/**
+ * `at_least_once`: outputs are flushed before input offsets are committed; a crash repeats records.
+ * `exactly_once`: outputs, changelog records and input offsets commit in one Kafka transaction.
+ */
+export type ProcessingGuarantee = 'at_least_once' | 'exactly_once'
 
 export interface ProcessingSettings {
   guarantee?: ProcessingGuarantee
@@ -46,6 +50,8 @@ export interface ProcessingSettings {
   maxBatchSize?: number
   /** How long shutdown may take before the process gives up on a clean flush. */
   shutdownTimeoutMs?: number
+  /** Where stores live on local disk (Kafka Streams' state.dir); else $KUBESTREAM_STATE_DIR, else /tmp/kubestream. */
+  stateDir?: string
 }
 
 export interface TopicSettings {
@@ -89,6 +95,43 @@ export interface StepSpec {
   keyBy?: string
   /** Set headers: name → expression; a null result removes the header. */
   headers?: Record<string, string>
+  /** Count records per key (and window). */
+  count?: AggregationSpec
+  /** Combine each record's value into the key's aggregate: CEL over `aggregate` (so far) and `value`. */
+  reduce?: AggregationSpec & { reducer: string }
+  /** Fold values into an aggregate that starts as `initializer` and becomes `adder` (CEL over `aggregate`, `value`, `key`). */
+  aggregate?: AggregationSpec & { initializer: string; adder: string }
+}
+
+/** A duration: milliseconds, or a string such as `500ms`, `30s`, `1m`, `2h`, `1d`. */
+export type Duration = number | string
+
+/** What every stateful aggregation takes besides its expressions. */
+export interface AggregationSpec {
+  /** The store's name; names its changelog `<application id>-<store>-changelog`. Defaults to the step name. */
+  store?: string
+  window?: WindowSpec
+  /**
+   * `onUpdate` (default): every change goes downstream at once.
+   * `onWindowClose`: one final result per window once stream time passes its end plus grace.
+   */
+  emit?: 'onUpdate' | 'onWindowClose'
+  /** How the repartition topic in front of this step is created, when a keyBy upstream needs one. */
+  repartition?: { partitions?: number }
+}
+
+/**
+ * Exactly one of `tumbling` (size), `hopping` (size, with `advance`) or `session` (inactivity gap).
+ * `grace`: how late a record may be, after its window ends, and still count (default 0).
+ * `retention`: how long windows are kept in the store (default size + grace, its minimum).
+ */
+export interface WindowSpec {
+  tumbling?: Duration
+  hopping?: Duration
+  advance?: Duration
+  session?: Duration
+  grace?: Duration
+  retention?: Duration
 }
 
 export interface SinkSpec {
@@ -102,5 +145,5 @@ export interface SinkSpec {
   }
 }
 
-export const OPERATOR_KEYS = ['filter', 'map', 'flatMap', 'keyBy', 'headers'] as const
+export const OPERATOR_KEYS = ['filter', 'map', 'flatMap', 'keyBy', 'headers', 'count', 'reduce', 'aggregate'] as const
 export type OperatorKey = (typeof OPERATOR_KEYS)[number]

@@ -118,6 +118,8 @@ function sourceValueReads(node: SourceNode | StepNode): ValueRead[] {
       case 'headers': for (const [, expression] of operator.headers) reads.push(...expression.valueReads); break
       case 'map':
       case 'flatMap': reads.push(...operator.projection.valueReads); continue
+      // An aggregation's output is its aggregate: below it, nothing reads the source's value.
+      case 'aggregate': reads.push(...(operator.initializer?.valueReads ?? []), ...(operator.adder?.valueReads ?? [])); continue
       default: return unknownOperator(operator)
     }
     reads.push(...sourceValueReads(child))

@@ -27,7 +27,11 @@ export interface RebalanceListener {
 export class BatchConsumer {
   private idle = true
 
-  private constructor(private readonly consumer: Kafka.KafkaConsumer, private readonly pollTimeoutMs: number) {}
+  private constructor(
+    /** The node-rdkafka consumer: exactly-once hands it to the producer with the offsets (its group metadata fences zombies). */
+    readonly consumer: Kafka.KafkaConsumer,
+    private readonly pollTimeoutMs: number,
+  ) {}
 
   static async connect(global: LibrdkafkaConfig, topic: LibrdkafkaConfig, listener: RebalanceListener, pollTimeoutMs = 100): Promise<BatchConsumer> {
     const consumer = new Kafka.KafkaConsumer(

@@ -12,7 +12,14 @@ export function bootstrapServers(settings: KafkaSettings, env: NodeJS.ProcessEnv
  * operator writes always wins (SASL, TLS and tuning pass straight through to librdkafka).
  * Settings the engine's guarantees rest on are applied last and cannot be overridden.
  */
-export function consumerConfig(settings: KafkaSettings, groupId: string, startOffset: 'earliest' | 'latest'): { global: LibrdkafkaConfig; topic: LibrdkafkaConfig } {
+/** What the runtime adds to the clients beyond the topology's settings. */
+export interface ClientIdentity {
+  /** Static membership (group.instance.id): the StatefulSet pod name; a restart takes its partitions back without a rebalance. */
+  instanceId?: string
+  exactlyOnce?: boolean
+}
+
+export function consumerConfig(settings: KafkaSettings, groupId: string, startOffset: 'earliest' | 'latest', identity: ClientIdentity = {}): { global: LibrdkafkaConfig; topic: LibrdkafkaConfig } {
   return {
     global: {
       'client.id': `${groupId}-consumer`,
@@ -32,14 +39,20 @@ export function consumerConfig(settings: KafkaSettings, groupId: string, startOf
       'enable.auto.commit': false,
       'enable.auto.offset.store': false,
       'enable.partition.eof': false,
+      // Under exactly-once, aborted outputs of another task (repartition topics) are never read.
+      'isolation.level': identity.exactlyOnce ? 'read_committed' : 'read_uncommitted',
+      ...(identity.instanceId ? { 'group.instance.id': identity.instanceId } : {}),
     },
     topic: { 'auto.offset.reset': startOffset },
   }
 }
 
-export function producerConfig(settings: KafkaSettings, applicationId: string): LibrdkafkaConfig {
+export function producerConfig(settings: KafkaSettings, applicationId: string, identity: ClientIdentity = {}): LibrdkafkaConfig {
   return {
     'client.id': `${applicationId}-producer`,
+    // Kafka's Java clients (and so Kafka Streams) hash keys with murmur2: a table written by
+    // them and a stream repartitioned by us put one key in the same partition.
+    partitioner: 'murmur2_random',
     'linger.ms': 10,
     'batch.num.messages': 10_000,
     'batch.size': 1_000_000,
@@ -50,6 +63,7 @@ export function producerConfig(settings: KafkaSettings, applicationId: string): 
     ...settings.config,
     ...settings.producer,
     'bootstrap.servers': bootstrapServers(settings),
+    ...(identity.exactlyOnce ? { 'transactional.id': transactionalId(applicationId, identity.instanceId) } : {}),
     // Delivery is confirmed by flushing before each commit; only failures need a report.
     dr_cb: true,
     dr_msg_cb: false,
@@ -63,5 +77,28 @@ export function adminConfig(settings: KafkaSettings, applicationId: string): Lib
     'client.id': `${applicationId}-admin`,
     ...settings.config,
     'bootstrap.servers': bootstrapServers(settings),
+  }
+}
+
+/**
+ * One transactional producer per replica. With a stable instance id, a restarted replica
+ * reuses its transactional.id and so aborts its previous life's open transaction at once;
+ * without one, an abandoned transaction holds read_committed readers until
+ * transaction.timeout.ms.
+ */
+function transactionalId(applicationId: string, instanceId: string | undefined): string {
+  return `${applicationId}-${instanceId ?? `${process.pid}-${Date.now().toString(36)}`}`
+}
+
+/** The consumer that replays changelogs: never joins the group, reads only committed data under exactly-once. */
+export function restoreConsumerConfig(settings: KafkaSettings, applicationId: string, identity: ClientIdentity = {}): LibrdkafkaConfig {
+  return {
+    'client.id': `${applicationId}-restore-consumer`,
+    'fetch.wait.max.ms': 50,
+    'max.partition.fetch.bytes': 8 * 1024 * 1024,
+    ...settings.config,
+    'bootstrap.servers': bootstrapServers(settings),
+    'group.id': `${applicationId}-restore`,
+    'isolation.level': identity.exactlyOnce ? 'read_committed' : 'read_uncommitted',
   }
 }

@@ -6,6 +6,9 @@ export type KafkaErrorCode =
   | 'DELIVERY'
   | 'COMMIT'
   | 'FLUSH_TIMEOUT'
+  | 'TRANSACTION'
+  | 'NOT_COPARTITIONED'
+  | 'INTERNAL_TOPIC_MISMATCH'
 
 export class KafkaError extends Error {
   constructor(readonly code: KafkaErrorCode, message: string, readonly canRetry: boolean, options?: { cause?: unknown }) {

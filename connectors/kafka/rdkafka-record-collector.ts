@@ -35,6 +35,10 @@ export class RdkafkaRecordCollector implements RecordCollector {
     })
   }
 
+  /**
+   * With a `transactional.id` in the config, the producer is fenced in (any older producer with
+   * the same id has its open transaction aborted) and a first transaction is begun.
+   */
   static async connect(config: LibrdkafkaConfig, admin: TopicAdmin, pollIntervalMs = 20): Promise<RdkafkaRecordCollector> {
     const producer = new Kafka.Producer(config as Kafka.ProducerGlobalConfig, {})
     await new Promise<void>((resolve, reject) => {
@@ -42,7 +46,32 @@ export class RdkafkaRecordCollector implements RecordCollector {
         error ? reject(new KafkaError('CONNECT', `producer cannot connect: ${error.message}`, true, { cause: error })) : resolve())
     })
     producer.setPollInterval(pollIntervalMs)
-    return new RdkafkaRecordCollector(producer, admin)
+    const collector = new RdkafkaRecordCollector(producer, admin)
+    if (config['transactional.id'] !== undefined) {
+      await transactionStep('initialize', (done) => producer.initTransactions(60_000, done))
+      await transactionStep('begin', (done) => producer.beginTransaction(done))
+    }
+    return collector
+  }
+
+  /**
+   * Exactly-once's commit: everything sent is produced, the input offsets join the transaction
+   * (with the consumer's group metadata, so a fenced-out member cannot commit), the
+   * transaction commits, and the next one begins. Any failure is fatal for this process: its
+   * restart aborts what was open and resumes from the last committed transaction.
+   */
+  async commitTransaction(offsets: Array<{ topic: string; partition: number; offset: number }>, consumer: Kafka.KafkaConsumer, timeoutMs: number): Promise<void> {
+    await this.flush(timeoutMs)
+    if (offsets.length > 0) await transactionStep('send offsets to', (done) => this.producer.sendOffsetsToTransaction(offsets, consumer, timeoutMs, done))
+    await transactionStep('commit', (done) => this.producer.commitTransaction(timeoutMs, done))
+    await transactionStep('begin', (done) => this.producer.beginTransaction(done))
+  }
+
+  /** The partition's end offset (high watermark), asked of the broker. */
+  endOffset(topic: string, partition: number): Promise<number> {
+    return new Promise((resolve, reject) =>
+      this.producer.queryWatermarkOffsets(topic, partition, 10_000, (error, offsets) =>
+        error ? reject(new KafkaError('CONNECT', `cannot read the end offset of ${topic}-${partition}: ${error.message}`, true, { cause: error })) : resolve(offsets.highOffset)))
   }
 
   /** Topics created up front (sinks with a fixed name, the dead-letter topic) skip the per-record check. */
@@ -138,7 +167,7 @@ export class RdkafkaRecordCollector implements RecordCollector {
   /** False when librdkafka's queue is full; anything else is fatal for this process. */
   private tryProduce(record: OutgoingRecord): boolean {
     try {
-      this.producer.produce(record.topic, null, record.value, record.key, record.timestamp, undefined, record.headers)
+      this.producer.produce(record.topic, record.partition ?? null, record.value, record.key, record.timestamp, undefined, record.headers)
     } catch (error) {
       if ((error as { code?: number }).code === CODES.ERRORS.ERR__QUEUE_FULL) return false
       throw new KafkaError('DELIVERY', `cannot produce to ${record.topic}: ${(error as Error).message}`, false, { cause: error })
@@ -155,4 +184,9 @@ export class RdkafkaRecordCollector implements RecordCollector {
   private throwIfFailed(): void {
     if (this.fatal) throw this.fatal
   }
+}
+
+function transactionStep(what: string, step: (done: (error: Kafka.LibrdKafkaError | null | undefined) => void) => void): Promise<void> {
+  return new Promise((resolve, reject) =>
+    step((error) => (error ? reject(new KafkaError('TRANSACTION', `cannot ${what} the transaction: ${error.message}`, false, { cause: error })) : resolve())))
 }

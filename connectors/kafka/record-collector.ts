@@ -1,6 +1,8 @@
 /** A record ready for the producer; `headers` in node-rdkafka's shape, one object per header. */
 export interface OutgoingRecord {
   topic: string
+  /** Set for changelog records (a task writes its own partition); otherwise the key's hash picks. */
+  partition?: number
   key: Buffer | string | null
   value: Buffer | null
   headers: Array<Record<string, string | Buffer>> | undefined

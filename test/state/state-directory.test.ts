@@ -19,7 +19,7 @@ const b = (text: string) => Buffer.from(text)
 describe('StateDirectory and StorePartition', () => {
   it('serves buffered writes before commit and keeps them off disk until then', async () => {
     const state = StateDirectory.open(tempDir(), 'app')
-    const store = state.storePartition('counts', '0_1', 'app-counts-changelog', 1)
+    const store = state.storePartition('counts', 'app-counts-changelog', 1)
     store.put(b('a'), b('1'))
     store.put(b('b'), b('2'))
     store.delete(b('b'))
@@ -39,8 +39,8 @@ describe('StateDirectory and StorePartition', () => {
   it('keeps data and checkpoints across reopening, per store and task', async () => {
     const dir = tempDir()
     let state = StateDirectory.open(dir, 'app')
-    const one = state.storePartition('counts', '0_0', 'app-counts-changelog', 0)
-    const two = state.storePartition('counts', '0_1', 'app-counts-changelog', 1)
+    const one = state.storePartition('counts', 'app-counts-changelog', 0)
+    const two = state.storePartition('counts', 'app-counts-changelog', 1)
     one.put(b('k'), b('one'))
     two.put(b('k'), b('two'))
     state.commit([[one, 5], [two, 7]])
@@ -48,16 +48,16 @@ describe('StateDirectory and StorePartition', () => {
     await state.close()
 
     state = StateDirectory.open(dir, 'app')
-    const again = state.storePartition('counts', '0_1', 'app-counts-changelog', 1)
+    const again = state.storePartition('counts', 'app-counts-changelog', 1)
     expect(again.get(b('k'))?.toString()).toBe('two')
     expect(state.checkpoint(again)).toBe(7)
-    expect(state.checkpoint(state.storePartition('counts', '0_0', 'app-counts-changelog', 0))).toBe(5)
+    expect(state.checkpoint(state.storePartition('counts', 'app-counts-changelog', 0))).toBe(5)
     await state.close()
   })
 
   it('merges buffer and disk in key order for range scans', async () => {
     const state = StateDirectory.open(tempDir(), 'app')
-    const store = state.storePartition('s', '0_0', 'c', 0)
+    const store = state.storePartition('s', 'c', 0)
     for (const k of ['b', 'd', 'f']) store.put(b(k), b(`disk-${k}`))
     state.commit([[store, 3]])
     store.put(b('c'), b('buf-c'))
@@ -70,7 +70,7 @@ describe('StateDirectory and StorePartition', () => {
 
   it('applies restored records and the offset they reach in one step', async () => {
     const state = StateDirectory.open(tempDir(), 'app')
-    const store = state.storePartition('s', '0_0', 'c', 0)
+    const store = state.storePartition('s', 'c', 0)
     state.restore(store, [{ key: b('x'), value: b('1') }, { key: b('y'), value: b('2') }, { key: b('x'), value: null }], 3)
     expect(store.entriesOnDisk().map(([k]) => k.toString())).toEqual(['y'])
     expect(state.checkpoint(store)).toBe(3)

@@ -8,7 +8,7 @@ import { WindowStore } from '../../state/window-store.js'
 it('finds windows by start range across keys, in time order, buffer and disk alike', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'kubestream-window-'))
   const state = StateDirectory.open(dir, 'app')
-  const bytes = state.storePartition('w', '0_0', 'c', 0)
+  const bytes = state.storePartition('w', 'c', 0)
   const store = new WindowStore(bytes)
   store.put('ns/b', 120_000, 2)
   store.put('ns/a', 60_000, 1)

@@ -80,20 +80,34 @@ export function committedOffsets(brokers: string, groupId: string, topic: string
   })
 }
 
-/** Every message now in the topics, read by partition assignment (no group), in offset order per partition. */
-export async function readTopics(brokers: string, topics: string[], timeoutMs = 60_000): Promise<ReadMessage[]> {
+/**
+ * Every message now in the topics, read by partition assignment (no group), in offset order per
+ * partition. `readCommitted` reads as a downstream exactly-once consumer would: records of
+ * aborted transactions are skipped. A partition is done at its end-of-partition event (the last
+ * offsets of a transactional topic are markers, which are never delivered).
+ */
+export async function readTopics(brokers: string, topics: string[], options: { timeoutMs?: number; readCommitted?: boolean } = {}): Promise<ReadMessage[]> {
   const targets: Array<{ topic: string; partition: number; high: number }> = []
   for (const topic of topics) {
     for (const [partition, high] of await endOffsets(brokers, topic)) if (high > 0) targets.push({ topic, partition, high })
   }
   if (targets.length === 0) return []
-  const consumer = new Kafka.KafkaConsumer({ 'bootstrap.servers': brokers, 'group.id': `reader-${process.hrtime.bigint()}`, 'enable.auto.commit': false }, {})
+  const consumer = new Kafka.KafkaConsumer({
+    'bootstrap.servers': brokers,
+    'group.id': `reader-${process.hrtime.bigint()}`,
+    'enable.auto.commit': false,
+    'enable.partition.eof': true,
+    'isolation.level': options.readCommitted ? 'read_committed' : 'read_uncommitted',
+  }, {})
   await new Promise<void>((resolve, reject) => consumer.connect({ timeout: 20_000 }, (e) => (e ? reject(e) : resolve())))
+  const remaining = new Map(targets.map((t) => [`${t.topic}/${t.partition}`, t.high]))
+  consumer.on('partition.eof', ({ topic, partition, offset }) => {
+    if (offset >= (remaining.get(`${topic}/${partition}`) ?? Infinity)) remaining.delete(`${topic}/${partition}`)
+  })
   consumer.assign(targets.map(({ topic, partition }) => ({ topic, partition, offset: 0 })))
   consumer.setDefaultConsumeTimeout(200)
-  const remaining = new Map(targets.map((t) => [`${t.topic}/${t.partition}`, t.high]))
   const out: ReadMessage[] = []
-  const deadline = Date.now() + timeoutMs
+  const deadline = Date.now() + (options.timeoutMs ?? 60_000)
   try {
     while (remaining.size > 0) {
       if (Date.now() > deadline) throw new Error(`reading ${topics.join(',')} timed out; ${remaining.size} partitions unfinished`)
@@ -107,8 +121,6 @@ export async function readTopics(brokers: string, topics: string[], timeoutMs = 
           value: m.value ?? Buffer.alloc(0),
           headers: Object.fromEntries((m.headers ?? []).flatMap((h) => Object.entries(h).map(([k, v]) => [k, v.toString()]))),
         })
-        const id = `${m.topic}/${m.partition}`
-        if (m.offset + 1 >= (remaining.get(id) ?? Infinity)) remaining.delete(id)
       }
     }
   } finally {

@@ -64,7 +64,7 @@ describe('the source value a sub-topology decodes', () => {
 
   it('keeps exactly the fields events-fanout reads', () => {
     const [sub] = compileTopology(loadTopologyFile('examples/events-fanout.yaml', {})).subTopologies
-    expect(sub.valueSerde.decode(sample)).toEqual({
+    expect(sub.inputs[0].valueSerde.decode(sample)).toEqual({
       verb: 'UPDATED',
       event: { metadata: { uid: '3c1f8e2a-5b7d-4c9e-a1f0-2d6b8e9c7a41', namespace: 'shop', resourceVersion: '884213' }, type: 'Warning', reason: 'BackOff' },
       old_event: { metadata: { resourceVersion: '884101' } },
@@ -86,13 +86,13 @@ ${steps}
     const graph = loadTopology(topology(`
     - { name: first, from: in, filter: 'value.verb == "ADDED"' }
     - { name: last, from: first, map: '{"sink": value.event.reason}' }`), 't.yaml', {})
-    expect(compileTopology(graph).subTopologies[0].valueSerde.decode(sample)).toEqual({ verb: 'UPDATED', event: { reason: 'BackOff' } })
+    expect(compileTopology(graph).subTopologies[0].inputs[0].valueSerde.decode(sample)).toEqual({ verb: 'UPDATED', event: { reason: 'BackOff' } })
   })
 
   it('decodes everything when a step reads the value whole', () => {
     const graph = loadTopology(topology(`
     - { name: last, from: in, filter: 'size(value) > 0' }`), 't.yaml', {})
-    expect(compileTopology(graph).subTopologies[0].valueSerde.decode(sample)).toEqual(JSON.parse(sample.toString()))
+    expect(compileTopology(graph).subTopologies[0].inputs[0].valueSerde.decode(sample)).toEqual(JSON.parse(sample.toString()))
     expect(describeText(graph)).toContain('decodes: the whole value')
   })
 

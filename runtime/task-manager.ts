@@ -1,0 +1,113 @@
+import type Kafka from 'node-rdkafka'
+import type { TopicPartition } from '../connectors/kafka/batch-consumer.js'
+import type { StateDirectory } from '../state/state-directory.js'
+import { TaskStores } from '../state/task-stores.js'
+import type { CompiledTopology, SubTopology } from '../topology/compile.js'
+import { buildPipeline, type PipelineRuntime } from '../topology/pipeline.js'
+import { PartitionProgress } from './partition-progress.js'
+import { StreamTask, type TaskInput, TaskState } from './stream-task.js'
+
+/** What every task's pipeline shares: where outputs and dead letters go, and how a fault stops the replica. */
+export type SharedRuntime = Omit<PipelineRuntime, 'keyValueStore' | 'windowStore'>
+
+/**
+ * The tasks of this replica (Kafka Streams' TaskManager): one per (sub-topology, partition),
+ * created when the group assigns any of its input partitions, found by input partition, and
+ * closed when they are revoked. Task ids are `<sub-topology>_<partition>`.
+ */
+export class TaskManager {
+  private readonly tasks = new Map<string, StreamTask>()
+  private readonly byInput = new Map<string, StreamTask>()
+  private readonly subTopologyOf = new Map<string, SubTopology>()
+
+  constructor(
+    private readonly compiled: CompiledTopology,
+    private readonly shared: () => SharedRuntime,
+    private readonly stateDirectory: () => StateDirectory,
+  ) {
+    for (const sub of compiled.subTopologies) for (const { source } of sub.inputs) this.subTopologyOf.set(source.topic, sub)
+  }
+
+  get size(): number {
+    return this.tasks.size
+  }
+
+  all(): StreamTask[] {
+    return [...this.tasks.values()]
+  }
+
+  inState(state: TaskState): StreamTask[] {
+    return this.all().filter((task) => task.state === state)
+  }
+
+  /** Creates the tasks of newly assigned partitions; a task's other inputs arrive in the same assignment. */
+  assign(partitions: TopicPartition[]): void {
+    for (const { topic, partition } of partitions) {
+      const sub = this.subTopologyOf.get(topic)
+      if (!sub) continue
+      const id = `${sub.id}_${partition}`
+      let task = this.tasks.get(id)
+      if (!task) this.tasks.set(id, (task = this.create(sub, partition)))
+      this.byInput.set(inputKey(topic, partition), task)
+    }
+  }
+
+  /** The tasks that read any of these partitions. */
+  tasksOf(partitions: TopicPartition[]): StreamTask[] {
+    return [...new Set(partitions.flatMap(({ topic, partition }) => this.byInput.get(inputKey(topic, partition)) ?? []))]
+  }
+
+  close(tasks: StreamTask[]): void {
+    for (const task of tasks) {
+      task.close()
+      this.tasks.delete(task.id)
+      for (const topic of task.inputs.keys()) this.byInput.delete(inputKey(topic, task.partition))
+    }
+  }
+
+  /**
+   * Splits a consumed batch by input partition (order within a partition kept) and hands each
+   * run to its task. Returns the count per topic, for metrics.
+   */
+  dispatch(messages: Kafka.Message[]): Map<string, number> {
+    const runs = new Map<StreamTask, Map<string, Kafka.Message[]>>()
+    for (const message of messages) {
+      const task = this.byInput.get(inputKey(message.topic, message.partition))
+      if (!task || task.state !== TaskState.RUNNING) continue // revoked while the batch was in flight; the new owner reads it again
+      let byTopic = runs.get(task)
+      if (!byTopic) runs.set(task, (byTopic = new Map()))
+      let run = byTopic.get(message.topic)
+      if (!run) byTopic.set(message.topic, (run = []))
+      run.push(message)
+    }
+    const counts = new Map<string, number>()
+    for (const [task, byTopic] of runs) {
+      for (const [topic, run] of byTopic) {
+        counts.set(topic, (counts.get(topic) ?? 0) + run.length)
+        task.process(topic, run)
+      }
+    }
+    return counts
+  }
+
+  private create(sub: SubTopology, partition: number): StreamTask {
+    const id = `${sub.id}_${partition}`
+    const stores = sub.stores.size > 0 ? new TaskStores(id, partition, sub.stores.values(), this.stateDirectory()) : undefined
+    const shared = this.shared()
+    const runtime: PipelineRuntime = {
+      ...shared,
+      keyValueStore: (name) => stores!.keyValueStore(name),
+      windowStore: (name) => stores!.windowStore(name),
+    }
+    const pipelines = buildPipeline(this.compiled, sub, runtime)
+    const inputs = new Map<string, TaskInput>(sub.inputs.map(({ source, valueSerde }) => [
+      source.topic,
+      { sourceName: source.name, serde: valueSerde, pipeline: pipelines.get(source.topic)!, progress: new PartitionProgress() },
+    ]))
+    return new StreamTask(id, partition, inputs, stores, shared.deadLetter)
+  }
+}
+
+function inputKey(topic: string, partition: number): string {
+  return `${topic}\u0000${partition}`
+}

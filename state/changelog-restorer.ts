@@ -1,0 +1,142 @@
+import Kafka from 'node-rdkafka'
+import type { LibrdkafkaConfig } from '../connectors/kafka/client-config.js'
+import type { Logger } from '../runtime/logger.js'
+import type { StateDirectory } from './state-directory.js'
+import { StateError } from './state-error.js'
+import type { StorePartition } from './store-partition.js'
+
+const { CODES } = Kafka
+const PROGRESS_EVERY_MS = 2_000
+
+/** What one restore did, per store partition. */
+export interface RestoreOutcome {
+  readonly store: string
+  readonly partition: number
+  /** Where replay started: the checkpoint, or 0 when there was none. */
+  readonly from: number
+  /** The changelog's end: the new checkpoint. */
+  readonly to: number
+  readonly records: number
+}
+
+/**
+ * Replays changelog partitions into their stores before a task processes (Kafka Streams'
+ * StoreChangelogReader), with its own consumer that never joins the group. Each store starts at
+ * its checkpoint, so a restart with an intact state dir replays only the tail — nothing at all
+ * after a clean stop — and a deleted state dir is rebuilt from offset 0. A checkpoint the
+ * changelog no longer covers (the topic was recreated or truncated) wipes the store first.
+ * Each fetched batch is applied with its new checkpoint in one LMDB transaction, so an
+ * interrupted restore resumes where it stopped.
+ */
+export class ChangelogRestorer {
+  /** Changelog records applied since start; read by metrics. */
+  restoredRecords = 0
+
+  private constructor(private readonly consumer: Kafka.KafkaConsumer, private readonly log: Logger) {}
+
+  static async connect(config: LibrdkafkaConfig, log: Logger): Promise<ChangelogRestorer> {
+    const consumer = new Kafka.KafkaConsumer({ ...config, 'enable.auto.commit': false, 'enable.partition.eof': true } as Kafka.ConsumerGlobalConfig, {})
+    await new Promise<void>((resolve, reject) =>
+      consumer.connect({ timeout: 30_000 }, (error) => (error ? reject(new StateError('RESTORE', `restore consumer cannot connect: ${error.message}`, true, { cause: error })) : resolve())))
+    consumer.setDefaultConsumeTimeout(200)
+    return new ChangelogRestorer(consumer, log)
+  }
+
+  async restore(stores: readonly StorePartition[], directory: StateDirectory): Promise<RestoreOutcome[]> {
+    const pending = new Map<string, { store: StorePartition; from: number; end: number; records: number }>()
+    const outcomes: RestoreOutcome[] = []
+    for (const store of stores) {
+      const { lowOffset, highOffset } = await this.watermarks(store)
+      let from = directory.checkpoint(store) ?? 0
+      if (from < lowOffset || from > highOffset) {
+        this.log.warn({ store: store.storeName, partition: store.partition, checkpoint: from, lowOffset, highOffset }, 'checkpoint outside the changelog; restoring from its start')
+        directory.wipe(store)
+        from = lowOffset
+      }
+      if (from >= highOffset) outcomes.push({ store: store.storeName, partition: store.partition, from, to: from, records: 0 })
+      else pending.set(id(store.changelogTopic, store.partition), { store, from, end: highOffset, records: 0 })
+    }
+    if (pending.size > 0) await this.replay(pending, directory)
+    for (const { store, from, end, records } of pending.values()) outcomes.push({ store: store.storeName, partition: store.partition, from, to: Math.max(end, directory.checkpoint(store) ?? end), records })
+    return outcomes
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => this.consumer.disconnect(() => resolve()))
+  }
+
+  /**
+   * Reads until librdkafka reports the end of each partition (partition EOF): under
+   * exactly-once the last offsets are transaction markers, which are never delivered, so the
+   * last record's offset cannot tell when a partition is done.
+   */
+  private async replay(pending: Map<string, { store: StorePartition; from: number; end: number; records: number }>, directory: StateDirectory): Promise<void> {
+    const remaining = new Set(pending.keys())
+    const total = [...pending.values()].reduce((sum, p) => sum + (p.end - p.from), 0)
+    // node-rdkafka emits a batch's EOF events before it hands over the batch: keep them until its records are applied.
+    const eofs: Array<{ topic: string; partition: number; offset: number }> = []
+    const onEof = (eof: { topic: string; partition: number; offset: number }) => void eofs.push(eof)
+    const finish = (eof: { topic: string; partition: number; offset: number }) => {
+      const entry = pending.get(id(eof.topic, eof.partition))
+      if (!entry || !remaining.has(id(eof.topic, eof.partition))) return
+      if ((directory.checkpoint(entry.store) ?? -1) < eof.offset) directory.restore(entry.store, [], eof.offset)
+      remaining.delete(id(eof.topic, eof.partition))
+    }
+    this.consumer.on('partition.eof', onEof)
+    this.consumer.assign([...pending.values()].map(({ store, from }) => ({ topic: store.changelogTopic, partition: store.partition, offset: from })))
+    let lastReport = Date.now()
+    let replayed = 0
+    try {
+      while (remaining.size > 0) {
+        const messages = await this.consume()
+        const byPartition = new Map<string, Kafka.Message[]>()
+        for (const message of messages) {
+          const key = id(message.topic, message.partition)
+          let list = byPartition.get(key)
+          if (!list) byPartition.set(key, (list = []))
+          list.push(message)
+        }
+        for (const [key, list] of byPartition) {
+          const entry = pending.get(key)!
+          directory.restore(entry.store, list.map(toChange), list[list.length - 1].offset + 1)
+          entry.records += list.length
+          replayed += list.length
+          this.restoredRecords += list.length
+        }
+        for (const eof of eofs.splice(0)) finish(eof)
+        if (Date.now() - lastReport >= PROGRESS_EVERY_MS) {
+          lastReport = Date.now()
+          this.log.info({ replayed, of: total, percent: Math.min(100, Math.round((replayed / Math.max(1, total)) * 100)) }, 'restoring state from changelogs')
+        }
+      }
+    } finally {
+      this.consumer.removeListener('partition.eof', onEof)
+      this.consumer.unassign()
+    }
+  }
+
+  private consume(): Promise<Kafka.Message[]> {
+    return new Promise((resolve, reject) => {
+      this.consumer.consume(10_000, (error, messages) => {
+        if (!error) return resolve(messages)
+        if (error.code === CODES.ERRORS.ERR__TIMED_OUT || error.code === CODES.ERRORS.ERR__PARTITION_EOF) return resolve([])
+        reject(new StateError('RESTORE', `reading a changelog failed: ${error.message}`, true, { cause: error }))
+      })
+    })
+  }
+
+  private watermarks(store: StorePartition): Promise<Kafka.WatermarkOffsets> {
+    return new Promise((resolve, reject) =>
+      this.consumer.queryWatermarkOffsets(store.changelogTopic, store.partition, 10_000, (error, offsets) =>
+        error ? reject(new StateError('RESTORE', `cannot read the end of ${store.changelogTopic}-${store.partition}: ${error.message}`, true, { cause: error })) : resolve(offsets)))
+  }
+}
+
+function id(topic: string, partition: number): string {
+  return `${topic}\u0000${partition}`
+}
+
+function toChange(message: Kafka.Message): { key: Buffer; value: Buffer | null } {
+  const key = Buffer.isBuffer(message.key) ? message.key : Buffer.from(String(message.key ?? ''))
+  return { key, value: message.value ?? null }
+}
