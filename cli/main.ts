@@ -16,7 +16,9 @@ program
   .argument('<file>', 'topology YAML file')
   .addOption(new Option('--http-port <port>', 'serve /metrics, /healthz and /readyz on this port').env('KUBESTREAM_HTTP_PORT').argParser(port))
   .addOption(new Option('--http-host <host>', 'address for the HTTP server').default('0.0.0.0'))
-  .action(async (file: string, options: { httpPort?: number; httpHost: string }) => {
+  .addOption(new Option('--state-dir <dir>', 'where stores live (else spec.processing.stateDir, then /tmp/kubestream)').env('KUBESTREAM_STATE_DIR'))
+  .addOption(new Option('--instance-id <id>', 'stable replica name: static group membership and the transactional id (the pod name)').env('KUBESTREAM_INSTANCE_ID'))
+  .action(async (file: string, options: { httpPort?: number; httpHost: string; stateDir?: string; instanceId?: string }) => {
     await runTopology(file, options)
   })
 

@@ -7,6 +7,8 @@ import { loadTopologyFile } from '../topology/load.js'
 export interface RunOptions {
   httpPort?: number
   httpHost: string
+  stateDir?: string
+  instanceId?: string
 }
 
 /**
@@ -17,7 +19,7 @@ export interface RunOptions {
 export async function runTopology(file: string, options: RunOptions): Promise<void> {
   const log = createLogger()
   const graph = loadTopologyFile(file)
-  const stream = new KubeStream(graph, { logger: log })
+  const stream = new KubeStream(graph, { logger: log, stateDir: options.stateDir, instanceId: options.instanceId })
   let server: Server | undefined
   if (options.httpPort !== undefined) server = await startHttpServer(options.httpPort, options.httpHost, stream)
 

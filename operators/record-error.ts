@@ -7,6 +7,7 @@ export type RecordErrorCode =
   | 'TOPIC_NAME'
   | 'NULL_KEY'
   | 'STATE_KEY'
+  | 'TIMESTAMP'
 
 /** A record that cannot be processed. The record is dead-lettered and the task goes on. */
 export class RecordError extends Error {

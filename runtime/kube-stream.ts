@@ -20,7 +20,7 @@ import { TaskManager } from './task-manager.js'
 
 export interface KubeStreamOptions {
   logger?: Logger
-  /** Where stores live; else the topology's processing.stateDir, else $KUBESTREAM_STATE_DIR, else /tmp/kubestream. */
+  /** Where stores live; else $KUBESTREAM_STATE_DIR, else the topology's processing.stateDir, else /tmp/kubestream. */
   stateDir?: string
   /**
    * This replica's stable name (the StatefulSet pod name): the consumer's group.instance.id
@@ -84,7 +84,7 @@ export class KubeStream {
     this.log = options.logger ?? createLogger()
     const instanceId = options.instanceId ?? (process.env.KUBESTREAM_INSTANCE_ID || process.env.POD_NAME || undefined)
     this.identity = { instanceId, exactlyOnce: graph.processing.guarantee === 'exactly_once' }
-    this.stateDirPath = options.stateDir ?? graph.processing.stateDir ?? (process.env.KUBESTREAM_STATE_DIR || '/tmp/kubestream')
+    this.stateDirPath = options.stateDir ?? (process.env.KUBESTREAM_STATE_DIR || graph.processing.stateDir || '/tmp/kubestream')
     // Tasks exist only once start() has connected the clients they write to.
     this.taskManager = new TaskManager(this.compiled, () => ({
       collector: this.collector!,

@@ -21,6 +21,8 @@ export interface TaskInput {
   /** The source's name in the topology (dead-letter headers name it as the failing step). */
   readonly sourceName: string
   readonly serde: Serde
+  /** The source's timestamp extractor; else the Kafka timestamp is the event time. */
+  readonly eventTime?: (record: StreamRecord) => number
   readonly pipeline: Subject<RecordBatch>
   readonly progress: PartitionProgress
 }
@@ -104,6 +106,14 @@ export class StreamTask {
       timestamp: message.timestamp ?? Date.now(),
       encodedValue: message.value ?? undefined,
       origin,
+    }
+    if (!failure && input.eventTime) {
+      try {
+        return { ...record, timestamp: input.eventTime(record) }
+      } catch (error) {
+        if (!(error instanceof RecordError)) throw error
+        failure = error
+      }
     }
     if (!failure) return record
     this.deadLetter(record, failure, input.sourceName)

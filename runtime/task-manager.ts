@@ -1,5 +1,6 @@
 import type Kafka from 'node-rdkafka'
 import type { TopicPartition } from '../connectors/kafka/batch-consumer.js'
+import { eventTime } from '../operators/event-time.js'
 import type { StateDirectory } from '../state/state-directory.js'
 import { TaskStores } from '../state/task-stores.js'
 import type { CompiledTopology, SubTopology } from '../topology/compile.js'
@@ -102,7 +103,13 @@ export class TaskManager {
     const pipelines = buildPipeline(this.compiled, sub, runtime)
     const inputs = new Map<string, TaskInput>(sub.inputs.map(({ source, valueSerde }) => [
       source.topic,
-      { sourceName: source.name, serde: valueSerde, pipeline: pipelines.get(source.topic)!, progress: new PartitionProgress() },
+      {
+        sourceName: source.name,
+        serde: valueSerde,
+        eventTime: source.timestamp && eventTime(source.timestamp),
+        pipeline: pipelines.get(source.topic)!,
+        progress: new PartitionProgress(),
+      },
     ]))
     return new StreamTask(id, partition, inputs, stores, shared.deadLetter)
   }

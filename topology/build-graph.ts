@@ -48,6 +48,7 @@ export function buildGraph(doc: TopologyDocument, locate: Locator = () => undefi
       topic: source.kafka.topic,
       format: source.kafka.format ?? 'json',
       startOffset: source.kafka.startOffset ?? 'earliest',
+      timestamp: source.kafka.timestamp === undefined ? undefined : expression(source.kafka.timestamp, ['spec', 'sources', i, 'kafka', 'timestamp']),
       children: [],
     }
     claim(node, ['spec', 'sources', i])

@@ -29,6 +29,8 @@ export interface SourceNode extends NodeBase {
   readonly topic: string
   readonly format: Format
   readonly startOffset: 'earliest' | 'latest'
+  /** The record's event time, when not the Kafka timestamp. */
+  readonly timestamp?: CompiledExpression
 }
 
 export type StepOperator =

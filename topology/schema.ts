@@ -100,6 +100,7 @@ export const topologySchema = {
                   topic: { type: 'string', minLength: 1 },
                   format,
                   startOffset: { enum: ['earliest', 'latest'] },
+                  timestamp: expression,
                 },
               },
             },

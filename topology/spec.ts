@@ -50,7 +50,7 @@ export interface ProcessingSettings {
   maxBatchSize?: number
   /** How long shutdown may take before the process gives up on a clean flush. */
   shutdownTimeoutMs?: number
-  /** Where stores live on local disk (Kafka Streams' state.dir); else $KUBESTREAM_STATE_DIR, else /tmp/kubestream. */
+  /** Where stores live on local disk (Kafka Streams' state.dir); `--state-dir` or $KUBESTREAM_STATE_DIR win; default /tmp/kubestream. */
   stateDir?: string
 }
 
@@ -77,6 +77,12 @@ export interface SourceSpec {
     format?: Format
     /** Where a new consumer group starts. */
     startOffset?: 'earliest' | 'latest'
+    /**
+     * The record's event time (Kafka Streams' TimestampExtractor), which windows use: CEL giving
+     * epoch milliseconds, a CEL timestamp, or an RFC 3339 string, e.g. `value.event.lastTimestamp`.
+     * Defaults to the Kafka record's timestamp.
+     */
+    timestamp?: string
   }
 }
 

@@ -89,7 +89,7 @@ type MutableTree = Map<string, MutableTree | true>
 
 /** The fields of a source's value its sub-topology reads; undefined when it reads the value whole. */
 export function sourceFieldTree(source: SourceNode): FieldTree | undefined {
-  return fieldTreeOf(sourceValueReads(source))
+  return fieldTreeOf([...(source.timestamp?.valueReads ?? []), ...sourceValueReads(source)])
 }
 
 /** `event.metadata.uid`-style paths of a tree, for `describe`; a field only tested for presence ends in `?`. */

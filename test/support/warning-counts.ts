@@ -1,0 +1,46 @@
+import type { GeneratedEnvelope } from '../../connectors/generator/cluster-events.js'
+import type { ReadMessage } from './kafka.js'
+
+const MINUTE = 60_000
+
+/**
+ * What examples/warning-counts.yaml must end with, computed from the envelopes as written and
+ * nothing of the engine: every Warning that is news (ADDED, or a repeat whose resourceVersion
+ * moved) counts once in the minute of its lastTimestamp, under "<namespace>/<reason>".
+ */
+export function expectedWarningCounts(written: readonly GeneratedEnvelope[]): Map<string, number> {
+  const counts = new Map<string, number>()
+  for (const envelope of written) {
+    if (envelope.kind === 'malformed') continue
+    const { verb, event, old_event: old } = JSON.parse(envelope.value.toString())
+    if (verb === 'UPDATED' && old && old.metadata.resourceVersion === event.metadata.resourceVersion) continue
+    if (event.type !== 'Warning') continue
+    const start = Math.floor(Date.parse(event.lastTimestamp) / MINUTE) * MINUTE
+    const key = `${event.metadata.namespace}/${event.reason}@${start}`
+    counts.set(key, (counts.get(key) ?? 0) + 1)
+  }
+  return counts
+}
+
+/** The last count per (key, window) in the output: what a compacted reader would keep. */
+export function lastCounts(messages: readonly ReadMessage[]): Map<string, number> {
+  const last = new Map<string, number>()
+  const ordered = [...messages].sort((a, b) => a.partition - b.partition || a.offset - b.offset)
+  for (const message of ordered) {
+    const result = JSON.parse(message.value.toString()) as { key: string; windowStart: number; windowEnd: number; value: number }
+    if (message.key !== `${result.key}@${result.windowStart}` || result.windowEnd !== result.windowStart + MINUTE) {
+      throw new Error(`malformed result ${message.key}: ${message.value.toString()}`)
+    }
+    last.set(message.key, result.value)
+  }
+  return last
+}
+
+/** Keys whose counts differ, for a readable failure. */
+export function countDifferences(expected: ReadonlyMap<string, number>, actual: ReadonlyMap<string, number>): string[] {
+  const out: string[] = []
+  for (const key of new Set([...expected.keys(), ...actual.keys()])) {
+    if (expected.get(key) !== actual.get(key)) out.push(`${key}: expected ${expected.get(key)}, got ${actual.get(key)}`)
+  }
+  return out
+}
