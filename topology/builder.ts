@@ -1,7 +1,7 @@
 import type { TopologyGraph } from './graph.js'
 import { graphFromDocument } from './load.js'
 import {
-  API_VERSION, type DeadLetterSettings, type KafkaSettings, type ProcessingSettings, type SinkSpec,
+  type AggregationSpec, API_VERSION, type DeadLetterSettings, type KafkaSettings, type ProcessingSettings, type SinkSpec,
   type SourceSpec, type StepSpec, type TopologyDocument,
 } from './spec.js'
 
@@ -93,6 +93,21 @@ export class StreamBuilder {
 
   headers(name: string, headers: Record<string, string>): StreamBuilder {
     return this.step({ name, from: this.name, headers })
+  }
+
+  /** Records per key (and window); emits the count as the new value. */
+  count(name: string, options: AggregationSpec = {}): StreamBuilder {
+    return this.step({ name, from: this.name, count: options })
+  }
+
+  /** Combines values per key with a CEL `reducer` over `aggregate` and `value`. */
+  reduce(name: string, reducer: string, options: AggregationSpec = {}): StreamBuilder {
+    return this.step({ name, from: this.name, reduce: { ...options, reducer } })
+  }
+
+  /** Folds values per key: starts at `initializer`, then each record gives `adder` (CEL over `aggregate`, `value`, `key`). */
+  aggregate(name: string, fold: { initializer: string; adder: string }, options: AggregationSpec = {}): StreamBuilder {
+    return this.step({ name, from: this.name, aggregate: { ...options, ...fold } })
   }
 
   to(name: string, kafka: SinkSpec['kafka']): void {

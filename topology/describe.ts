@@ -1,42 +1,80 @@
 import { formatDuration } from './duration.js'
+import { type CompiledTopology, compileTopology, type RepartitionDefinition } from './compile.js'
 import type { AggregateOperator, GraphNode, SinkNode, SourceNode, StepNode, StepOperator, TopologyGraph } from './graph.js'
 import { fieldPathsOf, sourceFieldTree } from './value-reads.js'
 
 /** A text tree like Kafka Streams' Topology#describe(): sub-topologies, each node with its arrows. */
 export function describeText(graph: TopologyGraph): string {
+  const compiled = compileTopology(graph)
   const lines = [`Topology: ${graph.applicationId}`, `  Dead-letter topic: ${graph.deadLetter.topic}`]
-  graph.sources.forEach((source, id) => {
-    lines.push(`  Sub-topology: ${id}`)
-    for (const node of walk(source)) {
-      lines.push(`    ${headline(node)}`)
-      if (node.kind === 'source' && node.format === 'json') lines.push(`      decodes: ${decodedFields(node)}`)
-      if (node.children.length > 0) lines.push(`      --> ${node.children.map((c) => c.name).join(', ')}`)
-      if (node.kind !== 'source') lines.push(`      <-- ${node.from}`)
+  for (const sub of compiled.subTopologies) {
+    lines.push(`  Sub-topology: ${sub.id}`)
+    for (const { source, repartition } of sub.inputs) {
+      for (const { node, cut } of walk(source, compiled, repartition)) {
+        if (cut) {
+          lines.push(`    Sink: ${cut.topic} (repartition, read by sub-topology ${subTopologyReading(compiled, cut.topic)})`, `      <-- ${(node as StepNode).from}`)
+          continue
+        }
+        lines.push(`    ${headline(node)}`)
+        if (node.kind === 'source' && node.format === 'json') lines.push(`      decodes: ${decodedFields(node)}`)
+        if (node.kind === 'step' && node.operator.type === 'aggregate') lines.push(`      store: ${node.operator.store} (changelog: ${sub.stores.get(node.operator.store)!.changelogTopic})`)
+        const children = node.children.map((child) => {
+          const through = compiled.repartitionBefore.get(child.name)
+          return through && through !== repartition ? through.topic : child.name
+        })
+        if (children.length > 0) lines.push(`      --> ${children.join(', ')}`)
+        if (node.kind !== 'source') lines.push(`      <-- ${repartition?.step === node.name ? repartition.topic : node.from}`)
+      }
     }
-  })
+  }
   return lines.join('\n') + '\n'
 }
 
 /** The same graph as a Mermaid flowchart, for READMEs and the topology page. */
 export function describeMermaid(graph: TopologyGraph): string {
+  const compiled = compileTopology(graph)
   const id = (name: string) => `n_${name.replace(/[^a-zA-Z0-9_]/g, '_')}`
   const label = (text: string) => text.replace(/"/g, '#quot;')
   const lines = ['flowchart LR']
-  graph.sources.forEach((source, index) => {
-    lines.push(`  subgraph sub${index}["Sub-topology ${index}"]`)
-    for (const node of walk(source)) {
-      const text = label(headline(node))
-      lines.push(node.kind === 'source' ? `    ${id(node.name)}[("${text}")]` : node.kind === 'sink' ? `    ${id(node.name)}[/"${text}"/]` : `    ${id(node.name)}["${text}"]`)
+  const edges: string[] = []
+  for (const sub of compiled.subTopologies) {
+    lines.push(`  subgraph sub${sub.id}["Sub-topology ${sub.id}"]`)
+    for (const { source, repartition } of sub.inputs) {
+      for (const { node, cut } of walk(source, compiled, repartition)) {
+        if (cut) continue
+        const text = label(headline(node))
+        if (node.kind === 'source') lines.push(`    ${id(node.name)}[("${text}")]`)
+        else if (node.kind === 'sink') lines.push(`    ${id(node.name)}[/"${text}"/]`)
+        else lines.push(`    ${id(node.name)}["${text}"]`)
+        for (const child of node.children) {
+          const through = compiled.repartitionBefore.get(child.name)
+          edges.push(through && through !== repartition ? `  ${id(node.name)} --> ${id(through.topic)}` : `  ${id(node.name)} --> ${id(child.name)}`)
+        }
+      }
     }
     lines.push('  end')
-    for (const node of walk(source)) for (const child of node.children) lines.push(`  ${id(node.name)} --> ${id(child.name)}`)
-  })
-  return lines.join('\n') + '\n'
+  }
+  return [...lines, ...edges].join('\n') + '\n'
 }
 
-function* walk(node: GraphNode): Generator<GraphNode> {
-  yield node
-  for (const child of node.children) yield* walk(child)
+interface Visit {
+  readonly node: GraphNode
+  /** Set where the edge into `node` is a repartition topic: the walk stops there. */
+  readonly cut?: RepartitionDefinition
+}
+
+/** The nodes one input of a sub-topology reaches, stopping at repartition topics other than its own. */
+function* walk(node: GraphNode, compiled: CompiledTopology, own: RepartitionDefinition | undefined): Generator<Visit> {
+  yield { node }
+  for (const child of node.children) {
+    const cut = compiled.repartitionBefore.get(child.name)
+    if (cut && cut !== own) yield { node: child, cut }
+    else yield* walk(child, compiled, own)
+  }
+}
+
+function subTopologyReading(compiled: CompiledTopology, topic: string): number {
+  return compiled.subTopologies.find((sub) => sub.inputs.some((input) => input.source.topic === topic))!.id
 }
 
 function headline(node: GraphNode): string {

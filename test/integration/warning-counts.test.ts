@@ -14,7 +14,7 @@ import { createTopic, endOffsets, readTopics } from '../support/kafka.js'
 import { countDifferences, expectedWarningCounts, lastCounts } from '../support/warning-counts.js'
 
 const brokers = inject('kafkaBrokers')
-const STORE = 'warning-counts-per-minute'
+const STORE = 'by-minute'
 const PARTITIONS = 6
 const stateDirs: string[] = []
 afterAll(() => {

@@ -23,6 +23,25 @@ describe('TopologyBuilder', () => {
     expect(built.processing).toEqual(fromYaml.processing)
   })
 
+  it('builds the same graph as examples/warning-counts.yaml', () => {
+    const env = { KAFKA_BROKERS: 'localhost:9092' }
+    const fromYaml = loadTopologyFile('examples/warning-counts.yaml', env)
+    const topology = new TopologyBuilder('warning-counts', {
+      kafka: { bootstrapServers: 'localhost:9092', consumer: { 'session.timeout.ms': 45000 } },
+      processing: { guarantee: 'exactly_once', commitIntervalMs: 1000 },
+    })
+    topology
+      .source('cluster-events', { topic: 'cluster-events', format: 'json', timestamp: 'value.event.lastTimestamp' })
+      .filter('drop-resyncs', '!(value.verb == "UPDATED" && has(value.old_event) && has(value.old_event.metadata)\n  && value.event.metadata.resourceVersion == value.old_event.metadata.resourceVersion)')
+      .filter('warnings', 'value.event.type == "Warning"')
+      .keyBy('by-reason', 'value.event.metadata.namespace + "/" + value.event.reason')
+      .count('per-minute', { store: 'by-minute', window: { tumbling: '1m', grace: '30s' }, emit: 'onUpdate' })
+      .to('warning-counts', { topic: 'warning-counts', partitions: 6, replicationFactor: 1 })
+    const built = topology.build()
+    expect(describeText(built)).toBe(describeText(fromYaml))
+    expect(built.processing).toEqual(fromYaml.processing)
+  })
+
   it('reports the same errors as the YAML loader', () => {
     const topology = new TopologyBuilder('bad')
     topology.source('in', { topic: 'in' }).filter('f', 'value.x ==').to('out', { topic: 'out' })

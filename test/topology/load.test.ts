@@ -86,6 +86,41 @@ const cases: Array<{ name: string; yaml: string; code: string; message: RegExp; 
     code: 'SCHEMA', message: /spec\.sinks\[0\]\.kafka\.partitions must be integer/, line: 15, column: 21,
   },
   {
+    name: 'a window that is both tumbling and hopping',
+    yaml: withSteps('    - name: s1', '      from: events', '      count:', '        window: { tumbling: 1m, hopping: 5m, advance: 1m }'),
+    code: 'WINDOW', message: /exactly one of tumbling, hopping or session, not tumbling and hopping/, line: 14, column: 17,
+  },
+  {
+    name: 'a hopping window that advances further than its size',
+    yaml: withSteps('    - name: s1', '      from: events', '      count:', '        window: { hopping: 1m, advance: 5m }'),
+    code: 'WINDOW', message: /advance must be more than 0 and at most the size/, line: 14, column: 41,
+  },
+  {
+    name: 'emit onWindowClose without a window',
+    yaml: withSteps('    - name: s1', '      from: events', '      count: { emit: onWindowClose }'),
+    code: 'WINDOW', message: /emits onWindowClose but has no window/, line: 13, column: 22,
+  },
+  {
+    name: 'a retention shorter than the window and its grace',
+    yaml: withSteps('    - name: s1', '      from: events', '      count:', '        window: { tumbling: 1m, grace: 30s, retention: 1m }'),
+    code: 'WINDOW', message: /retention \(60000 ms\) must be at least the window's size plus grace \(90000 ms\)/, line: 14, column: 56,
+  },
+  {
+    name: 'a malformed duration',
+    yaml: withSteps('    - name: s1', '      from: events', '      count:', '        window: { tumbling: 1 minute }'),
+    code: 'SCHEMA', message: /tumbling/, line: 14, column: 29,
+  },
+  {
+    name: 'two steps writing one store',
+    yaml: withSteps('    - name: s1', '      from: events', '      count: { store: counts }', '    - name: s2', '      from: events', '      count: { store: counts }'),
+    code: 'STORE', message: /steps "s1" and "s2" both use store "counts"/, line: 16, column: 14,
+  },
+  {
+    name: 'a reduce without its reducer',
+    yaml: withSteps('    - name: s1', '      from: events', '      reduce: {}'),
+    code: 'SCHEMA', message: /reducer/, line: 13, column: 15,
+  },
+  {
     name: 'steps wired in a cycle',
     yaml: withSteps('    - name: s1', '      from: s2', '      keyBy: value.uid', '    - name: s2', '      from: s1', '      keyBy: value.uid'),
     code: 'CYCLE', message: /cycle/, line: 12, column: 13,
