@@ -11,10 +11,13 @@ import type { CompiledTopology } from '../topology/compile.js'
  * internal topics with another partition count are an error: their keys would be in the
  * wrong partitions.
  *
- * Returns the partition count per sub-topology id.
+ * Returns the partition counts of the source topics and of each sub-topology.
  */
-export async function prepareInternalTopics(compiled: CompiledTopology, consumer: BatchConsumer, collector: RdkafkaRecordCollector): Promise<Map<number, number>> {
-  const sourceTopics = compiled.subTopologies.flatMap((sub) => sub.inputs.filter((i) => !i.repartition).map((i) => i.source.topic))
+export async function prepareInternalTopics(compiled: CompiledTopology, consumer: BatchConsumer, collector: RdkafkaRecordCollector): Promise<TopicLayout> {
+  const sourceTopics = [
+    ...compiled.subTopologies.flatMap((sub) => sub.inputs.filter((i) => !i.repartition).map((i) => i.source.topic)),
+    ...compiled.globalTables.map((table) => table.source.topic),
+  ]
   const counts = await consumer.partitionCounts(sourceTopics)
   const missing = [...counts].filter(([, count]) => count === undefined).map(([topic]) => topic)
   if (missing.length > 0) {
@@ -24,8 +27,12 @@ export async function prepareInternalTopics(compiled: CompiledTopology, consumer
   const expected: Array<[string, number]> = []
   // Upstream sub-topologies have lower ids: a repartition topic's writer is counted before its reader.
   for (const sub of compiled.subTopologies) {
+    // A repartition topic read with source topics (a table joined) takes their count, so they are co-partitioned.
+    const sourceCount = sub.inputs.find((i) => !i.repartition)?.source.topic
     const inputCounts = sub.inputs.map(({ source, repartition }) => {
-      const count = repartition ? (repartition.partitions ?? partitionsOf.get(repartition.upstream)!) : counts.get(source.topic)!
+      const count = repartition
+        ? (repartition.partitions ?? (sourceCount ? counts.get(sourceCount)! : partitionsOf.get(repartition.upstream)!))
+        : counts.get(source.topic)!
       return [source.topic, count] as const
     })
     const distinct = new Set(inputCounts.map(([, count]) => count))
@@ -50,7 +57,14 @@ export async function prepareInternalTopics(compiled: CompiledTopology, consumer
       throw new KafkaError('INTERNAL_TOPIC_MISMATCH', `internal topic ${topic} has ${actual.get(topic) ?? 'no'} partitions, but this topology needs ${partitions}; delete it (its state is rebuilt from the inputs) or restore the old partition count`, false)
     }
   }
-  return partitionsOf
+  return { sourceTopics: counts as Map<string, number>, subTopologies: partitionsOf }
+}
+
+export interface TopicLayout {
+  /** Partition counts of the topology's source topics (tables included). */
+  readonly sourceTopics: ReadonlyMap<string, number>
+  /** Tasks per sub-topology id. */
+  readonly subTopologies: ReadonlyMap<number, number>
 }
 
 /** Partition counts once every topic shows in metadata: a topic just created may take a moment. */

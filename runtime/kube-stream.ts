@@ -7,6 +7,7 @@ import { KafkaError } from '../connectors/kafka/kafka-error.js'
 import { RdkafkaRecordCollector } from '../connectors/kafka/rdkafka-record-collector.js'
 import { TopicAdmin } from '../connectors/kafka/topic-admin.js'
 import { ChangelogRestorer } from '../state/changelog-restorer.js'
+import { GlobalTables } from '../state/global-tables.js'
 import { StateDirectory } from '../state/state-directory.js'
 import { type CompiledTopology, compileTopology } from '../topology/compile.js'
 import type { TopologyGraph } from '../topology/graph.js'
@@ -71,6 +72,7 @@ export class KubeStream {
   private consumer: BatchConsumer | undefined
   private admin: TopicAdmin | undefined
   private restorer: ChangelogRestorer | undefined
+  private globalTables: GlobalTables | undefined
   private stateDirectory: StateDirectory | undefined
   private deadLetters: DeadLetterWriter | undefined
   private failure: unknown
@@ -91,6 +93,7 @@ export class KubeStream {
       deadLetter: (record, error, step) => this.deadLetters!.write(record, error, step),
       fail: (error) => { this.failure ??= error },
       windowCounters: this.windowCounters,
+      globalTable: (name) => this.globalTables!.store(name),
     }), () => this.openStateDirectory())
   }
 
@@ -114,10 +117,15 @@ export class KubeStream {
         this.log.warn({ err: error }, 'offset commit failed; the next commit retries')
         for (const task of this.taskManager.all()) task.commitAgain()
       })
-      await prepareInternalTopics(this.compiled, this.consumer, this.collector)
+      const partitionCounts = await prepareInternalTopics(this.compiled, this.consumer, this.collector)
       if (this.compiled.subTopologies.some((sub) => sub.stores.size > 0)) {
         this.openStateDirectory()
         this.restorer = await ChangelogRestorer.connect(restoreConsumerConfig(graph.kafka, graph.applicationId, identity), this.log)
+      }
+      if (this.compiled.globalTables.length > 0) {
+        const config = restoreConsumerConfig(graph.kafka, `${graph.applicationId}-global`, identity)
+        this.globalTables = await GlobalTables.connect(config, this.compiled.globalTables, this.openStateDirectory(), (record, error, step) => this.deadLetters!.write(record, error, step), this.log)
+        await this.globalTables.bootstrap(partitionCounts.sourceTopics)
       }
       this.consumer.subscribe(this.compiled.subTopologies.flatMap((sub) => sub.inputs.map((i) => i.source.topic)))
     } catch (error) {
@@ -193,13 +201,14 @@ export class KubeStream {
       while (this.state === StreamState.RUNNING) {
         const messages = await next
         next = consumer.nextBatch(maxBatchSize)
+        await this.globalTables?.poll()
         // Tasks assigned during that poll restore before any of their records is processed.
         if (this.taskManager.inState(TaskState.RESTORING).length > 0) {
           await this.commit(collector, consumer, true)
           await this.restoreTasks()
           lastCommit = Date.now()
         }
-        if (messages.length > 0) this.dispatch(messages)
+        this.dispatch(messages)
         if (this.failure !== undefined) throw this.failure
         await collector.drain()
         if (this.revocations.length > 0) {
@@ -274,7 +283,9 @@ export class KubeStream {
   }
 
   private dispatch(messages: Kafka.Message[]): void {
-    for (const [topic, count] of this.taskManager.dispatch(messages)) this.consumedByTopic.set(topic, (this.consumedByTopic.get(topic) ?? 0) + count)
+    const consumer = this.consumer!
+    const counts = this.taskManager.dispatch(messages, (topic, partition, next) => consumer.caughtUp(topic, partition, next), this.graph.processing.maxTaskIdleMs)
+    for (const [topic, count] of counts) this.consumedByTopic.set(topic, (this.consumedByTopic.get(topic) ?? 0) + count)
   }
 
   private assign(partitions: TopicPartition[]): void {
@@ -322,6 +333,7 @@ export class KubeStream {
     this.clientsClosed = true
     await this.consumer?.close()
     await this.restorer?.close()
+    await this.globalTables?.close()
     await this.collector?.close()
     this.admin?.close()
     await this.stateDirectory?.close()

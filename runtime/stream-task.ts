@@ -18,6 +18,7 @@ export enum TaskState {
 
 /** One input topic of a task: partition `task.partition` of it. */
 export interface TaskInput {
+  readonly topic: string
   /** The source's name in the topology (dead-letter headers name it as the failing step). */
   readonly sourceName: string
   readonly serde: Serde
@@ -34,6 +35,14 @@ export interface TaskInput {
  */
 export class StreamTask {
   state: TaskState
+  /** Tasks with several inputs (a stream and a table joined) take records in timestamp order; see `drain`. */
+  private readonly queues: Map<string, QueuedRecord[]> | undefined
+  /** Per input: the highest offset queued, so a re-fetched record is not queued twice. */
+  private readonly queuedThrough = new Map<string, number>()
+  /** Since when an input with nothing queued has held the others back. */
+  private waitingSince: number | undefined
+  /** Inputs waited on for the whole idle time: not waited on again until they bring something. */
+  private readonly idled = new Set<string>()
 
   constructor(
     readonly id: string,
@@ -43,6 +52,7 @@ export class StreamTask {
     private readonly deadLetter: (record: StreamRecord, error: RecordError, step: string) => void,
   ) {
     this.state = stores && stores.partitions.length > 0 ? TaskState.RESTORING : TaskState.RUNNING
+    if (inputs.size > 1) this.queues = new Map([...inputs.keys()].map((topic) => [topic, []]))
   }
 
   /**
@@ -54,6 +64,7 @@ export class StreamTask {
   process(topic: string, messages: Kafka.Message[]): void {
     const input = this.inputs.get(topic)
     if (!input) return
+    if (this.queues) return this.enqueue(input, messages)
     const batch: RecordBatch = []
     const nextOffset = input.progress.nextOffset
     for (const message of messages) {
@@ -63,6 +74,45 @@ export class StreamTask {
     }
     if (batch.length > 0) input.pipeline.next(batch)
     input.progress.processedThrough(messages[messages.length - 1].offset)
+  }
+
+  /**
+   * Processes queued records of a multi-input task in timestamp order across its inputs (Kafka
+   * Streams' PartitionGroup), so a stream record meets the table as it was at that time. An
+   * input with nothing queued holds the others back unless it is caught up (nothing more to
+   * fetch) or has held them for `maxIdleMs` (Kafka Streams' max.task.idle.ms). `caughtUp` is
+   * told the next offset this task expects of the input, if it has had any.
+   */
+  drain(caughtUp: (topic: string, nextExpected: number | undefined) => boolean, maxIdleMs: number, now = Date.now()): void {
+    const queues = this.queues
+    if (!queues || this.state !== TaskState.RUNNING) return
+    for (;;) {
+      let next: string | undefined
+      let nextTime = Infinity
+      let otherwise = Infinity
+      let blocked = false
+      for (const [topic, queue] of queues) {
+        if (queue.length === 0) {
+          const through = this.queuedThrough.get(topic)
+          if (!this.idled.has(topic) && !caughtUp(topic, through === undefined ? undefined : through + 1)) blocked = true
+          continue
+        }
+        const time = queue[0].timestamp
+        if (time < nextTime) {
+          otherwise = nextTime
+          nextTime = time
+          next = topic
+        } else if (time < otherwise) otherwise = time
+      }
+      if (next === undefined) return
+      if (blocked) {
+        this.waitingSince ??= now
+        if (now - this.waitingSince < maxIdleMs) return
+        for (const [topic, queue] of queues) if (queue.length === 0) this.idled.add(topic)
+      }
+      this.waitingSince = undefined
+      this.processRun(next, queues.get(next)!, otherwise)
+    }
   }
 
   /** The next offset to commit per input topic, for those that moved since the last commit. */
@@ -85,6 +135,31 @@ export class StreamTask {
     this.state = TaskState.CLOSED
     for (const { pipeline } of this.inputs.values()) pipeline.complete()
     this.stores?.close()
+  }
+
+  private enqueue(input: TaskInput, messages: Kafka.Message[]): void {
+    const queue = this.queues!.get(input.topic)!
+    let through = this.queuedThrough.get(input.topic) ?? -1
+    for (const message of messages) {
+      if (message.offset <= through) continue
+      through = message.offset
+      const record = this.decode(input, message)
+      // A record that went to the dead-letter topic still holds its place, for the input's position.
+      queue.push({ offset: message.offset, timestamp: record ? record.timestamp : -Infinity, record })
+    }
+    this.queuedThrough.set(input.topic, through)
+    if (queue.length > 0) this.idled.delete(input.topic)
+  }
+
+  /** Takes the head of one input's queue up to the time of the next record elsewhere, and processes it. */
+  private processRun(topic: string, queue: QueuedRecord[], until: number): void {
+    let end = 0
+    while (end < queue.length && queue[end].timestamp <= until) end++
+    const run = queue.splice(0, Math.max(end, 1))
+    const input = this.inputs.get(topic)!
+    const batch = run.flatMap((entry) => entry.record ?? [])
+    if (batch.length > 0) input.pipeline.next(batch)
+    input.progress.processedThrough(run[run.length - 1].offset)
   }
 
   private decode(input: TaskInput, message: Kafka.Message): StreamRecord | undefined {
@@ -119,6 +194,13 @@ export class StreamTask {
     this.deadLetter(record, failure, input.sourceName)
     return undefined
   }
+}
+
+interface QueuedRecord {
+  readonly offset: number
+  readonly timestamp: number
+  /** Undefined when the record went to the dead-letter topic. */
+  readonly record: StreamRecord | undefined
 }
 
 function toBuffer(key: Kafka.MessageKey | undefined): Buffer | null {

@@ -70,7 +70,7 @@ export class TaskManager {
    * Splits a consumed batch by input partition (order within a partition kept) and hands each
    * run to its task. Returns the count per topic, for metrics.
    */
-  dispatch(messages: Kafka.Message[]): Map<string, number> {
+  dispatch(messages: Kafka.Message[], caughtUp: (topic: string, partition: number, nextExpected: number | undefined) => boolean, maxIdleMs: number): Map<string, number> {
     const runs = new Map<StreamTask, Map<string, Kafka.Message[]>>()
     for (const message of messages) {
       const task = this.byInput.get(inputKey(message.topic, message.partition))
@@ -88,6 +88,9 @@ export class TaskManager {
         task.process(topic, run)
       }
     }
+    // Multi-input tasks take what their queues allow, also when nothing new came for them.
+    const now = Date.now()
+    for (const task of this.tasks.values()) task.drain((topic, next) => caughtUp(topic, task.partition, next), maxIdleMs, now)
     return counts
   }
 
@@ -104,6 +107,7 @@ export class TaskManager {
     const inputs = new Map<string, TaskInput>(sub.inputs.map(({ source, valueSerde }) => [
       source.topic,
       {
+        topic: source.topic,
         sourceName: source.name,
         serde: valueSerde,
         eventTime: source.timestamp && eventTime(source.timestamp),

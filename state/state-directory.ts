@@ -54,6 +54,28 @@ export class StateDirectory {
     return new StorePartition(storeName, changelogTopic, partition, db)
   }
 
+  /**
+   * A global table's database: one per replica, fed from every partition of the table's topic,
+   * which is its changelog; `checkpointFor` holds the offset reached in each of them.
+   */
+  globalStore(storeName: string, topic: string): StorePartition {
+    const db = this.env.openDB<Buffer, Buffer>(`${storeName}/global`, { keyEncoding: 'binary', encoding: 'binary' })
+    return new StorePartition(storeName, topic, GLOBAL, db)
+  }
+
+  /** The offset a global store has applied in one partition of its topic. */
+  globalCheckpoint(store: StorePartition, partition: number): number | undefined {
+    return this.checkpoints.get(`${checkpointKey(store)}/${partition}`)
+  }
+
+  /** Applies records of one partition of a global table's topic and the offset they reach, in one transaction. */
+  restoreGlobal(store: StorePartition, partition: number, records: ReadonlyArray<{ key: Buffer; value: Buffer | null }>, nextOffset: number): void {
+    this.env.transactionSync(() => {
+      for (const { key, value } of records) store.applyRestored(key, value)
+      this.checkpoints.putSync(`${checkpointKey(store)}/${partition}`, nextOffset)
+    })
+  }
+
   /** The changelog offset the store's database has applied up to, or undefined if it never has. */
   checkpoint(store: StorePartition): number | undefined {
     return this.checkpoints.get(checkpointKey(store))
@@ -94,6 +116,9 @@ export class StateDirectory {
   }
 }
 
+/** The partition number of a global store: it holds every partition of its topic. */
+const GLOBAL = -1
+
 function checkpointKey(store: StorePartition): string {
-  return `${store.storeName}/${store.partition}`
+  return store.partition === GLOBAL ? `${store.storeName}/global` : `${store.storeName}/${store.partition}`
 }

@@ -1,6 +1,7 @@
 import { closest } from 'fastest-levenshtein'
 import { TopologyError, type SourcePosition } from './errors.js'
 import { aggregateOperator } from './aggregation.js'
+import { joinOperator, rejectTableChildren } from './join.js'
 import { compileExpression, type CompiledExpression, ExpressionSyntaxError } from './expression.js'
 import type { GraphNode, SinkNode, SourceNode, StepNode, StepOperator, TopologyGraph } from './graph.js'
 import { OPERATOR_KEYS, type StepSpec, type TopologyDocument } from './spec.js'
@@ -19,6 +20,7 @@ const DEFAULT_PROCESSING = {
   // 5,000, most likely because a smaller batch's garbage dies young instead of being promoted.
   maxBatchSize: 1000,
   shutdownTimeoutMs: 30_000,
+  maxTaskIdleMs: 500,
 } as const
 
 /**
@@ -49,6 +51,7 @@ export function buildGraph(doc: TopologyDocument, locate: Locator = () => undefi
       format: source.kafka.format ?? 'json',
       startOffset: source.kafka.startOffset ?? 'earliest',
       timestamp: source.kafka.timestamp === undefined ? undefined : expression(source.kafka.timestamp, ['spec', 'sources', i, 'kafka', 'timestamp']),
+      table: source.table ? { store: source.table.store ?? source.name, global: source.table.global ?? false } : undefined,
       children: [],
     }
     claim(node, ['spec', 'sources', i])
@@ -61,7 +64,7 @@ export function buildGraph(doc: TopologyDocument, locate: Locator = () => undefi
       name: step.name,
       description: step.description,
       from: step.from,
-      operator: stepOperator(step, path, expression, fail),
+      operator: stepOperator(step, path, expression, fail, sources),
       children: [],
     }
     claim(node, path)
@@ -84,9 +87,10 @@ export function buildGraph(doc: TopologyDocument, locate: Locator = () => undefi
     return node
   })
 
-  rejectSharedStores(steps, fail)
+  rejectSharedStores(sources, steps, fail)
   wire([...steps.map((n, i) => [n, ['spec', 'steps', i]] as const), ...sinks.map((n, i) => [n, ['spec', 'sinks', i]] as const)], nodes, fail)
   rejectCycles(steps, nodes, fail)
+  rejectTableChildren(sources, steps, sinks, fail)
 
   const applicationId = doc.metadata.name
   return {
@@ -99,9 +103,9 @@ export function buildGraph(doc: TopologyDocument, locate: Locator = () => undefi
   }
 }
 
-type Fail = (code: ConstructorParameters<typeof TopologyError>[0], reason: string, path: DocumentPath, offset?: number) => never
+export type Fail = (code: ConstructorParameters<typeof TopologyError>[0], reason: string, path: DocumentPath, offset?: number) => never
 
-function stepOperator(step: StepSpec, path: DocumentPath, expression: (s: string, p: DocumentPath) => CompiledExpression, fail: Fail): StepOperator {
+function stepOperator(step: StepSpec, path: DocumentPath, expression: (s: string, p: DocumentPath) => CompiledExpression, fail: Fail, sources: SourceNode[]): StepOperator {
   const present = OPERATOR_KEYS.filter((key) => step[key] !== undefined)
   if (present.length !== 1) {
     const reason = present.length === 0
@@ -122,6 +126,8 @@ function stepOperator(step: StepSpec, path: DocumentPath, expression: (s: string
     case 'reduce':
     case 'aggregate':
       return aggregateOperator(step, key, path, expression, fail)
+    case 'join':
+      return joinOperator(step, at, expression, fail, sources)
   }
 }
 
@@ -139,12 +145,15 @@ function wire(consumers: ReadonlyArray<readonly [StepNode | SinkNode, DocumentPa
 }
 
 /** A store belongs to one step: two writers would corrupt each other's state and changelog. */
-function rejectSharedStores(steps: StepNode[], fail: Fail): void {
+function rejectSharedStores(sources: SourceNode[], steps: StepNode[], fail: Fail): void {
   const owners = new Map<string, string>()
+  sources.forEach((source) => {
+    if (source.table) owners.set(source.table.store, source.name)
+  })
   steps.forEach((step, i) => {
     if (step.operator.type !== 'aggregate') return
     const owner = owners.get(step.operator.store)
-    if (owner) fail('STORE', `steps "${owner}" and "${step.name}" both use store "${step.operator.store}"; a store belongs to one step`, ['spec', 'steps', i, step.operator.kind])
+    if (owner) fail('STORE', `"${owner}" and "${step.name}" both use store "${step.operator.store}"; a store belongs to one step or table`, ['spec', 'steps', i, step.operator.kind])
     owners.set(step.operator.store, step.name)
   })
 }

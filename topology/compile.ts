@@ -2,7 +2,7 @@ import type { TopicSpec } from '../connectors/kafka/record-collector.js'
 import { projectedJson, type Serde, serdes } from '../connectors/serde/serde.js'
 import { sanitizeTopicName } from '../operators/to.js'
 import { TopologyError } from './errors.js'
-import type { AggregateOperator, SourceNode, StepNode, TopologyGraph } from './graph.js'
+import type { SourceNode, StepNode, TopologyGraph } from './graph.js'
 import type { Format } from './spec.js'
 import { sourceFieldTree } from './value-reads.js'
 
@@ -28,6 +28,7 @@ export interface SubTopologyInput {
 
 export interface StoreDefinition {
   readonly name: string
+  /** keyValue for unwindowed aggregations and tables, window for windowed aggregations. */
   readonly type: 'keyValue' | 'window'
   /** `<application id>-<store>-changelog`: compacted, one partition per task. */
   readonly changelogTopic: string
@@ -48,9 +49,17 @@ export interface RepartitionDefinition {
   readonly upstream: number
 }
 
+/** A table every replica reads whole (Kafka Streams' GlobalKTable): its topic is its changelog. */
+export interface GlobalTableDefinition {
+  readonly source: SourceNode
+  readonly store: string
+  readonly valueSerde: Serde
+}
+
 export interface CompiledTopology {
   readonly graph: TopologyGraph
   readonly subTopologies: readonly SubTopology[]
+  readonly globalTables: readonly GlobalTableDefinition[]
   /** Stateful steps fed through a repartition topic, by step name. */
   readonly repartitionBefore: ReadonlyMap<string, RepartitionDefinition>
   /** Output topics known before any record arrives, created at start (internal topics aside). */
@@ -71,8 +80,9 @@ export function compileTopology(graph: TopologyGraph): CompiledTopology {
     for (const child of node.children) {
       if (child.kind === 'sink') continue
       const { operator } = child
-      if (operator.type !== 'aggregate') {
-        const valueChanged = operator.type === 'map' || operator.type === 'flatMap'
+      const keyed = operator.type === 'aggregate' || (operator.type === 'join' && !operator.global)
+      if (!keyed) {
+        const valueChanged = operator.type === 'map' || operator.type === 'flatMap' || operator.type === 'join'
         visit(sub, child, keyChanged || operator.type === 'keyBy', valueChanged ? 'json' : format)
         continue
       }
@@ -90,13 +100,31 @@ export function compileTopology(graph: TopologyGraph): CompiledTopology {
         owner.inputs.push(input(repartitionSource(repartition, child), repartition))
         subTopologies.push(owner)
       }
-      owner.stores.set(operator.store, storeOf(graph.applicationId, child.name, operator))
+      if (operator.type === 'join') {
+        addTable(owner, operator.table, child.name)
+        visit(owner, child, false, 'json')
+        continue
+      }
+      owner.stores.set(operator.store, storeOf(graph.applicationId, child.name, operator.store, operator.window ? 'window' : 'keyValue'))
       // A windowed result is keyed by key and window: a stateful step below it regroups.
       visit(owner, child, operator.window !== undefined, 'json')
     }
   }
 
+  /** A co-partitioned table is an input of the sub-topology that joins it, and its store one of its stores. */
+  const tableOwners = new Map<string, number>()
+  const addTable = (sub: (typeof subTopologies)[number], tableName: string, step: string) => {
+    const owner = tableOwners.get(tableName)
+    if (owner === sub.id) return
+    if (owner !== undefined) throw new TopologyError('JOIN', `table "${tableName}" is joined in two sub-topologies (${owner} and ${sub.id}); join it once, or make it global`)
+    tableOwners.set(tableName, sub.id)
+    const table = graph.sources.find((s) => s.name === tableName)!
+    sub.inputs.push({ source: table, valueSerde: serdes[table.format] })
+    sub.stores.set(table.table!.store, storeOf(graph.applicationId, step, table.table!.store, 'keyValue'))
+  }
+
   for (const source of graph.sources) {
+    if (source.table) continue
     const sub = { id: subTopologies.length, inputs: [input(source)], stores: new Map<string, StoreDefinition>() }
     subTopologies.push(sub)
     visit(sub, source, false, source.format)
@@ -106,7 +134,8 @@ export function compileTopology(graph: TopologyGraph): CompiledTopology {
   for (const node of graph.nodes.values()) {
     if (node.kind === 'sink' && node.topic.isStatic) fixedTopics.push([sanitizeTopicName(node.topic.source), node.topicSettings])
   }
-  return { graph, subTopologies, repartitionBefore, fixedTopics }
+  const globalTables = graph.sources.filter((s) => s.table?.global).map((source) => ({ source, store: source.table!.store, valueSerde: serdes[source.format] }))
+  return { graph, subTopologies, globalTables, repartitionBefore, fixedTopics }
 }
 
 function input(source: SourceNode, repartition?: RepartitionDefinition): SubTopologyInput {
@@ -119,13 +148,8 @@ function repartitionSource(repartition: RepartitionDefinition, step: StepNode): 
   return { kind: 'source', name: repartition.topic, topic: repartition.topic, format: repartition.format, startOffset: 'earliest', children: [step] }
 }
 
-function storeOf(applicationId: string, step: string, operator: AggregateOperator): StoreDefinition {
-  return {
-    name: operator.store,
-    type: operator.window ? 'window' : 'keyValue',
-    changelogTopic: `${applicationId}-${operator.store}-changelog`,
-    step,
-  }
+function storeOf(applicationId: string, step: string, name: string, type: StoreDefinition['type']): StoreDefinition {
+  return { name, type, changelogTopic: `${applicationId}-${name}-changelog`, step }
 }
 
 function rejectSharedSourceTopics(graph: TopologyGraph): void {

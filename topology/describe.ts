@@ -16,7 +16,7 @@ export function describeText(graph: TopologyGraph): string {
           continue
         }
         lines.push(`    ${headline(node)}`)
-        if (node.kind === 'source' && node.format === 'json') lines.push(`      decodes: ${decodedFields(node)}`)
+        if (node.kind === 'source' && node.format === 'json' && !node.table) lines.push(`      decodes: ${decodedFields(node)}`)
         if (node.kind === 'step' && node.operator.type === 'aggregate') lines.push(`      store: ${node.operator.store} (changelog: ${sub.stores.get(node.operator.store)!.changelogTopic})`)
         const children = node.children.map((child) => {
           const through = compiled.repartitionBefore.get(child.name)
@@ -79,7 +79,7 @@ function subTopologyReading(compiled: CompiledTopology, topic: string): number {
 
 function headline(node: GraphNode): string {
   switch (node.kind) {
-    case 'source': return `Source: ${node.name} (topic: ${node.topic}, format: ${node.format})`
+    case 'source': return `${node.table ? (node.table.global ? 'Global table' : 'Table') : 'Source'}: ${node.name} (topic: ${node.topic}, format: ${node.format}${node.table ? `, store: ${node.table.store}` : ''})`
     case 'step': return `Processor: ${node.name} (${operatorText((node as StepNode).operator)})`
     case 'sink': return `Sink: ${node.name} (topic: ${(node as SinkNode).topic.source})`
   }
@@ -100,6 +100,7 @@ function operatorText(operator: StepOperator): string {
     case 'keyBy': return `keyBy: ${oneLine(operator.selector.source)}`
     case 'headers': return `headers: ${operator.headers.map(([name]) => name).join(', ')}`
     case 'aggregate': return aggregationText(operator)
+    case 'join': return `${operator.joinType} join ${operator.global ? 'global ' : ''}table ${operator.table}${operator.key ? ` on ${oneLine(operator.key.source)}` : ''}`
   }
 }
 

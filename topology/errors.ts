@@ -16,6 +16,7 @@ export type TopologyErrorCode =
   | 'CYCLE'
   | 'WINDOW'
   | 'STORE'
+  | 'JOIN'
   | 'ENV'
   | 'FILE'
 

@@ -16,6 +16,8 @@ export interface ExpressionContext {
   timestamp: number
   /** The aggregate so far, in reduce and aggregate expressions; null elsewhere. */
   aggregate: unknown
+  /** The table's value, in a join's expression; null elsewhere. */
+  table: unknown
 }
 
 export interface CompiledExpression {
@@ -42,6 +44,7 @@ const environment = new Environment({ homogeneousAggregateLiterals: false })
   .registerVariable('offset', 'dyn', { description: 'Offset the record was read from' })
   .registerVariable('timestamp', 'dyn', { description: 'Record timestamp, epoch milliseconds' })
   .registerVariable('aggregate', 'dyn', { description: 'In reduce and aggregate: the aggregate so far' })
+  .registerVariable('table', 'dyn', { description: 'In a join: what the table holds for the key, or null' })
 
 /** Parses and type-checks once; throws ExpressionSyntaxError with the offending offset. */
 export function compileExpression(source: string): CompiledExpression {
@@ -98,5 +101,5 @@ function needsConversion(value: unknown): boolean {
 
 /** A fresh context for one operator instance. */
 export function newExpressionContext(): ExpressionContext {
-  return { value: null, key: null, headers: {}, topic: '', partition: 0, offset: 0, timestamp: 0, aggregate: null }
+  return { value: null, key: null, headers: {}, topic: '', partition: 0, offset: 0, timestamp: 0, aggregate: null, table: null }
 }

@@ -31,6 +31,8 @@ export interface SourceNode extends NodeBase {
   readonly startOffset: 'earliest' | 'latest'
   /** The record's event time, when not the Kafka timestamp. */
   readonly timestamp?: CompiledExpression
+  /** Set when the topic is read as a table: its store, and whether every replica reads all of it. */
+  readonly table?: { readonly store: string; readonly global: boolean }
 }
 
 export type StepOperator =
@@ -40,6 +42,21 @@ export type StepOperator =
   | { type: 'keyBy'; selector: CompiledExpression }
   | { type: 'headers'; headers: ReadonlyArray<readonly [string, CompiledExpression]> }
   | AggregateOperator
+  | JoinOperator
+
+/** A stream–table join: each record looks its key (or a computed one, global tables only) up in the table. */
+export interface JoinOperator {
+  readonly type: 'join'
+  /** The table source's name, and its store. */
+  readonly table: string
+  readonly store: string
+  readonly global: boolean
+  readonly joinType: 'inner' | 'left'
+  readonly key?: CompiledExpression
+  /** The joined value, over `value`, `key` and `table`. */
+  readonly value: CompiledExpression
+  readonly repartitionPartitions?: number
+}
 
 /** count, reduce and aggregate: the stateful steps. Each owns one store. */
 export interface AggregateOperator {

@@ -5,12 +5,14 @@ import { aggregate } from '../operators/aggregate.js'
 import { filter } from '../operators/filter.js'
 import { flatMap } from '../operators/flat-map.js'
 import { headers } from '../operators/headers.js'
+import { join } from '../operators/join.js'
 import { keyBy } from '../operators/key-by.js'
 import { map } from '../operators/map.js'
 import type { RecordBatch, StreamRecord } from '../operators/record.js'
 import type { RecordError } from '../operators/record-error.js'
 import type { StepContext } from '../operators/record-operator.js'
 import { to } from '../operators/to.js'
+import { toTable } from '../operators/to-table.js'
 import { type WindowCounters, windowedAggregate } from '../operators/windowed-aggregate.js'
 import type { KeyValueStore } from '../state/key-value-store.js'
 import type { WindowStore } from '../state/window-store.js'
@@ -27,6 +29,8 @@ export interface PipelineRuntime {
   fail(error: unknown): void
   keyValueStore(name: string): KeyValueStore
   windowStore(name: string): WindowStore
+  /** A global table's store, shared by every task of this replica. */
+  globalTable(name: string): KeyValueStore
   readonly windowCounters: WindowCounters
 }
 
@@ -41,6 +45,10 @@ export function buildPipeline(compiled: CompiledTopology, subTopology: SubTopolo
   for (const { source, repartition } of subTopology.inputs) {
     const subject = new Subject<RecordBatch>()
     inputs.set(source.topic, subject)
+    if (source.table) {
+      subject.pipe(toTable({ step: source.name, deadLetter: runtime.deadLetter }, runtime.keyValueStore(source.table.store))).subscribe({ error: runtime.fail })
+      continue
+    }
     // The source side of a repartition topic feeds its step directly, not through another cut.
     const cuts = repartition ? new Map([...compiled.repartitionBefore].filter(([step]) => step !== repartition.step)) : compiled.repartitionBefore
     attachChildren(source.children, subject, runtime, cuts)
@@ -79,6 +87,7 @@ function operatorFor(operator: StepOperator, context: StepContext, runtime: Pipe
     case 'keyBy': return keyBy(context, operator.selector)
     case 'headers': return headers(context, operator.headers)
     case 'aggregate': return aggregationFor(operator, context, runtime)
+    case 'join': return join(context, operator, operator.global ? runtime.globalTable(operator.store) : runtime.keyValueStore(operator.store))
   }
 }
 

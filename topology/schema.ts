@@ -75,6 +75,7 @@ export const topologySchema = {
             maxBatchSize: { type: 'integer', minimum: 1, maximum: 100000 },
             shutdownTimeoutMs: { type: 'integer', minimum: 100 },
             stateDir: { type: 'string', minLength: 1 },
+            maxTaskIdleMs: { type: 'integer', minimum: 0 },
           },
         },
         deadLetter: {
@@ -103,6 +104,11 @@ export const topologySchema = {
                   timestamp: expression,
                 },
               },
+              table: {
+                type: 'object',
+                additionalProperties: false,
+                properties: { store: name, global: { type: 'boolean' } },
+              },
             },
           },
         },
@@ -128,6 +134,18 @@ export const topologySchema = {
                 additionalProperties: false,
                 required: ['initializer', 'adder'],
                 properties: { ...aggregation, initializer: expression, adder: expression },
+              },
+              join: {
+                type: 'object',
+                additionalProperties: false,
+                required: ['table'],
+                properties: {
+                  table: { type: 'string', minLength: 1 },
+                  type: { enum: ['inner', 'left'] },
+                  key: expression,
+                  value: expression,
+                  repartition: aggregation.repartition,
+                },
               },
             },
           },

@@ -50,6 +50,12 @@ export interface ProcessingSettings {
   maxBatchSize?: number
   /** How long shutdown may take before the process gives up on a clean flush. */
   shutdownTimeoutMs?: number
+  /**
+   * How long a task that joins a stream and a table waits for an input that has nothing
+   * buffered but is not caught up, before it processes the other without it (Kafka Streams'
+   * max.task.idle.ms). Default 500.
+   */
+  maxTaskIdleMs?: number
   /** Where stores live on local disk (Kafka Streams' state.dir); `--state-dir` or $KUBESTREAM_STATE_DIR win; default /tmp/kubestream. */
   stateDir?: string
 }
@@ -84,6 +90,22 @@ export interface SourceSpec {
      */
     timestamp?: string
   }
+  /**
+   * Read the topic as a table (Kafka Streams' KTable): the latest value per key, a null value
+   * (tombstone) deleting the key. Joins look records up in it; it feeds no steps.
+   */
+  table?: TableSpec
+}
+
+export interface TableSpec {
+  /** The store's name; defaults to the source name. */
+  store?: string
+  /**
+   * A global table (Kafka Streams' GlobalKTable) is read whole by every replica, so a join may
+   * look it up by any key a CEL expression computes. A table that is not global is
+   * co-partitioned with the streams joined to it: they are looked up by their record key.
+   */
+  global?: boolean
 }
 
 /** A step applies exactly one operator to the records of `from`. Expressions are CEL. */
@@ -107,6 +129,21 @@ export interface StepSpec {
   reduce?: AggregationSpec & { reducer: string }
   /** Fold values into an aggregate that starts as `initializer` and becomes `adder` (CEL over `aggregate`, `value`, `key`). */
   aggregate?: AggregationSpec & { initializer: string; adder: string }
+  /** Enrich each record with what a table holds for its key (Kafka Streams' KStream-KTable join). */
+  join?: JoinSpec
+}
+
+export interface JoinSpec {
+  /** The name of a source read as a table. */
+  table: string
+  /** `inner` (default) drops records the table has nothing for; `left` keeps them with `table` null. */
+  type?: 'inner' | 'left'
+  /** CEL for the key to look up; global tables only. Defaults to the record key. */
+  key?: string
+  /** CEL for the joined value over `value`, `key` and `table`; defaults to `{"value": value, "table": table}`. */
+  value?: string
+  /** How the repartition topic in front of this join is created, when a keyBy upstream needs one. */
+  repartition?: { partitions?: number }
 }
 
 /** A duration: milliseconds, or a string such as `500ms`, `30s`, `1m`, `2h`, `1d`. */
@@ -151,5 +188,5 @@ export interface SinkSpec {
   }
 }
 
-export const OPERATOR_KEYS = ['filter', 'map', 'flatMap', 'keyBy', 'headers', 'count', 'reduce', 'aggregate'] as const
+export const OPERATOR_KEYS = ['filter', 'map', 'flatMap', 'keyBy', 'headers', 'count', 'reduce', 'aggregate', 'join'] as const
 export type OperatorKey = (typeof OPERATOR_KEYS)[number]

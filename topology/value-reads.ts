@@ -120,6 +120,8 @@ function sourceValueReads(node: SourceNode | StepNode): ValueRead[] {
       case 'flatMap': reads.push(...operator.projection.valueReads); continue
       // An aggregation's output is its aggregate: below it, nothing reads the source's value.
       case 'aggregate': reads.push(...(operator.initializer?.valueReads ?? []), ...(operator.adder?.valueReads ?? [])); continue
+      // A join's output is its joined value.
+      case 'join': reads.push(...(operator.key?.valueReads ?? []), ...operator.value.valueReads); continue
       default: return unknownOperator(operator)
     }
     reads.push(...sourceValueReads(child))

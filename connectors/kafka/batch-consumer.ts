@@ -106,6 +106,24 @@ export class BatchConsumer {
     })
   }
 
+  /**
+   * Whether the caller has everything the broker had for the partition when this consumer last
+   * fetched it (the cached high watermark): `nextExpected` is the offset after the last record
+   * the caller received, if any. Records consumed but not yet handed over (the batch in flight)
+   * show as a position beyond it: not caught up.
+   */
+  caughtUp(topic: string, partition: number, nextExpected: number | undefined): boolean {
+    try {
+      const { highOffset, lowOffset } = this.consumer.getWatermarkOffsets(topic, partition)
+      if (highOffset < 0) return false
+      const position = this.consumer.position([{ topic, partition }])[0]?.offset
+      if (position === undefined || position < 0) return nextExpected === undefined && highOffset <= lowOffset
+      return position === nextExpected && position >= highOffset
+    } catch {
+      return false
+    }
+  }
+
   /** Commits in the background; failures arrive as 'offset.commit' events and are retried by the next commit. */
   commit(offsets: Array<TopicPartition & { offset: number }>): void {
     if (offsets.length > 0) this.consumer.commit(offsets)

@@ -6,8 +6,8 @@ import type { RecordBatch } from '../../operators/record.js'
 import { StreamTask } from '../../runtime/stream-task.js'
 import { PartitionProgress } from '../../runtime/partition-progress.js'
 
-function message(offset: number, value: string): Kafka.Message {
-  return { topic: 'in', partition: 2, offset, key: `k${offset}`, value: Buffer.from(value), size: value.length, timestamp: 1_700_000_000_000 }
+function message(offset: number, value: string, topic = 'in', timestamp = 1_700_000_000_000): Kafka.Message {
+  return { topic, partition: 2, offset, key: `k${offset}`, value: Buffer.from(value), size: value.length, timestamp }
 }
 
 function harness() {
@@ -16,7 +16,7 @@ function harness() {
   const dead: number[] = []
   pipeline.subscribe((batch) => seen.push(...batch.map((r) => r.origin.offset)))
   const progress = new PartitionProgress()
-  const inputs = new Map([['in', { sourceName: 'src', serde: serdes.json, pipeline, progress }]])
+  const inputs = new Map([['in', { topic: 'in', sourceName: 'src', serde: serdes.json, pipeline, progress }]])
   const task = new StreamTask('0_2', 2, inputs, undefined, (record) => dead.push(record.origin.offset))
   return { task, seen, dead, progress }
 }
@@ -37,5 +37,61 @@ describe('StreamTask', () => {
     task.process('in', [message(7, '{}')])
     expect(seen).toEqual([5, 6, 7, 8])
     expect(progress.takeCommittable()).toBe(9)
+  })
+})
+
+describe('StreamTask with two inputs', () => {
+  function twoInputs() {
+    const seen: string[] = []
+    const inputs = new Map(['stream', 'table'].map((topic) => {
+      const pipeline = new Subject<RecordBatch>()
+      pipeline.subscribe((batch) => seen.push(...batch.map((r) => `${topic}@${r.timestamp}`)))
+      return [topic, { topic, sourceName: topic, serde: serdes.json, pipeline, progress: new PartitionProgress() }] as const
+    }))
+    const task = new StreamTask('0_2', 2, new Map(inputs), undefined, () => undefined)
+    return { task, seen, inputs }
+  }
+
+  it('interleaves its inputs by timestamp, waiting for an input that is not caught up', () => {
+    const { task, seen, inputs } = twoInputs()
+    task.process('stream', [message(0, '{}', 'stream', 10), message(1, '{}', 'stream', 30), message(2, '{}', 'stream', 50)])
+    task.drain(() => false, 1_000, 0)
+    expect(seen).toEqual([]) // the table has nothing yet and is not caught up: wait
+    task.process('table', [message(0, '{}', 'table', 20), message(1, '{}', 'table', 40)])
+    task.drain(() => false, 1_000, 0)
+    // The stream's 50 waits: the table may still bring something older.
+    expect(seen).toEqual(['stream@10', 'table@20', 'stream@30', 'table@40'])
+    task.drain((topic) => topic === 'table', 1_000, 0)
+    expect(seen).toEqual(['stream@10', 'table@20', 'stream@30', 'table@40', 'stream@50'])
+    expect(inputs.get('stream')!.progress.takeCommittable()).toBe(3)
+    expect(inputs.get('table')!.progress.takeCommittable()).toBe(2)
+  })
+
+  it('stops waiting for a silent input after the idle time', () => {
+    const { task, seen } = twoInputs()
+    task.process('stream', [message(0, '{}', 'stream', 10)])
+    task.drain(() => false, 1_000, 0)
+    task.drain(() => false, 1_000, 999)
+    expect(seen).toEqual([])
+    task.drain(() => false, 1_000, 1_000)
+    expect(seen).toEqual(['stream@10'])
+    // Once waited out, the silent input holds nothing back until it brings a record.
+    task.process('stream', [message(1, '{}', 'stream', 20)])
+    task.drain(() => false, 1_000, 1_001)
+    expect(seen).toEqual(['stream@10', 'stream@20'])
+    task.process('table', [message(0, '{}', 'table', 30)])
+    task.process('stream', [message(2, '{}', 'stream', 40)])
+    task.drain(() => false, 1_000, 1_002)
+    expect(seen).toEqual(['stream@10', 'stream@20', 'table@30'])
+  })
+
+  it('tells caughtUp the next offset it expects of an input, once it has had one', () => {
+    const { task } = twoInputs()
+    const asked: Array<[string, number | undefined]> = []
+    task.process('stream', [message(4, '{}', 'stream', 10)])
+    task.drain((topic, next) => (asked.push([topic, next]), true), 1_000, 0)
+    task.process('table', [message(7, '{}', 'table', 20)])
+    task.drain((topic, next) => (asked.push([topic, next]), true), 1_000, 0)
+    expect(new Set(asked.map(([topic, next]) => `${topic}:${next}`))).toEqual(new Set(['table:undefined', 'stream:5']))
   })
 })

@@ -1,0 +1,153 @@
+import Kafka from 'node-rdkafka'
+import type { LibrdkafkaConfig } from '../connectors/kafka/client-config.js'
+import { NO_HEADERS, type StreamRecord } from '../operators/record.js'
+import { RecordError } from '../operators/record-error.js'
+import type { Logger } from '../runtime/logger.js'
+import type { GlobalTableDefinition } from '../topology/compile.js'
+import { encodeStoreKey, encodeStoreValue, KeyValueStore } from './key-value-store.js'
+import type { StateDirectory } from './state-directory.js'
+import { StateError } from './state-error.js'
+import type { StorePartition } from './store-partition.js'
+
+const { CODES } = Kafka
+/** librdkafka's RD_KAFKA_OFFSET_BEGINNING. */
+const OFFSET_BEGINNING = -2
+
+interface GlobalTable {
+  readonly definition: GlobalTableDefinition
+  readonly bytes: StorePartition
+  readonly store: KeyValueStore
+}
+
+/**
+ * The global tables of this replica (Kafka Streams' GlobalStateManager): each reads every
+ * partition of its topic into a local LMDB store, with the offset reached per partition as its
+ * checkpoint — the topic is its own changelog. Before any task processes, `bootstrap` reads to
+ * the end of every partition; afterwards the run loop calls `poll` between batches to apply
+ * whatever arrived, so joins see updates within a batch or so (not in step with stream time:
+ * a global table is the latest state, as in Kafka Streams).
+ */
+export class GlobalTables {
+  /** Table records applied since start; read by metrics. */
+  appliedRecords = 0
+  private readonly byName = new Map<string, GlobalTable>()
+  private readonly byTopic = new Map<string, GlobalTable>()
+
+  private constructor(
+    private readonly consumer: Kafka.KafkaConsumer,
+    tables: GlobalTable[],
+    private readonly directory: StateDirectory,
+    private readonly deadLetter: (record: StreamRecord, error: RecordError, step: string) => void,
+    private readonly log: Logger,
+  ) {
+    for (const table of tables) {
+      this.byName.set(table.definition.store, table)
+      this.byTopic.set(table.definition.source.topic, table)
+    }
+  }
+
+  static async connect(
+    config: LibrdkafkaConfig,
+    definitions: readonly GlobalTableDefinition[],
+    directory: StateDirectory,
+    deadLetter: (record: StreamRecord, error: RecordError, step: string) => void,
+    log: Logger,
+  ): Promise<GlobalTables> {
+    const consumer = new Kafka.KafkaConsumer({ ...config, 'enable.auto.commit': false, 'enable.partition.eof': true } as Kafka.ConsumerGlobalConfig, {})
+    await new Promise<void>((resolve, reject) =>
+      consumer.connect({ timeout: 30_000 }, (error) => (error ? reject(new StateError('RESTORE', `global table consumer cannot connect: ${error.message}`, true, { cause: error })) : resolve())))
+    const tables = definitions.map((definition) => {
+      const bytes = directory.globalStore(definition.store, definition.source.topic)
+      return { definition, bytes, store: new KeyValueStore(bytes) }
+    })
+    return new GlobalTables(consumer, tables, directory, deadLetter, log)
+  }
+
+  store(name: string): KeyValueStore {
+    const table = this.byName.get(name)
+    if (!table) throw new Error(`no global table "${name}"`)
+    return table.store
+  }
+
+  /** Assigns every partition at its checkpoint and reads each to its end. */
+  async bootstrap(partitionCounts: ReadonlyMap<string, number>): Promise<void> {
+    const started = Date.now()
+    const assignments: Kafka.Assignment[] = []
+    for (const table of this.byName.values()) {
+      const { topic } = table.definition.source
+      for (let partition = 0; partition < (partitionCounts.get(topic) ?? 0); partition++) {
+        assignments.push({ topic, partition, offset: this.directory.globalCheckpoint(table.bytes, partition) ?? OFFSET_BEGINNING })
+      }
+    }
+    const remaining = new Set(assignments.map((a) => `${a.topic}\u0000${a.partition}`))
+    const eofs: Array<{ topic: string; partition: number }> = []
+    const onEof = (eof: { topic: string; partition: number }) => void eofs.push(eof)
+    this.consumer.on('partition.eof', onEof)
+    this.consumer.assign(assignments)
+    try {
+      while (remaining.size > 0) {
+        this.apply(await this.consume(10_000, 200))
+        for (const eof of eofs.splice(0)) remaining.delete(`${eof.topic}\u0000${eof.partition}`)
+      }
+    } finally {
+      this.consumer.removeListener('partition.eof', onEof)
+    }
+    this.log.info({ tables: [...this.byName.keys()], records: this.appliedRecords, ms: Date.now() - started }, 'global tables loaded')
+  }
+
+  /** Applies what has arrived since the last call, without waiting for more. */
+  async poll(): Promise<void> {
+    this.apply(await this.consume(10_000, 0))
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => this.consumer.disconnect(() => resolve()))
+  }
+
+  private apply(messages: Kafka.Message[]): void {
+    const runs = new Map<string, Kafka.Message[]>()
+    for (const message of messages) {
+      const id = `${message.topic}\u0000${message.partition}`
+      let run = runs.get(id)
+      if (!run) runs.set(id, (run = []))
+      run.push(message)
+    }
+    for (const run of runs.values()) {
+      const table = this.byTopic.get(run[0].topic)!
+      const changes: Array<{ key: Buffer; value: Buffer | null }> = []
+      for (const message of run) {
+        const change = this.change(table, message)
+        if (change) changes.push(change)
+      }
+      this.directory.restoreGlobal(table.bytes, run[0].partition, changes, run[run.length - 1].offset + 1)
+      this.appliedRecords += run.length
+    }
+  }
+
+  /** A record as a store change; one that cannot be read goes to the dead-letter topic instead. */
+  private change(table: GlobalTable, message: Kafka.Message): { key: Buffer; value: Buffer | null } | undefined {
+    const { source, valueSerde } = table.definition
+    const key = message.key === null || message.key === undefined ? null : String(message.key)
+    try {
+      if (key === null) throw new RecordError('NULL_KEY', 'a table record needs a key')
+      if (message.value === null) return { key: encodeStoreKey(key), value: null }
+      return { key: encodeStoreKey(key), value: encodeStoreValue(valueSerde.decode(message.value)) }
+    } catch (error) {
+      if (!(error instanceof RecordError)) throw error
+      const origin = { topic: message.topic, partition: message.partition, offset: message.offset, key: key === null ? null : Buffer.from(key), value: message.value }
+      this.deadLetter({ key, value: null, headers: NO_HEADERS, timestamp: message.timestamp ?? Date.now(), encodedValue: message.value ?? undefined, origin }, error, source.name)
+      return undefined
+    }
+  }
+
+  private consume(max: number, timeoutMs: number): Promise<Kafka.Message[]> {
+    this.consumer.setDefaultConsumeTimeout(timeoutMs)
+    return new Promise((resolve, reject) => {
+      this.consumer.consume(max, (error, messages) => {
+        if (!error) return resolve(messages)
+        if (error.code === CODES.ERRORS.ERR__TIMED_OUT || error.code === CODES.ERRORS.ERR__PARTITION_EOF) return resolve([])
+        reject(new StateError('RESTORE', `reading a global table failed: ${error.message}`, true, { cause: error }))
+      })
+    })
+  }
+}
