@@ -92,6 +92,6 @@ describe('StreamTask with two inputs', () => {
     task.drain((topic, next) => (asked.push([topic, next]), true), 1_000, 0)
     task.process('table', [message(7, '{}', 'table', 20)])
     task.drain((topic, next) => (asked.push([topic, next]), true), 1_000, 0)
-    expect(new Set(asked.map(([topic, next]) => `${topic}:${next}`))).toEqual(new Set(['table:undefined', 'stream:5']))
+    expect(new Set(asked.map(([topic, next]) => `${topic}:${next}`))).toEqual(new Set(['table:undefined', 'stream:5', 'table:8']))
   })
 })
