@@ -33,6 +33,18 @@ export function foldOf(operator: AggregateOperator): Fold {
   }
 }
 
+/** Two sessions' aggregates as one, the earlier first: count adds, reduce applies its reducer, aggregate its merger. */
+export function mergeOf(operator: AggregateOperator): (earlier: unknown, later: unknown) => unknown {
+  const scope = newExpressionContext()
+  if (operator.kind === 'count') return (earlier, later) => (earlier as number) + (later as number)
+  const merger = operator.kind === 'reduce' ? operator.adder! : operator.merger!
+  return (earlier, later) => {
+    scope.aggregate = earlier
+    scope.value = later
+    return merger.evaluate(scope)
+  }
+}
+
 /** Aggregations group by key: a record without one cannot be counted anywhere. */
 export function groupKey(record: StreamRecord): string {
   const { key } = record

@@ -9,7 +9,7 @@ import { PartitionProgress } from './partition-progress.js'
 import { StreamTask, type TaskInput, TaskState } from './stream-task.js'
 
 /** What every task's pipeline shares: where outputs and dead letters go, and how a fault stops the replica. */
-export type SharedRuntime = Omit<PipelineRuntime, 'keyValueStore' | 'windowStore'>
+export type SharedRuntime = Omit<PipelineRuntime, 'keyValueStore' | 'windowStore' | 'sessionStore'>
 
 /**
  * The tasks of this replica (Kafka Streams' TaskManager): one per (sub-topology, partition),
@@ -102,6 +102,7 @@ export class TaskManager {
       ...shared,
       keyValueStore: (name) => stores!.keyValueStore(name),
       windowStore: (name) => stores!.windowStore(name),
+      sessionStore: (name) => stores!.sessionStore(name),
     }
     const pipelines = buildPipeline(this.compiled, sub, runtime)
     const inputs = new Map<string, TaskInput>(sub.inputs.map(({ source, valueSerde }) => [

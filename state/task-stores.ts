@@ -3,6 +3,7 @@ import type { StoreDefinition } from '../topology/compile.js'
 import { KeyValueStore } from './key-value-store.js'
 import type { StateDirectory } from './state-directory.js'
 import type { StorePartition } from './store-partition.js'
+import { SessionStore } from './session-store.js'
 import { WindowStore } from './window-store.js'
 
 /**
@@ -13,6 +14,7 @@ export class TaskStores {
   readonly partitions: readonly StorePartition[]
   private readonly keyValue = new Map<string, KeyValueStore>()
   private readonly windowed = new Map<string, WindowStore>()
+  private readonly sessions = new Map<string, SessionStore>()
 
   constructor(readonly taskId: string, partition: number, definitions: Iterable<StoreDefinition>, private readonly directory: StateDirectory) {
     directory.lockTask(taskId)
@@ -21,6 +23,7 @@ export class TaskStores {
       const bytes = directory.storePartition(definition.name, definition.changelogTopic, partition)
       partitions.push(bytes)
       if (definition.type === 'window') this.windowed.set(definition.name, new WindowStore(bytes))
+      else if (definition.type === 'session') this.sessions.set(definition.name, new SessionStore(bytes))
       else this.keyValue.set(definition.name, new KeyValueStore(bytes))
     }
     this.partitions = partitions
@@ -35,6 +38,12 @@ export class TaskStores {
   windowStore(name: string): WindowStore {
     const store = this.windowed.get(name)
     if (!store) throw new Error(`task ${this.taskId} has no window store "${name}"`)
+    return store
+  }
+
+  sessionStore(name: string): SessionStore {
+    const store = this.sessions.get(name)
+    if (!store) throw new Error(`task ${this.taskId} has no session store "${name}"`)
     return store
   }
 

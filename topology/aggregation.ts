@@ -19,8 +19,18 @@ export function aggregateOperator(step: StepSpec, kind: AggregateOperator['kind'
   switch (kind) {
     case 'count': return common
     case 'reduce': return { ...common, adder: expression(step.reduce!.reducer, [...at, 'reducer']) }
-    case 'aggregate':
-      return { ...common, initializer: expression(step.aggregate!.initializer, [...at, 'initializer']), adder: expression(step.aggregate!.adder, [...at, 'adder']) }
+    case 'aggregate': {
+      const { initializer, adder, merger } = step.aggregate!
+      if (window?.type === 'session' && merger === undefined) {
+        fail('WINDOW', `step "${step.name}" aggregates in session windows and needs merger: how two sessions' aggregates become one when a record joins them`, at)
+      }
+      return {
+        ...common,
+        initializer: expression(initializer, [...at, 'initializer']),
+        adder: expression(adder, [...at, 'adder']),
+        merger: merger === undefined ? undefined : expression(merger, [...at, 'merger']),
+      }
+    }
   }
 }
 

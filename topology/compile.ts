@@ -28,8 +28,8 @@ export interface SubTopologyInput {
 
 export interface StoreDefinition {
   readonly name: string
-  /** keyValue for unwindowed aggregations and tables, window for windowed aggregations. */
-  readonly type: 'keyValue' | 'window'
+  /** keyValue for unwindowed aggregations and tables, window for time windows, session for session windows. */
+  readonly type: 'keyValue' | 'window' | 'session'
   /** `<application id>-<store>-changelog`: compacted, one partition per task. */
   readonly changelogTopic: string
   readonly step: string
@@ -105,7 +105,8 @@ export function compileTopology(graph: TopologyGraph): CompiledTopology {
         visit(owner, child, false, 'json')
         continue
       }
-      owner.stores.set(operator.store, storeOf(graph.applicationId, child.name, operator.store, operator.window ? 'window' : 'keyValue'))
+      const storeType = operator.window?.type === 'session' ? 'session' : operator.window ? 'window' : 'keyValue'
+      owner.stores.set(operator.store, storeOf(graph.applicationId, child.name, operator.store, storeType))
       // A windowed result is keyed by key and window: a stateful step below it regroups.
       visit(owner, child, operator.window !== undefined, 'json')
     }

@@ -67,6 +67,8 @@ export interface AggregateOperator {
   readonly initializer?: CompiledExpression
   /** The next aggregate from `aggregate` and `value`; count has none. */
   readonly adder?: CompiledExpression
+  /** Session windows: two sessions' aggregates as one (`aggregate` the earlier, `value` the later). */
+  readonly merger?: CompiledExpression
   readonly window?: WindowDefinition
   readonly emit: 'onUpdate' | 'onWindowClose'
   readonly repartitionPartitions?: number

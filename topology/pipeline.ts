@@ -8,6 +8,7 @@ import { headers } from '../operators/headers.js'
 import { join } from '../operators/join.js'
 import { keyBy } from '../operators/key-by.js'
 import { map } from '../operators/map.js'
+import { sessionAggregate } from '../operators/session-aggregate.js'
 import type { RecordBatch, StreamRecord } from '../operators/record.js'
 import type { RecordError } from '../operators/record-error.js'
 import type { StepContext } from '../operators/record-operator.js'
@@ -15,9 +16,9 @@ import { to } from '../operators/to.js'
 import { toTable } from '../operators/to-table.js'
 import { type WindowCounters, windowedAggregate } from '../operators/windowed-aggregate.js'
 import type { KeyValueStore } from '../state/key-value-store.js'
+import type { SessionStore } from '../state/session-store.js'
 import type { WindowStore } from '../state/window-store.js'
 import type { CompiledTopology, RepartitionDefinition, SubTopology } from './compile.js'
-import { TopologyError } from './errors.js'
 import type { AggregateOperator, SinkNode, StepNode, StepOperator } from './graph.js'
 import { compileTemplate } from './template.js'
 
@@ -29,6 +30,7 @@ export interface PipelineRuntime {
   fail(error: unknown): void
   keyValueStore(name: string): KeyValueStore
   windowStore(name: string): WindowStore
+  sessionStore(name: string): SessionStore
   /** A global table's store, shared by every task of this replica. */
   globalTable(name: string): KeyValueStore
   readonly windowCounters: WindowCounters
@@ -94,6 +96,6 @@ function operatorFor(operator: StepOperator, context: StepContext, runtime: Pipe
 function aggregationFor(operator: AggregateOperator, context: StepContext, runtime: PipelineRuntime): OperatorFunction<RecordBatch, RecordBatch> {
   const { window } = operator
   if (!window) return aggregate(context, operator, runtime.keyValueStore(operator.store))
-  if (window.type === 'session') throw new TopologyError('WINDOW', `step "${context.step}": session windows are not implemented yet`)
+  if (window.type === 'session') return sessionAggregate(context, operator, window, runtime.sessionStore(operator.store), runtime.windowCounters)
   return windowedAggregate(context, operator, window, runtime.windowStore(operator.store), runtime.windowCounters)
 }

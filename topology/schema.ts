@@ -133,7 +133,7 @@ export const topologySchema = {
                 type: 'object',
                 additionalProperties: false,
                 required: ['initializer', 'adder'],
-                properties: { ...aggregation, initializer: expression, adder: expression },
+                properties: { ...aggregation, initializer: expression, adder: expression, merger: expression },
               },
               join: {
                 type: 'object',

@@ -127,8 +127,12 @@ export interface StepSpec {
   count?: AggregationSpec
   /** Combine each record's value into the key's aggregate: CEL over `aggregate` (so far) and `value`. */
   reduce?: AggregationSpec & { reducer: string }
-  /** Fold values into an aggregate that starts as `initializer` and becomes `adder` (CEL over `aggregate`, `value`, `key`). */
-  aggregate?: AggregationSpec & { initializer: string; adder: string }
+  /**
+   * Fold values into an aggregate that starts as `initializer` and becomes `adder` (CEL over
+   * `aggregate`, `value`, `key`). Session windows also need `merger`: the aggregate of two
+   * sessions a record joins, CEL over `aggregate` (the earlier) and `value` (the later).
+   */
+  aggregate?: AggregationSpec & { initializer: string; adder: string; merger?: string }
   /** Enrich each record with what a table holds for its key (Kafka Streams' KStream-KTable join). */
   join?: JoinSpec
 }

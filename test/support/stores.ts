@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { KeyValueStore } from '../../state/key-value-store.js'
 import { StateDirectory } from '../../state/state-directory.js'
+import { SessionStore } from '../../state/session-store.js'
 import { WindowStore } from '../../state/window-store.js'
 
 /** Real LMDB stores in a temp dir, for operator tests; `commit` applies buffered writes as the commit loop would. */
@@ -19,6 +20,7 @@ export function tempStores() {
   return {
     keyValue: (name: string) => new KeyValueStore(partition(name)),
     window: (name: string) => new WindowStore(partition(name)),
+    session: (name: string) => new SessionStore(partition(name)),
     /** Buffered changes per store, as the changelog would receive them. */
     pending: (name: string) => [...partition(name).changes()],
     commit: () => state.commit([...partitions.values()].map((p) => [p, ++offset] as const)),

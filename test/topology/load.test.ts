@@ -113,7 +113,12 @@ const cases: Array<{ name: string; yaml: string; code: string; message: RegExp; 
   {
     name: 'two steps writing one store',
     yaml: withSteps('    - name: s1', '      from: events', '      count: { store: counts }', '    - name: s2', '      from: events', '      count: { store: counts }'),
-    code: 'STORE', message: /steps "s1" and "s2" both use store "counts"/, line: 16, column: 14,
+    code: 'STORE', message: /"s1" and "s2" both use store "counts"; a store belongs to one step or table/, line: 16, column: 14,
+  },
+  {
+    name: 'an aggregate in session windows without a merger',
+    yaml: withSteps('    - name: s1', '      from: events', '      aggregate:', "        initializer: '0.0'", "        adder: 'aggregate + 1.0'", '        window: { session: 5m }'),
+    code: 'WINDOW', message: /needs merger/, line: 14, column: 9,
   },
   {
     name: 'a reduce without its reducer',
