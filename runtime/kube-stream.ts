@@ -79,6 +79,7 @@ export class KubeStream {
   private loop: Promise<void> | undefined
   private registry: Registry | undefined
   private clientsClosed = false
+  private assigned = false
   private readonly windowCounters = { lateRecords: 0 }
 
   constructor(readonly graph: TopologyGraph, options: KubeStreamOptions = {}) {
@@ -143,9 +144,9 @@ export class KubeStream {
     return this.loop ?? Promise.resolve()
   }
 
-  /** Running, and no task is still restoring its stores: what /readyz reports. */
+  /** Running, in the group (its first assignment came, even an empty one), and no task still restoring: what /readyz reports. */
   get ready(): boolean {
-    return this.state === StreamState.RUNNING && this.taskManager.inState(TaskState.RESTORING).length === 0
+    return this.state === StreamState.RUNNING && this.assigned && this.taskManager.inState(TaskState.RESTORING).length === 0
   }
 
   /** Finishes the batch in hand, flushes the producer, commits what was processed, disconnects. */
@@ -289,6 +290,7 @@ export class KubeStream {
   }
 
   private assign(partitions: TopicPartition[]): void {
+    this.assigned = true
     try {
       this.taskManager.assign(partitions)
     } catch (error) {

@@ -4,7 +4,6 @@
  * own process, on the same broker: (a) node-rdkafka pass-through, (b) naive kafkajs, (c)
  * kubestream. Prints a table and the ratios c/a and c/b; writes bench/results/fanout-*.{json,md}.
  */
-import { spawn } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
 import { fileURLToPath } from 'node:url'
@@ -13,6 +12,7 @@ import { EnvelopeWriter } from '../../connectors/generator/envelope-writer.js'
 import { TopicAdmin } from '../../connectors/kafka/topic-admin.js'
 import { type LocalBroker, startLocalBroker } from '../../deploy/local/kafka-broker.js'
 import { KAFKAJS_COMPATIBLE_VERSION } from '../../deploy/local/kafka-version.js'
+import { format, runContender } from '../harness.js'
 import { type ContenderResult, megabytesPerSecond, recordsPerSecond } from './report.js'
 
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 500_000)
@@ -43,7 +43,7 @@ async function main(): Promise<void> {
     const results: Record<string, ContenderResult> = {}
     for (const [id, file] of contenders) {
       console.log(`running (${id}) ${file}…`)
-      results[id] = await runContender(file, {
+      results[id] = await runContender(here(file), {
         KAFKA_BROKERS: brokers,
         BENCH_SOURCE_TOPIC: sourceTopic,
         BENCH_SOURCE_BYTES: String(bytes),
@@ -75,27 +75,6 @@ async function preload(brokers: string, topic: string): Promise<number> {
   const seconds = (performance.now() - started) / 1000
   console.log(`pre-loaded ${RECORDS} envelopes (${(bytes / 1024 / 1024).toFixed(0)} MiB, mean ${(bytes / RECORDS).toFixed(0)} B) in ${seconds.toFixed(1)} s`)
   return bytes
-}
-
-function runContender(file: string, env: Record<string, string>): Promise<ContenderResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', here(file)], {
-      env: { ...process.env, ...env, KAFKAJS_NO_PARTITIONER_WARNING: '1', LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    })
-    let out = ''
-    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()))
-    child.once('exit', (code) => {
-      const line = out.split('\n').find((l) => l.startsWith('RESULT '))
-      if (code !== 0 || !line) return reject(new Error(`${file} exited ${code}:\n${out.slice(-2000)}`))
-      resolve(JSON.parse(line.slice('RESULT '.length)) as ContenderResult)
-    })
-  })
-}
-
-function format(r: ContenderResult): string {
-  return `${Math.round(recordsPerSecond(r)).toLocaleString('en')} records/s, ${megabytesPerSecond(r).toFixed(1)} MB/s, ` +
-    `${r.cpuSeconds.toFixed(1)} CPU s, ${r.peakRssMb.toFixed(0)} MB peak RSS${r.partial ? ` (stopped at the time cap after ${r.records} records)` : ''}`
 }
 
 function write(results: Record<string, ContenderResult>, bytes: number): void {

@@ -55,22 +55,33 @@ describe('events-fanout end to end', () => {
 
   it('loses nothing when killed with SIGKILL mid-stream and restarted', async () => {
     const before = written.length
-    let engine = start()
+    // Static membership, as a StatefulSet pod has: the restart takes the partitions back at once
+    // instead of waiting for the killed member's session to time out.
+    const member = { KUBESTREAM_INSTANCE_ID: `fanout-${randomBytes(3).toString('hex')}` }
+    let engine = start(member)
     // Write while it runs and kill it once it has visibly produced part of this round.
     let baseline = 0
     await waitFor('output counts', async () => {
       baseline = await countOutputs(brokers, prefix)
       return true
     })
-    const feeding = write(12_000)
+    // Paced, so records keep arriving around the kill.
+    let feeding = true
+    const fed = (async () => {
+      for (let n = 0; feeding || n < 6_000; n += 500) {
+        await write(500)
+        await new Promise((resolve) => setTimeout(resolve, 50))
+      }
+    })()
     await waitFor('mid-stream output', async () => (await countOutputs(brokers, prefix)) > baseline + 2_000, 120_000, 100)
     engine.child.kill('SIGKILL')
     const killed = await engine.exited
     expect(killed.signal).toBe('SIGKILL')
-    await feeding
+    feeding = false
+    await fed
     expect(await fullyCommitted()).toBe(false)
 
-    engine = start()
+    engine = start(member)
     await waitFor('all input committed after restart', fullyCommitted, 120_000).catch((error: Error) => {
       engine.child.kill('SIGKILL')
       throw new Error(`${error.message}\n${engine.output().slice(-3000)}`)
@@ -145,8 +156,8 @@ function useScenario(label: string) {
   let writer: EnvelopeWriter
 
   /** `kubestream run examples/events-fanout.yaml` for this scenario; killed at the end if a test left it running. */
-  const start = () => {
-    const engine = startEngine('examples/events-fanout.yaml', env)
+  const start = (extra: Record<string, string> = {}) => {
+    const engine = startEngine('examples/events-fanout.yaml', { ...env, ...extra })
     engines.push(engine)
     return engine
   }

@@ -1,0 +1,161 @@
+/**
+ * `npm run bench:aggregate`: the stateful path, on its own local broker (Kafka 4.1.1).
+ *
+ * 1. Pre-loads BENCH_RECORDS (default 500,000) synthetic EventRouter envelopes into a
+ *    6-partition topic, then runs examples/warning-counts.yaml (filter, keyBy through a
+ *    repartition topic, one-minute tumbling count in LMDB with a changelog) over them twice,
+ *    each in its own process: (a) at-least-once, (b) exactly-once. Target: b/a ≥ 0.7.
+ * 2. Writes BENCH_KEYS (default 1,000,000) distinct keys to a count store's changelog and times
+ *    (c) the full restore of a fresh replica, then its restart on the intact state dir.
+ *    Targets: intact restart ready in < 2 s; peak RSS ≤ 250 MB with the whole store restored.
+ *
+ * Results go to bench/results/aggregate-*.{json,md}.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { cpus, totalmem } from 'node:os'
+import { fileURLToPath } from 'node:url'
+import Kafka from 'node-rdkafka'
+import { ClusterEventGenerator } from '../../connectors/generator/cluster-events.js'
+import { EnvelopeWriter } from '../../connectors/generator/envelope-writer.js'
+import { TopicAdmin } from '../../connectors/kafka/topic-admin.js'
+import { type LocalBroker, startLocalBroker } from '../../deploy/local/kafka-broker.js'
+import { type ContenderResult, recordsPerSecond } from '../fanout/report.js'
+import { format, progress, runContender } from '../harness.js'
+
+const RECORDS = Number(process.env.BENCH_RECORDS ?? 500_000)
+const KEYS = Number(process.env.BENCH_KEYS ?? 1_000_000)
+const PARTITIONS = 6
+const run = Date.now().toString(36)
+const here = (file: string) => fileURLToPath(new URL(file, import.meta.url))
+
+async function main(): Promise<void> {
+  let broker: LocalBroker | undefined
+  if (!process.env.KAFKA_BROKERS) broker = await startLocalBroker({ heap: '1g' })
+  const brokers = process.env.KAFKA_BROKERS ?? broker!.brokers
+  try {
+    const admin = new TopicAdmin({ 'bootstrap.servers': brokers })
+    const sourceTopic = `bench-agg-events-${run}`
+    await admin.ensureTopic(sourceTopic, { partitions: PARTITIONS, replicationFactor: 1 })
+    const restoreApp = `bench-restore-${run}`
+    await admin.ensureTopic(`${restoreApp}-in`, { partitions: PARTITIONS, replicationFactor: 1 })
+    await admin.ensureTopic(`${restoreApp}-counts-changelog`, { partitions: PARTITIONS, replicationFactor: 1, config: { 'cleanup.policy': 'compact' } })
+    admin.close()
+
+    const bytes = await preloadEvents(brokers, sourceTopic)
+    const results: Record<string, ContenderResult> = {}
+    for (const [id, guarantee] of [['a', 'at_least_once'], ['b', 'exactly_once']] as const) {
+      console.log(`running (${id}) windowed count, ${guarantee}…`)
+      results[id] = await runContender(here('windowed-count.ts'), {
+        KAFKA_BROKERS: brokers,
+        BENCH_SOURCE_TOPIC: sourceTopic,
+        BENCH_SOURCE_BYTES: String(bytes),
+        BENCH_RECORDS: String(RECORDS),
+        BENCH_OUTPUT_PREFIX: `bench-agg-${id}-${run}-`,
+        BENCH_GROUP_ID: `bench-agg-${id}-${run}`,
+        BENCH_GUARANTEE: guarantee,
+        BENCH_MAX_SECONDS: '900',
+      })
+      console.log(`  ${format(results[id])}`)
+    }
+
+    await preloadChangelog(brokers, `${restoreApp}-counts-changelog`)
+    console.log(`running (c) restore of ${KEYS.toLocaleString('en')} keys…`)
+    let detail: Record<string, number> = {}
+    results.c = await runContender(here('restore.ts'), {
+      KAFKA_BROKERS: brokers,
+      BENCH_SOURCE_TOPIC: `${restoreApp}-in`,
+      BENCH_GROUP_ID: restoreApp,
+      BENCH_KEYS: String(KEYS),
+      BENCH_LOG_LEVEL: 'info',
+    }, (text) => {
+      const line = text.split('\n').find((l) => l.startsWith('DETAIL '))
+      if (line) detail = JSON.parse(line.slice('DETAIL '.length))
+    })
+    console.log(`  ${format(results.c)}`)
+    write(results, bytes, detail)
+  } finally {
+    await broker?.stop()
+  }
+}
+
+async function preloadEvents(brokers: string, topic: string): Promise<number> {
+  const writer = await EnvelopeWriter.connect(brokers, topic)
+  const generator = new ClusterEventGenerator({ seed: 42, malformedRate: 0.001 })
+  const report = progress('pre-loading envelopes', RECORDS)
+  let bytes = 0
+  for (let i = 0; i < RECORDS; i++) {
+    const envelope = generator.next()
+    bytes += envelope.value.length
+    await writer.write(envelope)
+    report(i + 1)
+  }
+  await writer.flush(300_000)
+  await writer.close()
+  return bytes
+}
+
+/** A count store's changelog as kubestream writes it: key bytes → the JSON count. */
+async function preloadChangelog(brokers: string, topic: string): Promise<void> {
+  const producer = new Kafka.Producer({ 'bootstrap.servers': brokers, 'linger.ms': 50, 'batch.num.messages': 10_000, 'queue.buffering.max.messages': 500_000, 'compression.type': 'lz4' })
+  await new Promise<void>((resolve, reject) => producer.connect({ timeout: 30_000 }, (e) => (e ? reject(e) : resolve())))
+  producer.setPollInterval(50)
+  const report = progress('pre-loading changelog keys', KEYS)
+  for (let i = 0; i < KEYS; i++) {
+    const key = `namespace-${i % 500}/pod-${i.toString(36).padStart(6, '0')}`
+    for (;;) {
+      try {
+        producer.produce(topic, i % PARTITIONS, Buffer.from(String(1 + (i % 97))), key, Date.now())
+        break
+      } catch {
+        producer.poll()
+        await new Promise((resolve) => setTimeout(resolve, 5))
+      }
+    }
+    report(i + 1)
+  }
+  await new Promise<void>((resolve, reject) => producer.flush(300_000, (e) => (e ? reject(e) : resolve())))
+  await new Promise<void>((resolve) => producer.disconnect(() => resolve()))
+}
+
+function write(results: Record<string, ContenderResult>, bytes: number, restore: Record<string, number>): void {
+  const ba = recordsPerSecond(results.b) / recordsPerSecond(results.a)
+  const restoreRate = restore.fullRestoreRecords / (restore.fullRestoreMs / 1000)
+  const summary = {
+    date: new Date().toISOString(),
+    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
+    records: RECORDS,
+    keys: KEYS,
+    inputMiB: bytes / 1024 / 1024,
+    results: Object.fromEntries(Object.entries(results).map(([id, r]) => [id, { ...r, recordsPerSecond: recordsPerSecond(r) }])),
+    restore: { ...restore, recordsPerSecond: restoreRate },
+    ratios: { 'b/a': ba },
+    targets: { 'b/a': 0.7, intactReadyMs: 2000, peakRssMbAtKeys: 250 },
+  }
+  const markdown = [
+    `# aggregate benchmark — ${summary.date}`,
+    '',
+    `${RECORDS.toLocaleString('en')} envelopes (${summary.inputMiB.toFixed(0)} MiB) on a ${PARTITIONS}-partition topic through examples/warning-counts.yaml; ${summary.machine.cpus} cores, Node ${process.version}; one local KRaft broker.`,
+    '',
+    '| contender | records/s | CPU s | peak RSS MB |',
+    '| --- | ---: | ---: | ---: |',
+    ...Object.entries(results).map(([id, r]) => `| (${id}) ${r.name} | ${Math.round(recordsPerSecond(r)).toLocaleString('en')} | ${r.cpuSeconds.toFixed(1)} | ${r.peakRssMb.toFixed(0)} |`),
+    '',
+    `- exactly-once / at-least-once = **${ba.toFixed(2)}** (target ≥ 0.7)`,
+    `- full restore of ${restore.fullRestoreRecords?.toLocaleString('en')} changelog records: ${(restore.fullRestoreMs / 1000).toFixed(1)} s, **${Math.round(restoreRate).toLocaleString('en')} records/s**`,
+    `- restart with the state dir intact: ready in **${Math.round(restore.intactReadyMs)} ms** (target < 2,000), ${restore.intactRestoredRecords} records replayed`,
+    `- peak RSS with ${KEYS.toLocaleString('en')} keys restored: **${results.c.peakRssMb.toFixed(0)} MB** (target ≤ 250)`,
+    '',
+  ].join('\n')
+  const dir = here('../results/')
+  mkdirSync(dir, { recursive: true })
+  const stamp = summary.date.replace(/[:.]/g, '-')
+  writeFileSync(`${dir}aggregate-${stamp}.json`, JSON.stringify(summary, null, 2))
+  writeFileSync(`${dir}aggregate-${stamp}.md`, markdown)
+  console.log(`\n${markdown}`)
+  console.log(`written to bench/results/aggregate-${stamp}.{json,md}`)
+}
+
+main().catch((error: unknown) => {
+  console.error(error)
+  process.exit(1)
+})
