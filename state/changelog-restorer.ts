@@ -7,6 +7,12 @@ import type { StorePartition } from './store-partition.js'
 
 const { CODES } = Kafka
 const PROGRESS_EVERY_MS = 2_000
+/**
+ * Records per consume call, and so per LMDB transaction. Larger batches restore no faster and
+ * leave more native memory behind: node-rdkafka's conversion of a batch, and LMDB's dirty
+ * pages (a page per changed leaf, malloc'd until commit). See bench/aggregate.
+ */
+const BATCH = 1_000
 
 /** What one restore did, per store partition. */
 export interface RestoreOutcome {
@@ -79,8 +85,15 @@ export class ChangelogRestorer {
     const finish = (eof: { topic: string; partition: number; offset: number }) => {
       const entry = pending.get(id(eof.topic, eof.partition))
       if (!entry || !remaining.has(id(eof.topic, eof.partition))) return
-      if ((directory.checkpoint(entry.store) ?? -1) < eof.offset) directory.restore(entry.store, [], eof.offset)
+      if ((directory.checkpoint(entry.store) ?? -1) < eof.offset) directory.restore([{ store: entry.store, records: [], nextOffset: eof.offset }])
       remaining.delete(id(eof.topic, eof.partition))
+    }
+    // The batch's changes by changelog partition, in offset order: applied in one LMDB transaction.
+    const unapplied = new Map<string, { key: Buffer; value: Buffer | null; offset: number }[]>()
+    const apply = () => {
+      if (unapplied.size === 0) return
+      directory.restore([...unapplied].map(([key, changes]) => ({ store: pending.get(key)!.store, records: changes, nextOffset: changes[changes.length - 1].offset + 1 })))
+      unapplied.clear()
     }
     this.consumer.on('partition.eof', onEof)
     this.consumer.assign([...pending.values()].map(({ store, from }) => ({ topic: store.changelogTopic, partition: store.partition, offset: from })))
@@ -89,20 +102,16 @@ export class ChangelogRestorer {
     try {
       while (remaining.size > 0) {
         const messages = await this.consume()
-        const byPartition = new Map<string, Kafka.Message[]>()
         for (const message of messages) {
           const key = id(message.topic, message.partition)
-          let list = byPartition.get(key)
-          if (!list) byPartition.set(key, (list = []))
-          list.push(message)
+          let changes = unapplied.get(key)
+          if (!changes) unapplied.set(key, (changes = []))
+          changes.push(toChange(message))
+          pending.get(key)!.records++
         }
-        for (const [key, list] of byPartition) {
-          const entry = pending.get(key)!
-          directory.restore(entry.store, list.map(toChange), list[list.length - 1].offset + 1)
-          entry.records += list.length
-          replayed += list.length
-          this.restoredRecords += list.length
-        }
+        replayed += messages.length
+        this.restoredRecords += messages.length
+        apply()
         for (const eof of eofs.splice(0)) finish(eof)
         if (Date.now() - lastReport >= PROGRESS_EVERY_MS) {
           lastReport = Date.now()
@@ -117,7 +126,7 @@ export class ChangelogRestorer {
 
   private consume(): Promise<Kafka.Message[]> {
     return new Promise((resolve, reject) => {
-      this.consumer.consume(10_000, (error, messages) => {
+      this.consumer.consume(BATCH, (error, messages) => {
         if (!error) return resolve(messages)
         if (error.code === CODES.ERRORS.ERR__TIMED_OUT || error.code === CODES.ERRORS.ERR__PARTITION_EOF) return resolve([])
         reject(new StateError('RESTORE', `reading a changelog failed: ${error.message}`, true, { cause: error }))
@@ -136,7 +145,7 @@ function id(topic: string, partition: number): string {
   return `${topic}\u0000${partition}`
 }
 
-function toChange(message: Kafka.Message): { key: Buffer; value: Buffer | null } {
+function toChange(message: Kafka.Message): { key: Buffer; value: Buffer | null; offset: number } {
   const key = Buffer.isBuffer(message.key) ? message.key : Buffer.from(String(message.key ?? ''))
-  return { key, value: message.value ?? null }
+  return { key, value: message.value ?? null, offset: message.offset }
 }

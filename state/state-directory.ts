@@ -102,11 +102,13 @@ export class StateDirectory {
     })
   }
 
-  /** Applies changelog records read back during restore, and how far they reach, in one transaction. */
-  restore(store: StorePartition, records: ReadonlyArray<{ key: Buffer; value: Buffer | null }>, nextOffset: number): void {
+  /** Applies changelog records read back during restore, and how far each store's reach, in one transaction. */
+  restore(restored: ReadonlyArray<RestoredRun>): void {
     this.env.transactionSync(() => {
-      for (const { key, value } of records) store.applyRestored(key, value)
-      this.checkpoints.putSync(checkpointKey(store), nextOffset)
+      for (const { store, records, nextOffset } of restored) {
+        for (const { key, value } of records) store.applyRestored(key, value)
+        this.checkpoints.putSync(checkpointKey(store), nextOffset)
+      }
     })
   }
 
@@ -114,6 +116,13 @@ export class StateDirectory {
     for (const taskId of [...this.locks.keys()]) this.unlockTask(taskId)
     await this.env.close()
   }
+}
+
+/** Changelog records of one store read back in a row, and the offset after them. */
+export interface RestoredRun {
+  readonly store: StorePartition
+  readonly records: ReadonlyArray<{ key: Buffer; value: Buffer | null }>
+  readonly nextOffset: number
 }
 
 /** The partition number of a global store: it holds every partition of its topic. */

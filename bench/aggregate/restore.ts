@@ -4,7 +4,7 @@
  * stops, starts again on the intact dir and times that start → ready. Prints one RESULT line
  * with both, and this process's peak RSS with the whole store restored.
  */
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pino } from 'pino'
@@ -38,9 +38,24 @@ async function timeToReady(): Promise<{ ms: number; restored: number }> {
   return { ms, restored }
 }
 
+/** Where the memory is: anonymous (heap, librdkafka buffers) or file-backed (LMDB's map). */
+function memory(): Record<string, number> {
+  const status = readFileSync('/proc/self/status', 'utf8')
+  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) / 1024
+  return { rssMb: kb('VmRSS'), anonMb: kb('RssAnon'), fileMb: kb('RssFile'), heapUsedMb: process.memoryUsage().heapUsed / 2 ** 20 }
+}
+
+// The largest footprint while restoring, by kind: anonymous memory is the process's own; the
+// file-backed part is LMDB's memory map, page cache the kernel can reclaim.
+const peak = { rssMb: 0, anonMb: 0, fileMb: 0, heapTotalMb: 0 }
+const sampler = setInterval(() => {
+  const now = memory()
+  if (now.rssMb > peak.rssMb) Object.assign(peak, { rssMb: now.rssMb, anonMb: now.anonMb, fileMb: now.fileMb, heapTotalMb: process.memoryUsage().heapTotal / 2 ** 20 })
+}, 50)
 const full = await timeToReady()
+clearInterval(sampler)
 const intact = await timeToReady()
 rmSync(stateDir, { recursive: true, force: true })
-console.log(`DETAIL ${JSON.stringify({ keys, fullRestoreMs: full.ms, fullRestoreRecords: full.restored, intactReadyMs: intact.ms, intactRestoredRecords: intact.restored })}`)
+console.log(`DETAIL ${JSON.stringify({ keys, fullRestoreMs: full.ms, fullRestoreRecords: full.restored, intactReadyMs: intact.ms, intactRestoredRecords: intact.restored, peakDuringRestore: peak })}`)
 reportResult({ name: `kubestream restore of ${keys.toLocaleString('en')} keys`, records: full.restored, bytes: 0, elapsedMs: full.ms })
 process.exit(0)

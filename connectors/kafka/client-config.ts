@@ -95,7 +95,6 @@ export function restoreConsumerConfig(settings: KafkaSettings, applicationId: st
   return {
     'client.id': `${applicationId}-restore-consumer`,
     'fetch.wait.max.ms': 50,
-    'max.partition.fetch.bytes': 8 * 1024 * 1024,
     ...settings.config,
     'bootstrap.servers': bootstrapServers(settings),
     'group.id': `${applicationId}-restore`,

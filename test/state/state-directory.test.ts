@@ -71,7 +71,7 @@ describe('StateDirectory and StorePartition', () => {
   it('applies restored records and the offset they reach in one step', async () => {
     const state = StateDirectory.open(tempDir(), 'app')
     const store = state.storePartition('s', 'c', 0)
-    state.restore(store, [{ key: b('x'), value: b('1') }, { key: b('y'), value: b('2') }, { key: b('x'), value: null }], 3)
+    state.restore([{ store, records: [{ key: b('x'), value: b('1') }, { key: b('y'), value: b('2') }, { key: b('x'), value: null }], nextOffset: 3 }])
     expect(store.entriesOnDisk().map(([k]) => k.toString())).toEqual(['y'])
     expect(state.checkpoint(store)).toBe(3)
     await state.close()
