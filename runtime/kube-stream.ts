@@ -86,7 +86,11 @@ export class KubeStream {
     this.compiled = compileTopology(graph)
     this.log = options.logger ?? createLogger()
     const instanceId = options.instanceId ?? (process.env.KUBESTREAM_INSTANCE_ID || process.env.POD_NAME || undefined)
-    this.identity = { instanceId, exactlyOnce: graph.processing.guarantee === 'exactly_once' }
+    this.identity = {
+      instanceId,
+      exactlyOnce: graph.processing.guarantee === 'exactly_once',
+      coPartitioned: this.compiled.subTopologies.some((sub) => sub.inputs.length > 1),
+    }
     this.stateDirPath = options.stateDir ?? (process.env.KUBESTREAM_STATE_DIR || graph.processing.stateDir || '/tmp/kubestream')
     // Tasks exist only once start() has connected the clients they write to.
     this.taskManager = new TaskManager(this.compiled, () => ({

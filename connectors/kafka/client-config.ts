@@ -17,6 +17,12 @@ export interface ClientIdentity {
   /** Static membership (group.instance.id): the StatefulSet pod name; a restart takes its partitions back without a rebalance. */
   instanceId?: string
   exactlyOnce?: boolean
+  /**
+   * Some task reads several topics (a stream and a co-partitioned table): partition p of each
+   * must go to one replica, which librdkafka's range assignor guarantees for topics of equal
+   * partition count and its cooperative-sticky assignor does not.
+   */
+  coPartitioned?: boolean
 }
 
 export function consumerConfig(settings: KafkaSettings, groupId: string, startOffset: 'earliest' | 'latest', identity: ClientIdentity = {}): { global: LibrdkafkaConfig; topic: LibrdkafkaConfig } {
@@ -41,6 +47,7 @@ export function consumerConfig(settings: KafkaSettings, groupId: string, startOf
       'enable.partition.eof': false,
       // Under exactly-once, aborted outputs of another task (repartition topics) are never read.
       'isolation.level': identity.exactlyOnce ? 'read_committed' : 'read_uncommitted',
+      'partition.assignment.strategy': identity.coPartitioned ? 'range' : 'cooperative-sticky',
       ...(identity.instanceId ? { 'group.instance.id': identity.instanceId } : {}),
     },
     topic: { 'auto.offset.reset': startOffset },
