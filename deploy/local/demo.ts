@@ -1,11 +1,18 @@
 /**
  * `npm start`: a local Kafka broker, a synthetic cluster writing EventRouter envelopes to
- * cluster-events, and examples/events-fanout.yaml fanning them out per namespace, with a live
- * line of throughput and per-namespace totals. Ctrl-C stops everything cleanly.
+ * cluster-events, and two topologies on it: examples/events-fanout.yaml fanning them out per
+ * namespace, and examples/warning-counts.yaml counting Warnings per namespace, reason and
+ * minute (exactly-once, state in LMDB). Every second a line of throughput and per-namespace
+ * totals, and the busiest warning counts of the latest minute read back from the
+ * warning-counts topic. Ctrl-C stops everything cleanly.
  *
  * KAFKA_BROKERS=host:port uses that broker instead; DEMO_RATE sets envelopes per second.
  */
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import Kafka from 'node-rdkafka'
 import { ClusterEventGenerator } from '../../connectors/generator/cluster-events.js'
 import { EnvelopeWriter } from '../../connectors/generator/envelope-writer.js'
 import { adminConfig } from '../../connectors/kafka/client-config.js'
@@ -19,6 +26,8 @@ const SOURCE_TOPIC = 'cluster-events'
 const PREFIX = 'events.'
 const rate = Number(process.env.DEMO_RATE ?? 2000)
 const topologyFile = fileURLToPath(new URL('../../examples/events-fanout.yaml', import.meta.url))
+const countsFile = fileURLToPath(new URL('../../examples/warning-counts.yaml', import.meta.url))
+const COUNTS_TOPIC = 'warning-counts'
 
 async function main(): Promise<void> {
   let broker: LocalBroker | undefined
@@ -36,18 +45,22 @@ async function main(): Promise<void> {
   const graph = loadTopologyFile(topologyFile, { ...process.env, TOPIC_PREFIX: PREFIX, SOURCE_TOPIC })
   const stream = new KubeStream(graph, { logger: createLogger('events-fanout') })
   await stream.start()
+  const countsGraph = loadTopologyFile(countsFile, { ...process.env, SOURCE_TOPIC, OUTPUT_TOPIC: COUNTS_TOPIC })
+  const counts = new KubeStream(countsGraph, { logger: createLogger('warning-counts'), stateDir: mkdtempSync(join(tmpdir(), 'kubestream-demo-')) })
+  await counts.start()
+  const latest = await readLatestCounts(brokers)
 
   const writer = await EnvelopeWriter.connect(brokers, SOURCE_TOPIC)
   const generator = new ClusterEventGenerator({ seed: Date.now() % 100_000 })
   let producing = true
   const feeding = feed(writer, generator, () => producing)
-  const report = startReport(stream)
+  const report = startReport(stream, latest.counts)
 
   let stopping = false
   const stop = async () => {
     if (stopping) return
     stopping = true
-    console.log('\nstopping: generator, then events-fanout (flush + commit), then the broker')
+    console.log('\nstopping: generator, then both topologies (flush + commit), then the broker')
     producing = false
     clearInterval(report)
     let code = 0
@@ -56,6 +69,8 @@ async function main(): Promise<void> {
       await writer.flush()
       await writer.close()
       await stream.stop()
+      await counts.stop()
+      await latest.close()
     } catch (error) {
       console.error('clean stop failed:', error)
       code = 1
@@ -65,10 +80,12 @@ async function main(): Promise<void> {
   }
   process.on('SIGINT', stop)
   process.on('SIGTERM', stop)
-  stream.done.catch(async (error: unknown) => {
-    console.error('events-fanout stopped by a fault:', error)
-    await stop()
-  })
+  for (const [name, running] of [['events-fanout', stream], ['warning-counts', counts]] as const) {
+    running.done.catch(async (error: unknown) => {
+      console.error(`${name} stopped by a fault:`, error)
+      await stop()
+    })
+  }
   console.log(`feeding ${rate} envelopes/s; Ctrl-C to stop`)
 }
 
@@ -82,7 +99,40 @@ async function feed(writer: EnvelopeWriter, generator: ClusterEventGenerator, ru
   }
 }
 
-function startReport(stream: KubeStream): NodeJS.Timeout {
+interface WindowedCount { key: string; windowStart: number; value: number }
+
+/**
+ * Follows the warning-counts topic as a downstream consumer would (read_committed, so only
+ * committed transactions), keeping the last count per key and window.
+ */
+async function readLatestCounts(brokers: string): Promise<{ counts: Map<string, WindowedCount>; close: () => Promise<void> }> {
+  const consumer = new Kafka.KafkaConsumer({
+    'bootstrap.servers': brokers,
+    'group.id': `demo-reader-${Date.now()}`,
+    'isolation.level': 'read_committed',
+    'enable.auto.commit': false,
+  }, { 'auto.offset.reset': 'earliest' })
+  await new Promise<void>((resolve, reject) => consumer.connect({ timeout: 30_000 }, (error) => (error ? reject(error) : resolve())))
+  consumer.subscribe([COUNTS_TOPIC])
+  const counts = new Map<string, WindowedCount>()
+  consumer.on('data', (message) => {
+    if (message.value) counts.set(String(message.key), JSON.parse(message.value.toString()) as WindowedCount)
+  })
+  consumer.consume()
+  return { counts, close: () => new Promise((resolve) => consumer.disconnect(() => resolve())) }
+}
+
+/** The busiest keys of the latest window seen. */
+function topOfLatestWindow(counts: Map<string, WindowedCount>, n: number): string {
+  let latest = 0
+  for (const count of counts.values()) latest = Math.max(latest, count.windowStart)
+  const top = [...counts.values()].filter((c) => c.windowStart === latest).sort((a, b) => b.value - a.value).slice(0, n)
+  if (top.length === 0) return 'warnings per minute: (none yet)'
+  const minute = new Date(latest).toISOString().slice(11, 16)
+  return `warnings in the ${minute} UTC minute of event time: ${top.map((c) => `${c.key} ${c.value}`).join('  ')}`
+}
+
+function startReport(stream: KubeStream, counts: Map<string, WindowedCount>): NodeJS.Timeout {
   let lastIn = 0
   let lastOut = 0
   return setInterval(() => {
@@ -93,6 +143,7 @@ function startReport(stream: KubeStream): NodeJS.Timeout {
     const dlq = sum(deadLetters.values())
     const namespaces = perNamespace.map(([topic, n]) => `${topic.slice(PREFIX.length)} ${n}`).join('  ')
     console.log(`in ${totalIn - lastIn}/s  out ${totalOut - lastOut}/s  dlq ${dlq}  | ${namespaces}`)
+    console.log(`  ${topOfLatestWindow(counts, 4)}`)
     lastIn = totalIn
     lastOut = totalOut
   }, 1000)
