@@ -3,6 +3,8 @@
  * are its own) and prints its result as a `RESULT {json}` line (bench/fanout/report.ts).
  */
 import { spawn } from 'node:child_process'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import { type ContenderResult, megabytesPerSecond, recordsPerSecond } from './fanout/report.js'
 
 /** Runs a contender script with tsx and the given environment; resolves with its RESULT line. */
@@ -40,4 +42,15 @@ export function progress(label: string, total: number, every = Math.max(1, Math.
     if (process.stdout.isTTY) process.stdout.write(`\r${text}${done === total ? '\n' : ''}`)
     else console.log(text)
   }
+}
+
+/** Writes a run's summary and its markdown to bench/results/<kind>-<date>.{json,md} and prints the markdown. */
+export function saveResults(kind: string, summary: { date: string }, markdown: string): void {
+  const dir = fileURLToPath(new URL('./results/', import.meta.url))
+  mkdirSync(dir, { recursive: true })
+  const stamp = summary.date.replace(/[:.]/g, '-')
+  writeFileSync(`${dir}${kind}-${stamp}.json`, JSON.stringify(summary, null, 2))
+  writeFileSync(`${dir}${kind}-${stamp}.md`, markdown)
+  console.log(`\n${markdown}`)
+  console.log(`written to bench/results/${kind}-${stamp}.{json,md}`)
 }

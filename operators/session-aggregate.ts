@@ -4,6 +4,7 @@ import type { AggregateOperator, WindowDefinition } from '../topology/graph.js'
 import { foldOf, groupKey, mergeOf } from './aggregation-fold.js'
 import { type RecordBatch, type StreamRecord, withChanges } from './record.js'
 import { recordOperator, type StepContext } from './record-operator.js'
+import { WindowProgress } from './window-progress.js'
 import type { WindowCounters, WindowedResult } from './windowed-aggregate.js'
 
 type SessionWindows = Extract<WindowDefinition, { type: 'session' }>
@@ -36,14 +37,13 @@ export function sessionAggregate(
   const merge = mergeOf(operator)
   const { gap, grace, retention } = windows
   const emitOnUpdate = operator.emit === 'onUpdate'
-  let progress: { streamTime: number; emittedBefore: number; expiredBefore: number } | undefined
-  let saved = ''
+  let progress: WindowProgress | undefined
 
   const process = (record: StreamRecord, out: RecordBatch) => {
     const key = groupKey(record)
     const time = record.timestamp
-    progress ??= (store.meta('progress') as typeof progress) ?? { streamTime: -1, emittedBefore: 0, expiredBefore: 0 }
-    if (time > progress.streamTime) progress.streamTime = time
+    progress ??= WindowProgress.load(store)
+    progress.observe(time)
     if (time < progress.streamTime - grace) {
       counters.lateRecords++
       return
@@ -76,11 +76,7 @@ export function sessionAggregate(
       for (const session of store.endingBetween(progress.expiredBefore, expiredBefore)) store.remove(session.key, session.start, session.end)
       progress.expiredBefore = expiredBefore
     }
-    const text = JSON.stringify(progress)
-    if (text !== saved) {
-      store.setMeta('progress', progress)
-      saved = text
-    }
+    progress.save(store)
   }
 
   return recordOperator(context, process, endOfBatch)

@@ -4,6 +4,7 @@ import type { AggregateOperator, WindowDefinition } from '../topology/graph.js'
 import { foldOf, groupKey } from './aggregation-fold.js'
 import { type RecordBatch, type StreamRecord, withChanges } from './record.js'
 import { recordOperator, type StepContext } from './record-operator.js'
+import { WindowProgress } from './window-progress.js'
 
 type TimeWindows = Extract<WindowDefinition, { type: 'hopping' }>
 
@@ -53,7 +54,7 @@ export function windowedAggregate(
     const key = groupKey(record)
     const time = record.timestamp
     progress ??= WindowProgress.load(store)
-    if (time > progress.streamTime) progress.streamTime = time
+    progress.observe(time)
     // Every window [start, start + size) that holds `time`, as Kafka Streams' TimeWindows#windowsFor.
     for (let start = Math.floor(Math.max(0, time - size + advance) / advance) * advance; start <= time; start += advance) {
       if (start + size + grace <= progress.streamTime) {
@@ -93,26 +94,4 @@ function result(record: StreamRecord, key: string, start: number, size: number, 
 /** Window starts are multiples of the advance: a scan is due only when a bound passes one. */
 function crossesWindowStart(from: number, to: number, advance: number): boolean {
   return to > from && Math.floor((to - 1) / advance) >= Math.ceil(from / advance)
-}
-
-/** A windowed store's stream time and how far it has emitted and expired, kept in the store itself. */
-class WindowProgress {
-  private saved = ''
-
-  private constructor(public streamTime: number, public emittedBefore: number, public expiredBefore: number) {}
-
-  static load(store: WindowStore): WindowProgress {
-    const saved = store.meta('progress') as { streamTime: number; emittedBefore: number; expiredBefore: number } | undefined
-    const progress = saved ? new WindowProgress(saved.streamTime, saved.emittedBefore, saved.expiredBefore) : new WindowProgress(-1, 0, 0)
-    progress.saved = JSON.stringify(saved ?? null)
-    return progress
-  }
-
-  save(store: WindowStore): void {
-    const state = { streamTime: this.streamTime, emittedBefore: this.emittedBefore, expiredBefore: this.expiredBefore }
-    const text = JSON.stringify(state)
-    if (text === this.saved) return
-    store.setMeta('progress', state)
-    this.saved = text
-  }
 }

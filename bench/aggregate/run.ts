@@ -11,7 +11,6 @@
  *
  * Results go to bench/results/aggregate-*.{json,md}.
  */
-import { mkdirSync, writeFileSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import Kafka from 'node-rdkafka'
@@ -20,7 +19,7 @@ import { EnvelopeWriter } from '../../connectors/generator/envelope-writer.js'
 import { TopicAdmin } from '../../connectors/kafka/topic-admin.js'
 import { type LocalBroker, startLocalBroker } from '../../deploy/local/kafka-broker.js'
 import { type ContenderResult, recordsPerSecond } from '../fanout/report.js'
-import { format, progress, runContender } from '../harness.js'
+import { format, progress, runContender, saveResults } from '../harness.js'
 
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 500_000)
 const KEYS = Number(process.env.BENCH_KEYS ?? 1_000_000)
@@ -154,13 +153,7 @@ function write(results: Record<string, ContenderResult>, bytes: number, restore:
     `- peak RSS with ${KEYS.toLocaleString('en')} keys restored: **${results.c.peakRssMb.toFixed(0)} MB** (target ≤ 250); at the sampled peak of the restore ${Math.round(restore.peakDuringRestore?.anonMb ?? 0)} MB anonymous (V8 heap ${Math.round(restore.peakDuringRestore?.heapTotalMb ?? 0)} MB of it) and ${Math.round(restore.peakDuringRestore?.fileMb ?? 0)} MB file-backed (LMDB's map and the loaded code)`,
     '',
   ].join('\n')
-  const dir = here('../results/')
-  mkdirSync(dir, { recursive: true })
-  const stamp = summary.date.replace(/[:.]/g, '-')
-  writeFileSync(`${dir}aggregate-${stamp}.json`, JSON.stringify(summary, null, 2))
-  writeFileSync(`${dir}aggregate-${stamp}.md`, markdown)
-  console.log(`\n${markdown}`)
-  console.log(`written to bench/results/aggregate-${stamp}.{json,md}`)
+  saveResults('aggregate', summary, markdown)
 }
 
 main().catch((error: unknown) => {

@@ -4,7 +4,6 @@
  * own process, on the same broker: (a) node-rdkafka pass-through, (b) naive kafkajs, (c)
  * kubestream. Prints a table and the ratios c/a and c/b; writes bench/results/fanout-*.{json,md}.
  */
-import { mkdirSync, writeFileSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { ClusterEventGenerator, DEFAULT_NAMESPACES } from '../../connectors/generator/cluster-events.js'
@@ -12,7 +11,7 @@ import { EnvelopeWriter } from '../../connectors/generator/envelope-writer.js'
 import { TopicAdmin } from '../../connectors/kafka/topic-admin.js'
 import { type LocalBroker, startLocalBroker } from '../../deploy/local/kafka-broker.js'
 import { KAFKAJS_COMPATIBLE_VERSION } from '../../deploy/local/kafka-version.js'
-import { format, runContender } from '../harness.js'
+import { format, runContender, saveResults } from '../harness.js'
 import { type ContenderResult, megabytesPerSecond, recordsPerSecond } from './report.js'
 
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 500_000)
@@ -105,13 +104,7 @@ function write(results: Record<string, ContenderResult>, bytes: number): void {
     `c/a = **${ca.toFixed(2)}** (target ≥ 0.8), c/b = **${cb.toFixed(2)}** (target ≥ 3)`,
     '',
   ].join('\n')
-  const dir = here('../results/')
-  mkdirSync(dir, { recursive: true })
-  const stamp = summary.date.replace(/[:.]/g, '-')
-  writeFileSync(`${dir}fanout-${stamp}.json`, JSON.stringify(summary, null, 2))
-  writeFileSync(`${dir}fanout-${stamp}.md`, markdown)
-  console.log(`\n${markdown}`)
-  console.log(`written to bench/results/fanout-${stamp}.{json,md}`)
+  saveResults('fanout', summary, markdown)
 }
 
 main().catch((error: unknown) => {
