@@ -1,22 +1,19 @@
-import { mkdirSync } from 'node:fs'
 import type Kafka from 'node-rdkafka'
 import type { Registry } from 'prom-client'
 import { BatchConsumer, type TopicPartition } from '../connectors/kafka/batch-consumer.js'
-import { adminConfig, type ClientIdentity, consumerConfig, producerConfig, restoreConsumerConfig } from '../connectors/kafka/client-config.js'
+import { adminConfig, type ClientIdentity, consumerConfig, producerConfig } from '../connectors/kafka/client-config.js'
 import { KafkaError } from '../connectors/kafka/kafka-error.js'
 import { RdkafkaRecordCollector } from '../connectors/kafka/rdkafka-record-collector.js'
 import { TopicAdmin } from '../connectors/kafka/topic-admin.js'
-import { ChangelogRestorer } from '../state/changelog-restorer.js'
-import { GlobalTables } from '../state/global-tables.js'
-import { StateDirectory } from '../state/state-directory.js'
 import { type CompiledTopology, compileTopology } from '../topology/compile.js'
 import type { TopologyGraph } from '../topology/graph.js'
 import { DeadLetterWriter } from './dead-letter.js'
 import { prepareInternalTopics } from './internal-topics.js'
+import { ReplicaState } from './replica-state.js'
 import { createLogger, type Logger } from './logger.js'
 import { createMetrics } from './metrics.js'
 import { StreamState } from './stream-state.js'
-import { type StreamTask, TaskState } from './stream-task.js'
+import { TaskState } from './stream-task.js'
 import { TaskManager } from './task-manager.js'
 
 export interface KubeStreamOptions {
@@ -71,9 +68,7 @@ export class KubeStream {
   private collector: RdkafkaRecordCollector | undefined
   private consumer: BatchConsumer | undefined
   private admin: TopicAdmin | undefined
-  private restorer: ChangelogRestorer | undefined
-  private globalTables: GlobalTables | undefined
-  private stateDirectory: StateDirectory | undefined
+  private replicaState: ReplicaState | undefined
   private deadLetters: DeadLetterWriter | undefined
   private failure: unknown
   private loop: Promise<void> | undefined
@@ -98,8 +93,8 @@ export class KubeStream {
       deadLetter: (record, error, step) => this.deadLetters!.write(record, error, step),
       fail: (error) => { this.failure ??= error },
       windowCounters: this.windowCounters,
-      globalTable: (name) => this.globalTables!.store(name),
-    }), () => this.openStateDirectory())
+      globalTable: (name) => this.replicaState!.globalTable(name),
+    }), () => this.replicaState!.directory)
   }
 
   /** Connects, creates internal and output topics, checks sources and starts consuming. Resolves once running. */
@@ -122,16 +117,16 @@ export class KubeStream {
         this.log.warn({ err: error }, 'offset commit failed; the next commit retries')
         for (const task of this.taskManager.all()) task.commitAgain()
       })
-      const partitionCounts = await prepareInternalTopics(this.compiled, this.consumer, this.collector)
-      if (this.compiled.subTopologies.some((sub) => sub.stores.size > 0)) {
-        this.openStateDirectory()
-        this.restorer = await ChangelogRestorer.connect(restoreConsumerConfig(graph.kafka, graph.applicationId, identity), this.log)
-      }
-      if (this.compiled.globalTables.length > 0) {
-        const config = restoreConsumerConfig(graph.kafka, `${graph.applicationId}-global`, identity)
-        this.globalTables = await GlobalTables.connect(config, this.compiled.globalTables, this.openStateDirectory(), (record, error, step) => this.deadLetters!.write(record, error, step), this.log)
-        await this.globalTables.bootstrap(partitionCounts.sourceTopics)
-      }
+      const layout = await prepareInternalTopics(this.compiled, this.consumer, this.collector)
+      this.replicaState = await ReplicaState.open({
+        compiled: this.compiled,
+        graph,
+        identity,
+        dir: this.stateDirPath,
+        sourcePartitions: layout.sourceTopics,
+        deadLetter: (record, error, step) => this.deadLetters!.write(record, error, step),
+        log: this.log,
+      })
       this.consumer.subscribe(this.compiled.subTopologies.flatMap((sub) => sub.inputs.map((i) => i.source.topic)))
     } catch (error) {
       this.state = StreamState.ERROR
@@ -177,7 +172,7 @@ export class KubeStream {
       deadLetters: this.deadLetters?.counts ?? new Map(),
       activeTasks: () => this.taskManager.size,
       restoringTasks: () => this.taskManager.inState(TaskState.RESTORING).length,
-      restoredRecords: () => this.restorer?.restoredRecords ?? 0,
+      restoredRecords: () => this.replicaState?.restoredRecords ?? 0,
       lateRecords: () => this.windowCounters.lateRecords,
     })
     return this.registry
@@ -189,7 +184,7 @@ export class KubeStream {
       consumedByTopic: this.consumedByTopic as ReadonlyMap<string, number>,
       producedByTopic: (this.collector?.producedByTopic ?? new Map()) as ReadonlyMap<string, number>,
       deadLetters: (this.deadLetters?.counts ?? new Map()) as ReadonlyMap<string, number>,
-      restoredRecords: this.restorer?.restoredRecords ?? 0,
+      restoredRecords: this.replicaState?.restoredRecords ?? 0,
       lateRecords: this.windowCounters.lateRecords,
     }
   }
@@ -206,11 +201,11 @@ export class KubeStream {
       while (this.state === StreamState.RUNNING) {
         const messages = await next
         next = consumer.nextBatch(maxBatchSize)
-        await this.globalTables?.poll()
+        await this.replicaState?.pollGlobalTables()
         // Tasks assigned during that poll restore before any of their records is processed.
         if (this.taskManager.inState(TaskState.RESTORING).length > 0) {
           await this.commit(collector, consumer, true)
-          await this.restoreTasks()
+          await this.replicaState!.restore(this.taskManager.inState(TaskState.RESTORING))
           lastCommit = Date.now()
         }
         this.dispatch(messages)
@@ -248,20 +243,7 @@ export class KubeStream {
       if (sync) consumer.commitSync(offsets)
       else consumer.commit(offsets)
     }
-    const changed = tasks.flatMap((task) => task.stores?.changed() ?? [])
-    if (changed.length === 0) return
-    const ends = await Promise.all(changed.map((store) => collector.endOffset(store.changelogTopic, store.partition)))
-    this.stateDirectory!.commit(changed.map((store, i) => [store, ends[i]] as const))
-  }
-
-  /** Replays the changelogs of tasks that were just assigned, then lets them process. */
-  private async restoreTasks(): Promise<void> {
-    const tasks = this.taskManager.inState(TaskState.RESTORING)
-    const started = Date.now()
-    const outcomes = await this.restorer!.restore(tasks.flatMap((task) => task.stores?.partitions ?? []), this.stateDirectory!)
-    for (const task of tasks) if (task.state === TaskState.RESTORING) task.state = TaskState.RUNNING
-    const replayed = outcomes.reduce((sum, o) => sum + o.records, 0)
-    this.log.info({ tasks: tasks.map((t) => t.id), replayed, ms: Date.now() - started, stores: outcomes }, replayed === 0 ? 'state up to date; nothing to restore' : 'state restored')
+    await this.replicaState?.checkpoint(tasks, collector)
   }
 
   /**
@@ -325,23 +307,13 @@ export class KubeStream {
     }
   }
 
-  private openStateDirectory(): StateDirectory {
-    if (!this.stateDirectory) {
-      mkdirSync(this.stateDirPath, { recursive: true })
-      this.stateDirectory = StateDirectory.open(this.stateDirPath, this.graph.applicationId)
-    }
-    return this.stateDirectory
-  }
-
   /** Once only: a fault and a signal may both ask for it. */
   private async closeClients(): Promise<void> {
     if (this.clientsClosed) return
     this.clientsClosed = true
     await this.consumer?.close()
-    await this.restorer?.close()
-    await this.globalTables?.close()
     await this.collector?.close()
     this.admin?.close()
-    await this.stateDirectory?.close()
+    await this.replicaState?.close()
   }
 }

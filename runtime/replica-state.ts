@@ -1,0 +1,93 @@
+import { mkdirSync } from 'node:fs'
+import type { ClientIdentity } from '../connectors/kafka/client-config.js'
+import { restoreConsumerConfig } from '../connectors/kafka/client-config.js'
+import type { RdkafkaRecordCollector } from '../connectors/kafka/rdkafka-record-collector.js'
+import type { StreamRecord } from '../operators/record.js'
+import type { RecordError } from '../operators/record-error.js'
+import { ChangelogRestorer } from '../state/changelog-restorer.js'
+import { GlobalTables } from '../state/global-tables.js'
+import type { KeyValueStore } from '../state/key-value-store.js'
+import { StateDirectory } from '../state/state-directory.js'
+import type { CompiledTopology } from '../topology/compile.js'
+import type { TopologyGraph } from '../topology/graph.js'
+import type { Logger } from './logger.js'
+import { type StreamTask, TaskState } from './stream-task.js'
+
+/**
+ * This replica's local state (Kafka Streams' StateDirectory and StoreChangelogReader as the
+ * stream thread uses them): the LMDB state dir, the consumer that restores changelogs, and the
+ * global tables. Opened at start only for topologies that have stores or global tables.
+ */
+export class ReplicaState {
+  private constructor(
+    readonly directory: StateDirectory,
+    private readonly restorer: ChangelogRestorer | undefined,
+    private readonly globalTables: GlobalTables | undefined,
+    private readonly log: Logger,
+  ) {}
+
+  /** Opens the state dir, connects the restore consumer and loads every global table to its end. */
+  static async open(options: {
+    compiled: CompiledTopology
+    graph: TopologyGraph
+    identity: ClientIdentity
+    dir: string
+    sourcePartitions: ReadonlyMap<string, number>
+    deadLetter: (record: StreamRecord, error: RecordError, step: string) => void
+    log: Logger
+  }): Promise<ReplicaState | undefined> {
+    const { compiled, graph, identity, log } = options
+    const hasStores = compiled.subTopologies.some((sub) => sub.stores.size > 0)
+    if (!hasStores && compiled.globalTables.length === 0) return undefined
+    mkdirSync(options.dir, { recursive: true })
+    const directory = StateDirectory.open(options.dir, graph.applicationId)
+    const restorer = hasStores ? await ChangelogRestorer.connect(restoreConsumerConfig(graph.kafka, graph.applicationId, identity), log) : undefined
+    let globalTables: GlobalTables | undefined
+    if (compiled.globalTables.length > 0) {
+      const config = restoreConsumerConfig(graph.kafka, `${graph.applicationId}-global`, identity)
+      globalTables = await GlobalTables.connect(config, compiled.globalTables, directory, options.deadLetter, log)
+      await globalTables.bootstrap(options.sourcePartitions)
+    }
+    return new ReplicaState(directory, restorer, globalTables, log)
+  }
+
+  get restoredRecords(): number {
+    return this.restorer?.restoredRecords ?? 0
+  }
+
+  globalTable(name: string): KeyValueStore {
+    if (!this.globalTables) throw new Error(`no global table "${name}"`)
+    return this.globalTables.store(name)
+  }
+
+  /** Applies global table updates that arrived since the last call; the run loop calls it between batches. */
+  async pollGlobalTables(): Promise<void> {
+    await this.globalTables?.poll()
+  }
+
+  /** Replays the changelogs of tasks that were just assigned, then lets them process. */
+  async restore(tasks: StreamTask[]): Promise<void> {
+    const started = Date.now()
+    const outcomes = await this.restorer!.restore(tasks.flatMap((task) => task.stores?.partitions ?? []), this.directory)
+    for (const task of tasks) if (task.state === TaskState.RESTORING) task.state = TaskState.RUNNING
+    const replayed = outcomes.reduce((sum, o) => sum + o.records, 0)
+    this.log.info({ tasks: tasks.map((t) => t.id), replayed, ms: Date.now() - started, stores: outcomes }, replayed === 0 ? 'state up to date; nothing to restore' : 'state restored')
+  }
+
+  /**
+   * The commit's last step: the interval's store changes and each changed store's new
+   * checkpoint, the end offset of its changelog partition, which only its task writes.
+   */
+  async checkpoint(tasks: StreamTask[], collector: RdkafkaRecordCollector): Promise<void> {
+    const changed = tasks.flatMap((task) => task.stores?.changed() ?? [])
+    if (changed.length === 0) return
+    const ends = await Promise.all(changed.map((store) => collector.endOffset(store.changelogTopic, store.partition)))
+    this.directory.commit(changed.map((store, i) => [store, ends[i]] as const))
+  }
+
+  async close(): Promise<void> {
+    await this.restorer?.close()
+    await this.globalTables?.close()
+    await this.directory.close()
+  }
+}
