@@ -1,7 +1,7 @@
 import type { TopologyGraph } from './graph.js'
 import { graphFromDocument } from './load.js'
 import {
-  type AggregationSpec, API_VERSION, type DeadLetterSettings, type KafkaSettings, type ProcessingSettings, type SinkSpec,
+  type AggregationSpec, API_VERSION, type DeadLetterSettings, type JoinSpec, type TableSpec, type KafkaSettings, type ProcessingSettings, type SinkSpec,
   type SourceSpec, type StepSpec, type TopologyDocument,
 } from './spec.js'
 
@@ -35,6 +35,12 @@ export class TopologyBuilder {
   source(name: string, kafka: SourceSpec['kafka'], description?: string): StreamBuilder {
     this.sources.push({ name, kafka, ...(description ? { description } : {}) })
     return new StreamBuilder(this, name)
+  }
+
+  /** A topic read as a table (latest value per key); streams join it by name. */
+  table(name: string, kafka: SourceSpec['kafka'], table: TableSpec = {}): string {
+    this.sources.push({ name, kafka, table })
+    return name
   }
 
   /** The document the YAML would hold; `yaml.stringify` it to get a file. */
@@ -108,6 +114,11 @@ export class StreamBuilder {
   /** Folds values per key: starts at `initializer`, then each record gives `adder` (CEL over `aggregate`, `value`, `key`). */
   aggregate(name: string, fold: { initializer: string; adder: string }, options: AggregationSpec = {}): StreamBuilder {
     return this.step({ name, from: this.name, aggregate: { ...options, ...fold } })
+  }
+
+  /** Enriches each record with what `join.table` holds for its key (or `join.key`, global tables only). */
+  join(name: string, join: JoinSpec): StreamBuilder {
+    return this.step({ name, from: this.name, join })
   }
 
   to(name: string, kafka: SinkSpec['kafka']): void {

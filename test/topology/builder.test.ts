@@ -42,6 +42,16 @@ describe('TopologyBuilder', () => {
     expect(built.processing).toEqual(fromYaml.processing)
   })
 
+  it('builds tables and joins', () => {
+    const topology = new TopologyBuilder('flows')
+    const pods = topology.table('pods', { topic: 'pods-by-ip' }, { global: true })
+    topology
+      .source('connections', { topic: 'connections' })
+      .join('with-pod', { table: pods, type: 'left', key: 'value.srcIp', value: '{"flow": value, "pod": table}' })
+      .to('out', { topic: 'enriched' })
+    expect(describeText(topology.build())).toContain('Processor: with-pod (left join global table pods on value.srcIp)')
+  })
+
   it('reports the same errors as the YAML loader', () => {
     const topology = new TopologyBuilder('bad')
     topology.source('in', { topic: 'in' }).filter('f', 'value.x ==').to('out', { topic: 'out' })
