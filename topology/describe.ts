@@ -27,6 +27,9 @@ export function describeText(graph: TopologyGraph): string {
       }
     }
   }
+  for (const table of compiled.globalTables) {
+    lines.push(`  ${headline(table.source)}`, '    read whole by every replica; its topic is its changelog')
+  }
   return lines.join('\n') + '\n'
 }
 
@@ -54,6 +57,7 @@ export function describeMermaid(graph: TopologyGraph): string {
     }
     lines.push('  end')
   }
+  for (const table of compiled.globalTables) lines.push(`  ${id(table.source.name)}[("${label(headline(table.source))}")]`)
   return [...lines, ...edges].join('\n') + '\n'
 }
 

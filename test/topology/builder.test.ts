@@ -49,7 +49,9 @@ describe('TopologyBuilder', () => {
       .source('connections', { topic: 'connections' })
       .join('with-pod', { table: pods, type: 'left', key: 'value.srcIp', value: '{"flow": value, "pod": table}' })
       .to('out', { topic: 'enriched' })
-    expect(describeText(topology.build())).toContain('Processor: with-pod (left join global table pods on value.srcIp)')
+    const text = describeText(topology.build())
+    expect(text).toContain('Processor: with-pod (left join global table pods on value.srcIp)')
+    expect(text).toContain('Global table: pods (topic: pods-by-ip, format: json, store: pods)')
   })
 
   it('reports the same errors as the YAML loader', () => {
