@@ -94,7 +94,7 @@ export class KubeStream {
       fail: (error) => { this.failure ??= error },
       windowCounters: this.windowCounters,
       globalTable: (name) => this.replicaState!.globalTable(name),
-    }), () => this.replicaState!.directory)
+    }), () => this.replicaState!.directory, (tasks) => this.replicaState?.tasksChanged(tasks))
   }
 
   /** Connects, creates internal and output topics, checks sources and starts consuming. Resolves once running. */
@@ -123,7 +123,7 @@ export class KubeStream {
         graph,
         identity,
         dir: this.stateDirPath,
-        sourcePartitions: layout.sourceTopics,
+        layout,
         deadLetter: (record, error, step) => this.deadLetters!.write(record, error, step),
         log: this.log,
       })
@@ -173,6 +173,7 @@ export class KubeStream {
       activeTasks: () => this.taskManager.size,
       restoringTasks: () => this.taskManager.inState(TaskState.RESTORING).length,
       restoredRecords: () => this.replicaState?.restoredRecords ?? 0,
+      standbyRecords: () => this.replicaState?.standbyRecords ?? 0,
       lateRecords: () => this.windowCounters.lateRecords,
     })
     return this.registry
@@ -185,6 +186,7 @@ export class KubeStream {
       producedByTopic: (this.collector?.producedByTopic ?? new Map()) as ReadonlyMap<string, number>,
       deadLetters: (this.deadLetters?.counts ?? new Map()) as ReadonlyMap<string, number>,
       restoredRecords: this.replicaState?.restoredRecords ?? 0,
+      standbyRecords: this.replicaState?.standbyRecords ?? 0,
       lateRecords: this.windowCounters.lateRecords,
     }
   }
@@ -201,7 +203,7 @@ export class KubeStream {
       while (this.state === StreamState.RUNNING) {
         const messages = await next
         next = consumer.nextBatch(maxBatchSize)
-        await this.replicaState?.pollGlobalTables()
+        await this.replicaState?.poll()
         // Tasks assigned during that poll restore before any of their records is processed.
         if (this.taskManager.inState(TaskState.RESTORING).length > 0) {
           await this.commit(collector, consumer, true)

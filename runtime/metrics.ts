@@ -9,6 +9,7 @@ export interface EngineCounters {
   readonly activeTasks: () => number
   readonly restoringTasks: () => number
   readonly restoredRecords: () => number
+  readonly standbyRecords: () => number
   /** Records that arrived after their window closed (Kafka Streams' dropped-records). */
   readonly lateRecords: () => number
 }
@@ -54,6 +55,10 @@ export function createMetrics(applicationId: string, counters: EngineCounters): 
   new Counter({
     name: 'kubestream_restore_records_total', help: 'Changelog records replayed into local stores', registers: [registry],
     collect() { this.reset(); this.inc(counters.restoredRecords()) },
+  })
+  new Counter({
+    name: 'kubestream_standby_records_total', help: 'Changelog records applied to warm standby copies of stores', registers: [registry],
+    collect() { this.reset(); this.inc(counters.standbyRecords()) },
   })
   new Counter({
     name: 'kubestream_dropped_records_total', help: 'Records dropped because their window had closed (later than grace)', labelNames: ['reason'], registers: [registry],

@@ -7,9 +7,11 @@ import type { RecordError } from '../operators/record-error.js'
 import { ChangelogRestorer } from '../state/changelog-restorer.js'
 import { GlobalTables } from '../state/global-tables.js'
 import type { KeyValueStore } from '../state/key-value-store.js'
+import { StandbyStores, standbyKey } from '../state/standby-stores.js'
 import { StateDirectory } from '../state/state-directory.js'
 import type { CompiledTopology } from '../topology/compile.js'
 import type { TopologyGraph } from '../topology/graph.js'
+import type { TopicLayout } from './internal-topics.js'
 import type { Logger } from './logger.js'
 import { type StreamTask, TaskState } from './stream-task.js'
 
@@ -23,6 +25,7 @@ export class ReplicaState {
     readonly directory: StateDirectory,
     private readonly restorer: ChangelogRestorer | undefined,
     private readonly globalTables: GlobalTables | undefined,
+    private readonly standbys: StandbyStores | undefined,
     private readonly log: Logger,
   ) {}
 
@@ -32,7 +35,7 @@ export class ReplicaState {
     graph: TopologyGraph
     identity: ClientIdentity
     dir: string
-    sourcePartitions: ReadonlyMap<string, number>
+    layout: TopicLayout
     deadLetter: (record: StreamRecord, error: RecordError, step: string) => void
     log: Logger
   }): Promise<ReplicaState | undefined> {
@@ -46,13 +49,30 @@ export class ReplicaState {
     if (compiled.globalTables.length > 0) {
       const config = restoreConsumerConfig(graph.kafka, `${graph.applicationId}-global`, identity)
       globalTables = await GlobalTables.connect(config, compiled.globalTables, directory, options.deadLetter, log)
-      await globalTables.bootstrap(options.sourcePartitions)
+      await globalTables.bootstrap(options.layout.sourceTopics)
     }
-    return new ReplicaState(directory, restorer, globalTables, log)
+    let standbys: StandbyStores | undefined
+    if (hasStores && graph.processing.standbyReplicas > 0) {
+      const candidates = compiled.subTopologies.flatMap((sub) => [...sub.stores.values()].flatMap((store) =>
+        Array.from({ length: options.layout.subTopologies.get(sub.id) ?? 0 }, (_, partition) => ({ store: store.name, changelogTopic: store.changelogTopic, partition }))))
+      standbys = await StandbyStores.connect(restoreConsumerConfig(graph.kafka, `${graph.applicationId}-standby`, identity), directory, candidates, log)
+      standbys.setActive(new Set())
+    }
+    return new ReplicaState(directory, restorer, globalTables, standbys, log)
   }
 
   get restoredRecords(): number {
     return this.restorer?.restoredRecords ?? 0
+  }
+
+  /** Changelog records applied to standby copies. */
+  get standbyRecords(): number {
+    return this.standbys?.appliedRecords ?? 0
+  }
+
+  /** The tasks running here changed: their stores stop being standby copies, the others are. */
+  tasksChanged(tasks: StreamTask[]): void {
+    this.standbys?.setActive(new Set(tasks.flatMap((task) => task.stores?.partitions.map((s) => standbyKey(s.changelogTopic, s.partition)) ?? [])))
   }
 
   globalTable(name: string): KeyValueStore {
@@ -60,9 +80,10 @@ export class ReplicaState {
     return this.globalTables.store(name)
   }
 
-  /** Applies global table updates that arrived since the last call; the run loop calls it between batches. */
-  async pollGlobalTables(): Promise<void> {
+  /** Applies global table updates and standby changelog records that arrived since the last call; the run loop calls it between batches. */
+  async poll(): Promise<void> {
     await this.globalTables?.poll()
+    await this.standbys?.poll()
   }
 
   /** Replays the changelogs of tasks that were just assigned, then lets them process. */
@@ -88,6 +109,7 @@ export class ReplicaState {
   async close(): Promise<void> {
     await this.restorer?.close()
     await this.globalTables?.close()
+    await this.standbys?.close()
     await this.directory.close()
   }
 }

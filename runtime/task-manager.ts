@@ -25,6 +25,8 @@ export class TaskManager {
     private readonly compiled: CompiledTopology,
     private readonly shared: () => SharedRuntime,
     private readonly stateDirectory: () => StateDirectory,
+    /** Told the tasks after each assignment or close (standby copies follow it). */
+    private readonly onChange: (tasks: StreamTask[]) => void = () => undefined,
   ) {
     for (const sub of compiled.subTopologies) for (const { source } of sub.inputs) this.subTopologyOf.set(source.topic, sub)
   }
@@ -51,6 +53,7 @@ export class TaskManager {
       if (!task) this.tasks.set(id, (task = this.create(sub, partition)))
       this.byInput.set(inputKey(topic, partition), task)
     }
+    this.onChange(this.all())
   }
 
   /** The tasks that read any of these partitions. */
@@ -64,6 +67,7 @@ export class TaskManager {
       this.tasks.delete(task.id)
       for (const topic of task.inputs.keys()) this.byInput.delete(inputKey(topic, task.partition))
     }
+    if (tasks.length > 0) this.onChange(this.all())
   }
 
   /**

@@ -21,6 +21,7 @@ const DEFAULT_PROCESSING = {
   maxBatchSize: 1000,
   shutdownTimeoutMs: 30_000,
   maxTaskIdleMs: 500,
+  standbyReplicas: 0,
 } as const
 
 /**

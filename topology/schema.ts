@@ -76,6 +76,7 @@ export const topologySchema = {
             shutdownTimeoutMs: { type: 'integer', minimum: 100 },
             stateDir: { type: 'string', minLength: 1 },
             maxTaskIdleMs: { type: 'integer', minimum: 0 },
+            standbyReplicas: { type: 'integer', minimum: 0 },
           },
         },
         deadLetter: {

@@ -56,6 +56,14 @@ export interface ProcessingSettings {
    * max.task.idle.ms). Default 500.
    */
   maxTaskIdleMs?: number
+  /**
+   * Kafka Streams' num.standby.replicas. Above 0, each replica keeps warm copies of the stores
+   * of the tasks it does not run, tailing their changelogs, so a task that moves to it restores
+   * only the last moments. librdkafka shows no member the group's whole assignment, so copies
+   * cannot be placed one by one: every replica keeps a copy of every store partition it does
+   * not run (with R replicas, R - 1 copies). Default 0.
+   */
+  standbyReplicas?: number
   /** Where stores live on local disk (Kafka Streams' state.dir); `--state-dir` or $KUBESTREAM_STATE_DIR win; default /tmp/kubestream. */
   stateDir?: string
 }

@@ -28,7 +28,7 @@ describe('TopologyBuilder', () => {
     const fromYaml = loadTopologyFile('examples/warning-counts.yaml', env)
     const topology = new TopologyBuilder('warning-counts', {
       kafka: { bootstrapServers: 'localhost:9092', consumer: { 'session.timeout.ms': 45000 } },
-      processing: { guarantee: 'exactly_once', commitIntervalMs: 1000 },
+      processing: { guarantee: 'exactly_once', commitIntervalMs: 1000, standbyReplicas: 0 },
     })
     topology
       .source('cluster-events', { topic: 'cluster-events', format: 'json', timestamp: 'value.event.lastTimestamp' })
