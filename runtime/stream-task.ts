@@ -163,7 +163,7 @@ export class StreamTask {
   }
 
   private decode(input: TaskInput, message: Kafka.Message): StreamRecord | undefined {
-    const origin: RecordOrigin = { topic: message.topic, partition: this.partition, offset: message.offset, key: toBuffer(message.key), value: message.value }
+    const origin: RecordOrigin = { topic: input.topic, partition: this.partition, offset: message.offset, key: toBuffer(message.key), value: message.value }
     let value: unknown = null
     let failure: RecordError | undefined
     if (message.value !== null) {

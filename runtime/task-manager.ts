@@ -18,7 +18,8 @@ export type SharedRuntime = Omit<PipelineRuntime, 'keyValueStore' | 'windowStore
  */
 export class TaskManager {
   private readonly tasks = new Map<string, StreamTask>()
-  private readonly byInput = new Map<string, StreamTask>()
+  /** Input topic → the task of each of its partitions (indexed by partition): no string built per record. */
+  private readonly byInput = new Map<string, Array<StreamTask | undefined>>()
   private readonly subTopologyOf = new Map<string, SubTopology>()
 
   constructor(
@@ -51,21 +52,21 @@ export class TaskManager {
       const id = `${sub.id}_${partition}`
       let task = this.tasks.get(id)
       if (!task) this.tasks.set(id, (task = this.create(sub, partition)))
-      this.byInput.set(inputKey(topic, partition), task)
+      this.inputTasks(topic)[partition] = task
     }
     this.onChange(this.all())
   }
 
   /** The tasks that read any of these partitions. */
   tasksOf(partitions: TopicPartition[]): StreamTask[] {
-    return [...new Set(partitions.flatMap(({ topic, partition }) => this.byInput.get(inputKey(topic, partition)) ?? []))]
+    return [...new Set(partitions.flatMap(({ topic, partition }) => this.byInput.get(topic)?.[partition] ?? []))]
   }
 
   close(tasks: StreamTask[]): void {
     for (const task of tasks) {
       task.close()
       this.tasks.delete(task.id)
-      for (const topic of task.inputs.keys()) this.byInput.delete(inputKey(topic, task.partition))
+      for (const topic of task.inputs.keys()) this.inputTasks(topic)[task.partition] = undefined
     }
     if (tasks.length > 0) this.onChange(this.all())
   }
@@ -77,7 +78,7 @@ export class TaskManager {
   dispatch(messages: Kafka.Message[], caughtUp: (topic: string, partition: number, nextExpected: number | undefined) => boolean, maxIdleMs: number): Map<string, number> {
     const runs = new Map<StreamTask, Map<string, Kafka.Message[]>>()
     for (const message of messages) {
-      const task = this.byInput.get(inputKey(message.topic, message.partition))
+      const task = this.byInput.get(message.topic)?.[message.partition]
       if (!task || task.state !== TaskState.RUNNING) continue // revoked while the batch was in flight; the new owner reads it again
       let byTopic = runs.get(task)
       if (!byTopic) runs.set(task, (byTopic = new Map()))
@@ -96,6 +97,12 @@ export class TaskManager {
     const now = Date.now()
     for (const task of this.tasks.values()) task.drain((topic, next) => caughtUp(topic, task.partition, next), maxIdleMs, now)
     return counts
+  }
+
+  private inputTasks(topic: string): Array<StreamTask | undefined> {
+    let tasks = this.byInput.get(topic)
+    if (!tasks) this.byInput.set(topic, (tasks = []))
+    return tasks
   }
 
   private create(sub: SubTopology, partition: number): StreamTask {
@@ -122,8 +129,4 @@ export class TaskManager {
     ]))
     return new StreamTask(id, partition, inputs, stores, shared.deadLetter)
   }
-}
-
-function inputKey(topic: string, partition: number): string {
-  return `${topic}\u0000${partition}`
 }
