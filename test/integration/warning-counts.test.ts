@@ -10,7 +10,7 @@ import { StateDirectory } from '../../state/state-directory.js'
 import type { ProcessingGuarantee } from '../../topology/spec.js'
 import { loadTopologyFile } from '../../topology/load.js'
 import { waitFor } from '../support/engine-process.js'
-import { createTopic, endOffsets, readTopics } from '../support/kafka.js'
+import { createTopic, deleteTopic, endOffsets, readTopics } from '../support/kafka.js'
 import { countDifferences, expectedWarningCounts, lastCounts } from '../support/warning-counts.js'
 
 const brokers = inject('kafkaBrokers')
@@ -110,5 +110,30 @@ describe('warning-counts (windowed count over a repartition topic, LMDB + change
     const restoreLog = logs.map((line) => JSON.parse(line)).find((entry) => entry.msg === 'state up to date; nothing to restore')
     expect(restoreLog?.replayed).toBe(0)
     console.log(`[restore] full restore replayed ${restored} changelog records; restart with intact state ready in ${readyMs} ms, replayed 0`)
+  }, 180_000)
+
+  it('wipes a store whose checkpoint its changelog no longer covers (the topic was recreated)', async () => {
+    const { engine, drain, snapshot, logs, applicationId } = await scenario('at_least_once', 4_000)
+    let stream = engine()
+    await stream.start()
+    await drain(stream)
+    await stream.stop()
+    expect((await snapshot()).flat().length).toBeGreaterThan(20)
+
+    const changelog = `${applicationId}-${STORE}-changelog`
+    await deleteTopic(brokers, changelog)
+    await waitFor('the changelog recreated', async () => {
+      await createTopic(brokers, changelog, PARTITIONS, { 'cleanup.policy': 'compact' })
+      return true
+    }, 60_000, 500)
+    logs.length = 0
+    stream = engine()
+    await stream.start()
+    await waitFor('ready', () => stream.ready, 60_000)
+    await stream.stop()
+    const warnings = logs.map((line) => JSON.parse(line)).filter((entry) => entry.msg === 'checkpoint outside the changelog; restoring from its start')
+    expect(warnings.length).toBeGreaterThan(0)
+    // Nothing new came in: every store partition is as its (new, empty) changelog says.
+    expect((await snapshot()).flat()).toEqual([])
   }, 180_000)
 })

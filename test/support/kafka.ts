@@ -19,6 +19,17 @@ export async function createTopic(brokers: string, topic: string, partitions: nu
   }
 }
 
+/** Deletes a topic and waits until it is gone from metadata. */
+export async function deleteTopic(brokers: string, topic: string): Promise<void> {
+  const admin = Kafka.AdminClient.create({ 'bootstrap.servers': brokers })
+  try {
+    await new Promise<void>((resolve, reject) => admin.deleteTopic(topic, 30_000, (e) => (e ? reject(e) : resolve())))
+  } finally {
+    admin.disconnect()
+  }
+  for (let attempt = 0; attempt < 100 && (await listTopics(brokers, topic)).includes(topic); attempt++) await new Promise((resolve) => setTimeout(resolve, 200))
+}
+
 /**
  * Runs calls on a fresh consumer that never joins a group (node-rdkafka, so it speaks Kafka 4.x).
  * Reads right after a topic or group appears can hit leader or coordinator elections: retried.
