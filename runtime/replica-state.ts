@@ -7,7 +7,8 @@ import type { RecordError } from '../operators/record-error.js'
 import { ChangelogRestorer } from '../state/changelog-restorer.js'
 import { GlobalTables } from '../state/global-tables.js'
 import type { KeyValueStore } from '../state/key-value-store.js'
-import { StandbyStores, standbyKey } from '../state/standby-stores.js'
+import { partitionKey } from '../state/internals/changelog-consumer.js'
+import { StandbyStores } from '../state/standby-stores.js'
 import { StateDirectory } from '../state/state-directory.js'
 import type { CompiledTopology } from '../topology/compile.js'
 import type { TopologyGraph } from '../topology/graph.js'
@@ -72,7 +73,7 @@ export class ReplicaState {
 
   /** The tasks running here changed: their stores stop being standby copies, the others are. */
   tasksChanged(tasks: StreamTask[]): void {
-    this.standbys?.setActive(new Set(tasks.flatMap((task) => task.stores?.partitions.map((s) => standbyKey(s.changelogTopic, s.partition)) ?? [])))
+    this.standbys?.setActive(new Set(tasks.flatMap((task) => task.stores?.partitions.map((s) => partitionKey(s.changelogTopic, s.partition)) ?? [])))
   }
 
   globalTable(name: string): KeyValueStore {

@@ -1,17 +1,14 @@
-import Kafka from 'node-rdkafka'
+import type Kafka from 'node-rdkafka'
 import type { LibrdkafkaConfig } from '../connectors/kafka/client-config.js'
 import { NO_HEADERS, type StreamRecord } from '../operators/record.js'
 import { RecordError } from '../operators/record-error.js'
 import type { Logger } from '../runtime/logger.js'
 import type { GlobalTableDefinition } from '../topology/compile.js'
+import { ChangelogConsumer, OFFSET_BEGINNING } from './internals/changelog-consumer.js'
 import { encodeStoreKey, encodeStoreValue, KeyValueStore } from './key-value-store.js'
 import type { StateDirectory } from './state-directory.js'
-import { StateError } from './state-error.js'
 import type { StorePartition } from './store-partition.js'
 
-const { CODES } = Kafka
-/** librdkafka's RD_KAFKA_OFFSET_BEGINNING. */
-const OFFSET_BEGINNING = -2
 
 interface GlobalTable {
   readonly definition: GlobalTableDefinition
@@ -34,7 +31,7 @@ export class GlobalTables {
   private readonly byTopic = new Map<string, GlobalTable>()
 
   private constructor(
-    private readonly consumer: Kafka.KafkaConsumer,
+    private readonly consumer: ChangelogConsumer,
     tables: GlobalTable[],
     private readonly directory: StateDirectory,
     private readonly deadLetter: (record: StreamRecord, error: RecordError, step: string) => void,
@@ -53,9 +50,7 @@ export class GlobalTables {
     deadLetter: (record: StreamRecord, error: RecordError, step: string) => void,
     log: Logger,
   ): Promise<GlobalTables> {
-    const consumer = new Kafka.KafkaConsumer({ ...config, 'enable.auto.commit': false, 'enable.partition.eof': true } as Kafka.ConsumerGlobalConfig, {})
-    await new Promise<void>((resolve, reject) =>
-      consumer.connect({ timeout: 30_000 }, (error) => (error ? reject(new StateError('RESTORE', `global table consumer cannot connect: ${error.message}`, true, { cause: error })) : resolve())))
+    const consumer = await ChangelogConsumer.connect(config, 'global table')
     const tables = definitions.map((definition) => {
       const bytes = directory.globalStore(definition.store, definition.source.topic)
       return { definition, bytes, store: new KeyValueStore(bytes) }
@@ -80,28 +75,27 @@ export class GlobalTables {
       }
     }
     const remaining = new Set(assignments.map((a) => `${a.topic}\u0000${a.partition}`))
-    const eofs: Array<{ topic: string; partition: number }> = []
-    const onEof = (eof: { topic: string; partition: number }) => void eofs.push(eof)
-    this.consumer.on('partition.eof', onEof)
+    const ends: Array<{ topic: string; partition: number }> = []
+    const stopListening = this.consumer.onEndOfPartition((eof) => void ends.push(eof))
     this.consumer.assign(assignments)
     try {
       while (remaining.size > 0) {
-        this.apply(await this.consume(10_000, 200))
-        for (const eof of eofs.splice(0)) remaining.delete(`${eof.topic}\u0000${eof.partition}`)
+        this.apply(await this.consumer.consume(10_000, 200))
+        for (const eof of ends.splice(0)) remaining.delete(`${eof.topic}\u0000${eof.partition}`)
       }
     } finally {
-      this.consumer.removeListener('partition.eof', onEof)
+      stopListening()
     }
     this.log.info({ tables: [...this.byName.keys()], records: this.appliedRecords, ms: Date.now() - started }, 'global tables loaded')
   }
 
   /** Applies what has arrived since the last call, without waiting for more. */
   async poll(): Promise<void> {
-    this.apply(await this.consume(10_000, 0))
+    this.apply(await this.consumer.consume(10_000, 0))
   }
 
   close(): Promise<void> {
-    return new Promise((resolve) => this.consumer.disconnect(() => resolve()))
+    return this.consumer.close()
   }
 
   private apply(messages: Kafka.Message[]): void {
@@ -138,16 +132,5 @@ export class GlobalTables {
       this.deadLetter({ key, value: null, headers: NO_HEADERS, timestamp: message.timestamp ?? Date.now(), encodedValue: message.value ?? undefined, origin }, error, source.name)
       return undefined
     }
-  }
-
-  private consume(max: number, timeoutMs: number): Promise<Kafka.Message[]> {
-    this.consumer.setDefaultConsumeTimeout(timeoutMs)
-    return new Promise((resolve, reject) => {
-      this.consumer.consume(max, (error, messages) => {
-        if (!error) return resolve(messages)
-        if (error.code === CODES.ERRORS.ERR__TIMED_OUT || error.code === CODES.ERRORS.ERR__PARTITION_EOF) return resolve([])
-        reject(new StateError('RESTORE', `reading a global table failed: ${error.message}`, true, { cause: error }))
-      })
-    })
   }
 }

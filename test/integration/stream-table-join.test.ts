@@ -1,8 +1,8 @@
 import Kafka from 'node-rdkafka'
+import { pino } from 'pino'
 import { afterAll, expect, inject, it } from 'vitest'
 import { mulberry32 } from '../../connectors/generator/cluster-events.js'
 import { KubeStream } from '../../runtime/kube-stream.js'
-import { createLogger } from '../../runtime/logger.js'
 import { loadTopology } from '../../topology/load.js'
 import { waitFor } from '../support/engine-process.js'
 import { createTopic, readTopics } from '../support/kafka.js'
@@ -90,7 +90,7 @@ spec:
   }
   const flows = operations.filter((op) => op.kind === 'flow').length
 
-  const stream = new KubeStream(graph, { stateDir, logger: createLogger('join') })
+  const stream = new KubeStream(graph, { stateDir, logger: pino({ level: 'warn' }) })
   await stream.start()
   await waitFor('every flow joined', () => (stream.counters.producedByTopic.get(`join-left-${run}`) ?? 0) >= flows, 120_000)
   await stream.stop()
