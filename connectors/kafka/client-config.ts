@@ -67,6 +67,9 @@ export function producerConfig(settings: KafkaSettings, applicationId: string, i
     'queue.buffering.max.kbytes': 1_048_576,
     // Idempotence keeps per-partition order and drops broker-side duplicates on retry.
     'enable.idempotence': true,
+    // Kafka Streams' exactly-once default: a replica that died without a stable instance id
+    // holds read_committed readers (repartition topics included) back for at most this long.
+    ...(identity.exactlyOnce ? { 'transaction.timeout.ms': 10_000 } : {}),
     ...settings.config,
     ...settings.producer,
     'bootstrap.servers': bootstrapServers(settings),
