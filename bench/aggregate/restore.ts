@@ -2,9 +2,10 @@
  * Restore contender: a count topology whose changelog holds BENCH_KEYS distinct keys (written
  * by the harness), on the state dir BENCH_STATE_DIR. BENCH_PHASE=full starts on an empty dir and
  * times the full restore (start → ready); BENCH_PHASE=intact starts on the dir a full restore
- * left and times start → ready, then stays up a few seconds holding the store. Each phase is
- * its own process, so its peak RSS is its own: a replica restoring 1M keys, and a replica
- * holding them after a restart.
+ * left and times start → ready, then stays up a few seconds holding the store;
+ * BENCH_PHASE=process starts on that dir too and counts BENCH_KEYS input records (one per key,
+ * written by the harness), so every key is read and written. Each phase is its own process, so
+ * its peak RSS is its own.
  */
 import { readFileSync } from 'node:fs'
 import { pino } from 'pino'
@@ -15,7 +16,7 @@ import { reportResult } from '../fanout/report.js'
 const brokers = process.env.KAFKA_BROKERS!
 const applicationId = process.env.BENCH_GROUP_ID!
 const keys = Number(process.env.BENCH_KEYS)
-const phase = process.env.BENCH_PHASE === 'intact' ? 'intact' : 'full'
+const phase = (['full', 'intact', 'process'] as const).find((p) => p === process.env.BENCH_PHASE) ?? 'full'
 const graph = loadTopology(`
 apiVersion: kubestream.io/v1alpha1
 kind: Topology
@@ -46,8 +47,15 @@ while (!stream.ready) await new Promise((resolve) => setTimeout(resolve, 2))
 const readyMs = performance.now() - started
 const restored = stream.counters.restoredRecords
 if (phase === 'intact') await new Promise((resolve) => setTimeout(resolve, 3_000))
+let processedMs = 0
+if (phase === 'process') {
+  const input = process.env.BENCH_SOURCE_TOPIC!
+  while ((stream.counters.consumedByTopic.get(input) ?? 0) < keys) await new Promise((resolve) => setTimeout(resolve, 5))
+  processedMs = performance.now() - started - readyMs
+}
 await stream.stop()
 clearInterval(sampler)
-console.log(`DETAIL ${JSON.stringify({ phase, keys, readyMs, restored, peak })}`)
-reportResult({ name: phase === 'full' ? `kubestream full restore of ${keys.toLocaleString('en')} keys` : `kubestream restart holding ${keys.toLocaleString('en')} keys`, records: restored, bytes: 0, elapsedMs: readyMs })
+console.log(`DETAIL ${JSON.stringify({ phase, keys, readyMs, restored, processedMs, peak })}`)
+const name = { full: `full restore of ${keys.toLocaleString('en')} keys`, intact: `restart holding ${keys.toLocaleString('en')} keys`, process: `counting ${keys.toLocaleString('en')} records, one per key` }[phase]
+reportResult({ name: `kubestream ${name}`, records: phase === 'process' ? keys : restored, bytes: 0, elapsedMs: phase === 'process' ? processedMs : readyMs })
 process.exit(0)
