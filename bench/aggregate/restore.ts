@@ -22,7 +22,7 @@ apiVersion: kubestream.io/v1alpha1
 kind: Topology
 metadata: { name: ${applicationId} }
 spec:
-  kafka: { bootstrapServers: "${brokers}" }
+  kafka: { bootstrapServers: "${brokers}", consumer: ${process.env.BENCH_CONSUMER_CONFIG ?? '{}'}, producer: ${process.env.BENCH_PRODUCER_CONFIG ?? '{}'} }
   sources: [{ name: in, kafka: { topic: ${process.env.BENCH_SOURCE_TOPIC} } }]
   steps: [{ name: per-key, from: in, count: { store: counts } }]
   sinks: [{ name: out, from: per-key, kafka: { topic: ${applicationId}-out, partitions: 6 } }]

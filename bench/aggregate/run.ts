@@ -74,6 +74,9 @@ async function main(): Promise<void> {
           BENCH_PHASE: phase,
           BENCH_STATE_DIR: stateDir,
           BENCH_LOG_LEVEL: 'info',
+          // librdkafka queue sizes to try for the stateful path, as YAML flow maps, e.g. '{ queued.max.messages.kbytes: 32768 }'.
+          ...(process.env.BENCH_CONSUMER_CONFIG ? { BENCH_CONSUMER_CONFIG: process.env.BENCH_CONSUMER_CONFIG } : {}),
+          ...(process.env.BENCH_PRODUCER_CONFIG ? { BENCH_PRODUCER_CONFIG: process.env.BENCH_PRODUCER_CONFIG } : {}),
         }, (text) => {
           const line = text.split('\n').find((l) => l.startsWith('DETAIL '))
           if (line) details[phase] = JSON.parse(line.slice('DETAIL '.length)) as RestoreDetail
