@@ -174,7 +174,8 @@ export class StreamTask {
         failure = error
       }
     }
-    const record: StreamRecord = {
+    // Mutable only here: the event time is read from the record it then belongs to.
+    const record: { -readonly [K in keyof StreamRecord]: StreamRecord[K] } = {
       key: origin.key === null ? null : origin.key.toString('utf8'),
       value,
       headers: message.headers ? decodeHeaders(message.headers) : NO_HEADERS,
@@ -184,7 +185,7 @@ export class StreamTask {
     }
     if (!failure && input.eventTime) {
       try {
-        return { ...record, timestamp: input.eventTime(record) }
+        record.timestamp = input.eventTime(record)
       } catch (error) {
         if (!(error instanceof RecordError)) throw error
         failure = error

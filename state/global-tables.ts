@@ -4,7 +4,7 @@ import { NO_HEADERS, type StreamRecord } from '../operators/record.js'
 import { RecordError } from '../operators/record-error.js'
 import type { Logger } from '../runtime/logger.js'
 import type { GlobalTableDefinition } from '../topology/compile.js'
-import { ChangelogConsumer, OFFSET_BEGINNING } from './internals/changelog-consumer.js'
+import { ChangelogConsumer, messagesByPartition, OFFSET_BEGINNING, partitionKey } from './internals/changelog-consumer.js'
 import { encodeStoreKey, encodeStoreValue, KeyValueStore } from './key-value-store.js'
 import type { StateDirectory } from './state-directory.js'
 import type { StorePartition } from './store-partition.js'
@@ -74,14 +74,14 @@ export class GlobalTables {
         assignments.push({ topic, partition, offset: this.directory.globalCheckpoint(table.bytes, partition) ?? OFFSET_BEGINNING })
       }
     }
-    const remaining = new Set(assignments.map((a) => `${a.topic}\u0000${a.partition}`))
+    const remaining = new Set(assignments.map((a) => partitionKey(a.topic, a.partition)))
     const ends: Array<{ topic: string; partition: number }> = []
     const stopListening = this.consumer.onEndOfPartition((eof) => void ends.push(eof))
     this.consumer.assign(assignments)
     try {
       while (remaining.size > 0) {
         this.apply(await this.consumer.consume(10_000, 200))
-        for (const eof of ends.splice(0)) remaining.delete(`${eof.topic}\u0000${eof.partition}`)
+        for (const eof of ends.splice(0)) remaining.delete(partitionKey(eof.topic, eof.partition))
       }
     } finally {
       stopListening()
@@ -99,14 +99,7 @@ export class GlobalTables {
   }
 
   private apply(messages: Kafka.Message[]): void {
-    const runs = new Map<string, Kafka.Message[]>()
-    for (const message of messages) {
-      const id = `${message.topic}\u0000${message.partition}`
-      let run = runs.get(id)
-      if (!run) runs.set(id, (run = []))
-      run.push(message)
-    }
-    for (const run of runs.values()) {
+    for (const run of messagesByPartition(messages).values()) {
       const table = this.byTopic.get(run[0].topic)!
       const changes: Array<{ key: Buffer; value: Buffer | null }> = []
       for (const message of run) {

@@ -2,8 +2,6 @@
 export type StateErrorCode =
   /** Another live process holds the task's lock in this state dir. */
   | 'TASK_LOCKED'
-  /** A changelog topic exists with a shape the store cannot use (partition count). */
-  | 'CHANGELOG_MISMATCH'
   /** Reading the changelog back failed. */
   | 'RESTORE'
   /** The state dir cannot be opened or written. */

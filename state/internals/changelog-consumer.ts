@@ -67,14 +67,23 @@ export class ChangelogConsumer {
   }
 }
 
-/** A batch split by topic-partition (key `topic\0partition`), each run in offset order, as changelog records. */
-export function runsByPartition(messages: readonly Kafka.Message[]): Map<string, ChangelogRecord[]> {
-  const runs = new Map<string, ChangelogRecord[]>()
+/** A batch split by topic-partition (key `topic\0partition`), each run in offset order. */
+export function messagesByPartition(messages: readonly Kafka.Message[]): Map<string, Kafka.Message[]> {
+  const runs = new Map<string, Kafka.Message[]>()
   for (const message of messages) {
     const key = partitionKey(message.topic, message.partition)
     let run = runs.get(key)
     if (!run) runs.set(key, (run = []))
-    run.push({ key: Buffer.isBuffer(message.key) ? message.key : Buffer.from(String(message.key ?? '')), value: message.value ?? null, offset: message.offset })
+    run.push(message)
+  }
+  return runs
+}
+
+/** The same, each message as a changelog record. */
+export function runsByPartition(messages: readonly Kafka.Message[]): Map<string, ChangelogRecord[]> {
+  const runs = new Map<string, ChangelogRecord[]>()
+  for (const [key, run] of messagesByPartition(messages)) {
+    runs.set(key, run.map((m) => ({ key: Buffer.isBuffer(m.key) ? m.key : Buffer.from(String(m.key ?? '')), value: m.value ?? null, offset: m.offset })))
   }
   return runs
 }
