@@ -3,6 +3,7 @@ import { TopologyError } from '../topology/errors.js'
 import { describeMermaid, describeText } from '../topology/describe.js'
 import { loadTopologyFile } from '../topology/load.js'
 import { topologySchema } from '../topology/schema.js'
+import type { IngestMode } from '../runtime/source-ingest.js'
 import { runTopology } from './run.js'
 
 const program = new Command()
@@ -18,7 +19,8 @@ program
   .addOption(new Option('--http-host <host>', 'address for the HTTP server').default('0.0.0.0'))
   .addOption(new Option('--state-dir <dir>', 'where stores live (else spec.processing.stateDir, then /tmp/kubestream)').env('KUBESTREAM_STATE_DIR'))
   .addOption(new Option('--instance-id <id>', 'stable replica name: static group membership and the transactional id (the pod name)').env('KUBESTREAM_INSTANCE_ID'))
-  .action(async (file: string, options: { httpPort?: number; httpHost: string; stateDir?: string; instanceId?: string }) => {
+  .addOption(new Option('--ingest <mode>', 'non-Kafka sources (a tracer): on = read them and run the steps, only = just land their records (per-node DaemonSet), off = just run the steps').choices(['on', 'only', 'off']).default('on').env('KUBESTREAM_INGEST'))
+  .action(async (file: string, options: { httpPort?: number; httpHost: string; stateDir?: string; instanceId?: string; ingest: IngestMode }) => {
     await runTopology(file, options)
   })
 

@@ -1,6 +1,7 @@
 import type { Server } from 'node:http'
 import { startHttpServer } from '../runtime/http-server.js'
 import { KubeStream } from '../runtime/kube-stream.js'
+import type { IngestMode } from '../runtime/source-ingest.js'
 import { createLogger } from '../runtime/logger.js'
 import { loadTopologyFile } from '../topology/load.js'
 
@@ -9,6 +10,7 @@ export interface RunOptions {
   httpHost: string
   stateDir?: string
   instanceId?: string
+  ingest?: IngestMode
 }
 
 /**
@@ -19,7 +21,7 @@ export interface RunOptions {
 export async function runTopology(file: string, options: RunOptions): Promise<void> {
   const log = createLogger()
   const graph = loadTopologyFile(file)
-  const stream = new KubeStream(graph, { logger: log, stateDir: options.stateDir, instanceId: options.instanceId })
+  const stream = new KubeStream(graph, { logger: log, stateDir: options.stateDir, instanceId: options.instanceId, ingest: options.ingest })
   let server: Server | undefined
   if (options.httpPort !== undefined) server = await startHttpServer(options.httpPort, options.httpHost, stream)
 

@@ -10,6 +10,7 @@ import type { TopologyGraph } from '../topology/graph.js'
 import { DeadLetterWriter } from './dead-letter.js'
 import { prepareInternalTopics } from './internal-topics.js'
 import { ReplicaState } from './replica-state.js'
+import { type IngestMode, SourceIngest } from './source-ingest.js'
 import { createLogger, type Logger } from './logger.js'
 import { createMetrics } from './metrics.js'
 import { StreamState } from './stream-state.js'
@@ -26,6 +27,8 @@ export interface KubeStreamOptions {
    * $KUBESTREAM_INSTANCE_ID, then $POD_NAME.
    */
   instanceId?: string
+  /** Whether this replica reads the topology's non-Kafka sources (a tracer), its steps, or both (default). */
+  ingest?: IngestMode
 }
 
 /** Longer than librdkafka's default message.timeout.ms (300 s), after which an undelivered record fails on its own. */
@@ -69,6 +72,8 @@ export class KubeStream {
   private consumer: BatchConsumer | undefined
   private admin: TopicAdmin | undefined
   private replicaState: ReplicaState | undefined
+  private ingest: SourceIngest | undefined
+  private readonly ingestMode: IngestMode
   private deadLetters: DeadLetterWriter | undefined
   private failure: unknown
   private loop: Promise<void> | undefined
@@ -86,6 +91,7 @@ export class KubeStream {
       exactlyOnce: graph.processing.guarantee === 'exactly_once',
       coPartitioned: this.compiled.subTopologies.some((sub) => sub.inputs.length > 1),
     }
+    this.ingestMode = SourceIngest.hasSources(graph) ? options.ingest ?? 'on' : 'off'
     this.stateDirPath = options.stateDir ?? (process.env.KUBESTREAM_STATE_DIR || graph.processing.stateDir || '/tmp/kubestream')
     // Tasks exist only once start() has connected the clients they write to.
     this.taskManager = new TaskManager(this.compiled, () => ({
@@ -126,8 +132,13 @@ export class KubeStream {
         layout,
         deadLetter: (record, error, step) => this.deadLetters!.write(record, error, step),
         log: this.log,
+        sourcesWithState: this.ingestMode !== 'off',
       })
-      this.consumer.subscribe(this.compiled.subTopologies.flatMap((sub) => sub.inputs.map((i) => i.source.topic)))
+      if (this.ingestMode !== 'off') this.ingest = SourceIngest.open(graph, this.replicaState!.directory, this.log)
+      const topics = this.ingestMode === 'only' ? [] : this.compiled.subTopologies.flatMap((sub) => sub.inputs.map((i) => i.source.topic))
+      if (topics.length > 0) this.consumer.subscribe(topics)
+      // Nothing to be assigned: ready as soon as it runs.
+      else this.assigned = true
     } catch (error) {
       this.state = StreamState.ERROR
       await this.closeClients()
@@ -135,6 +146,7 @@ export class KubeStream {
     }
     this.state = StreamState.RUNNING
     this.log.info({ applicationId: graph.applicationId, guarantee: graph.processing.guarantee, instanceId: identity.instanceId, sources: graph.sources.map((s) => s.topic) }, 'running')
+    this.ingest?.start()
     this.loop = this.runLoop(this.consumer, this.collector)
   }
 
@@ -152,6 +164,8 @@ export class KubeStream {
   async stop(timeoutMs = this.graph.processing.shutdownTimeoutMs): Promise<void> {
     if (this.state === StreamState.CREATED || this.state === StreamState.NOT_RUNNING || this.state === StreamState.PENDING_SHUTDOWN) return
     if (this.state === StreamState.RUNNING) this.state = StreamState.PENDING_SHUTDOWN
+    // Documents read but not landed are read again: their counters were never committed.
+    await this.ingest?.stop()
     await this.loop?.catch(() => undefined)
     try {
       if (this.failure === undefined && this.collector && this.consumer) await this.commit(this.collector, this.consumer, true, timeoutMs)
@@ -175,6 +189,8 @@ export class KubeStream {
       restoredRecords: () => this.replicaState?.restoredRecords ?? 0,
       standbyRecords: () => this.replicaState?.standbyRecords ?? 0,
       lateRecords: () => this.windowCounters.lateRecords,
+      sourceErrors: () => this.ingest?.errors ?? new Map(),
+      sourceDocuments: () => this.ingest?.documents ?? new Map(),
     })
     return this.registry
   }
@@ -211,6 +227,7 @@ export class KubeStream {
           lastCommit = Date.now()
         }
         this.dispatch(messages)
+        this.ingest?.drain(collector, (record, error, step) => this.deadLetters!.write(record, error, step))
         if (this.failure !== undefined) throw this.failure
         await collector.drain()
         if (this.revocations.length > 0) {
@@ -246,6 +263,7 @@ export class KubeStream {
       else consumer.commit(offsets)
     }
     await this.replicaState?.checkpoint(tasks, collector)
+    if (this.ingest) this.ingest.commit(this.replicaState!.directory)
   }
 
   /**
@@ -313,6 +331,7 @@ export class KubeStream {
   private async closeClients(): Promise<void> {
     if (this.clientsClosed) return
     this.clientsClosed = true
+    await this.ingest?.stop()
     await this.consumer?.close()
     await this.collector?.close()
     this.admin?.close()

@@ -12,6 +12,10 @@ export interface EngineCounters {
   readonly standbyRecords: () => number
   /** Records that arrived after their window closed (Kafka Streams' dropped-records). */
   readonly lateRecords: () => number
+  /** Failed reads of non-Kafka sources (a tracer down, slow or answering garbage), keyed `source\0code`. */
+  readonly sourceErrors: () => ReadonlyMap<string, number>
+  /** Documents read from non-Kafka sources, by source. */
+  readonly sourceDocuments: () => ReadonlyMap<string, number>
 }
 
 /**
@@ -63,6 +67,23 @@ export function createMetrics(applicationId: string, counters: EngineCounters): 
   new Counter({
     name: 'kubestream_dropped_records_total', help: 'Records dropped because their window had closed (later than grace)', labelNames: ['reason'], registers: [registry],
     collect() { this.reset(); this.inc({ reason: 'late' }, counters.lateRecords()) },
+  })
+  new Counter({
+    name: 'kubestream_source_errors_total', help: 'Failed reads of a non-Kafka source (tracer down, slow or answering garbage), retried with backoff', labelNames: ['source', 'code'], registers: [registry],
+    collect() {
+      this.reset()
+      for (const [key, count] of counters.sourceErrors()) {
+        const [source, code] = key.split('\u0000')
+        this.inc({ source, code }, count)
+      }
+    },
+  })
+  new Counter({
+    name: 'kubestream_source_documents_total', help: 'Documents read from a non-Kafka source (one tracer /connections answer each)', labelNames: ['source'], registers: [registry],
+    collect() {
+      this.reset()
+      for (const [source, count] of counters.sourceDocuments()) this.inc({ source }, count)
+    },
   })
   return registry
 }

@@ -39,10 +39,12 @@ export class ReplicaState {
     layout: TopicLayout
     deadLetter: (record: StreamRecord, error: RecordError, step: string) => void
     log: Logger
+    /** Something else keeps state here too (a tracer source's counters). */
+    sourcesWithState: boolean
   }): Promise<ReplicaState | undefined> {
     const { compiled, graph, identity, log } = options
     const hasStores = compiled.subTopologies.some((sub) => sub.stores.size > 0)
-    if (!hasStores && compiled.globalTables.length === 0) return undefined
+    if (!hasStores && compiled.globalTables.length === 0 && !options.sourcesWithState) return undefined
     mkdirSync(options.dir, { recursive: true })
     const directory = StateDirectory.open(options.dir, graph.applicationId)
     const restorer = hasStores ? await ChangelogRestorer.connect(restoreConsumerConfig(graph.kafka, graph.applicationId, identity), log) : undefined

@@ -3,8 +3,9 @@ import { TopologyError, type SourcePosition } from './errors.js'
 import { aggregateOperator } from './aggregation.js'
 import { joinOperator, rejectTableChildren } from './join.js'
 import { compileExpression, type CompiledExpression, ExpressionSyntaxError } from './expression.js'
-import type { GraphNode, SinkNode, SourceNode, StepNode, StepOperator, TopologyGraph } from './graph.js'
-import { OPERATOR_KEYS, type StepSpec, type TopologyDocument } from './spec.js'
+import { durationMs } from './duration.js'
+import type { GraphNode, SinkNode, SourceNode, StepNode, StepOperator, TopologyGraph, TracerSettings } from './graph.js'
+import { OPERATOR_KEYS, type StepSpec, type TopologyDocument, type TracerSourceSpec } from './spec.js'
 import { compileTemplate, type CompiledTemplate } from './template.js'
 
 /** A path into the document, e.g. `['spec', 'steps', 0, 'filter']`. */
@@ -44,15 +45,18 @@ export function buildGraph(doc: TopologyDocument, locate: Locator = () => undefi
   }
 
   const sources: SourceNode[] = doc.spec.sources.map((source, i) => {
+    if (source.tracer && source.table) fail('JOIN', `source "${source.name}" reads a tracer, which cannot be a table`, ['spec', 'sources', i, 'table'])
+    const kafka = source.kafka
     const node: SourceNode = {
       kind: 'source',
       name: source.name,
       description: source.description,
-      topic: source.kafka.topic,
-      format: source.kafka.format ?? 'json',
-      startOffset: source.kafka.startOffset ?? 'earliest',
-      timestamp: source.kafka.timestamp === undefined ? undefined : expression(source.kafka.timestamp, ['spec', 'sources', i, 'kafka', 'timestamp']),
+      topic: kafka?.topic ?? source.tracer!.topic,
+      format: kafka?.format ?? 'json',
+      startOffset: kafka?.startOffset ?? 'earliest',
+      timestamp: kafka?.timestamp === undefined ? undefined : expression(kafka.timestamp, ['spec', 'sources', i, 'kafka', 'timestamp']),
       table: source.table ? { store: source.table.store ?? source.name, global: source.table.global ?? false } : undefined,
+      tracer: source.tracer ? tracerSettings(source.name, source.tracer) : undefined,
       children: [],
     }
     claim(node, ['spec', 'sources', i])
@@ -142,6 +146,22 @@ function wire(consumers: ReadonlyArray<readonly [StepNode | SinkNode, DocumentPa
       fail('DANGLING_FROM', `${node.kind} "${node.name}" reads from "${node.from}", which is ${what}${hint}`, [...path, 'from'])
     }
     parent!.children.push(node)
+  }
+}
+
+function tracerSettings(sourceName: string, spec: TracerSourceSpec): TracerSettings {
+  const [mode, address] = spec.socket ? ['http', spec.socket] as const : spec.ndjsonFile ? ['file', spec.ndjsonFile] as const : ['socket', spec.ndjsonSocket!] as const
+  return {
+    mode,
+    address,
+    path: spec.path ?? '/connections',
+    intervalMs: durationMs(spec.interval ?? '5s'),
+    timeoutMs: durationMs(spec.timeout ?? '10s'),
+    maxBackoffMs: durationMs(spec.maxBackoff ?? '30s'),
+    node: spec.node || undefined,
+    keepLoopback: spec.keepLoopback ?? false,
+    store: spec.store ?? `${sourceName}-counters`,
+    topicSettings: { partitions: spec.partitions, replicationFactor: spec.replicationFactor, config: spec.config },
   }
 }
 

@@ -126,6 +126,8 @@ export function compileTopology(graph: TopologyGraph): CompiledTopology {
 
   for (const source of graph.sources) {
     if (source.table) continue
+    // A tracer whose records only land in their topic (the per-node shape) has nothing to read back.
+    if (source.tracer && source.children.length === 0) continue
     const sub = { id: subTopologies.length, inputs: [input(source)], stores: new Map<string, StoreDefinition>() }
     subTopologies.push(sub)
     visit(sub, source, false, source.format)
@@ -134,6 +136,7 @@ export function compileTopology(graph: TopologyGraph): CompiledTopology {
   const fixedTopics: Array<readonly [string, TopicSpec]> = [[graph.deadLetter.topic, graph.deadLetter]]
   for (const node of graph.nodes.values()) {
     if (node.kind === 'sink' && node.topic.isStatic) fixedTopics.push([sanitizeTopicName(node.topic.source), node.topicSettings])
+    if (node.kind === 'source' && node.tracer) fixedTopics.push([node.topic, node.tracer.topicSettings])
   }
   const globalTables = graph.sources.filter((s) => s.table?.global).map((source) => ({ source, store: source.table!.store, valueSerde: serdes[source.format] }))
   return { graph, subTopologies, globalTables, repartitionBefore, fixedTopics }

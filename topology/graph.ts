@@ -33,6 +33,24 @@ export interface SourceNode extends NodeBase {
   readonly timestamp?: CompiledExpression
   /** Set when the topic is read as a table: its store, and whether every replica reads all of it. */
   readonly table?: { readonly store: string; readonly global: boolean }
+  /** Set when a network tracer feeds the topic: this replica lands its records there (unless told not to ingest). */
+  readonly tracer?: TracerSettings
+}
+
+export interface TracerSettings {
+  /** http: polled over HTTP on a unix socket; file: NDJSON followed; socket: NDJSON streamed on a unix socket. */
+  readonly mode: 'http' | 'file' | 'socket'
+  /** The socket's or file's path. */
+  readonly address: string
+  readonly path: string
+  readonly intervalMs: number
+  readonly timeoutMs: number
+  readonly maxBackoffMs: number
+  readonly node?: string
+  readonly keepLoopback: boolean
+  readonly store: string
+  /** How the landing topic is created. */
+  readonly topicSettings: TopicSettings
 }
 
 export type StepOperator =

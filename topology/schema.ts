@@ -90,10 +90,31 @@ export const topologySchema = {
           items: {
             type: 'object',
             additionalProperties: false,
-            required: ['name', 'kafka'],
+            required: ['name'],
+            oneOf: [{ required: ['kafka'] }, { required: ['tracer'] }],
             properties: {
               name,
               description: { type: 'string' },
+              tracer: {
+                type: 'object',
+                additionalProperties: false,
+                required: ['topic'],
+                oneOf: [{ required: ['socket'] }, { required: ['ndjsonFile'] }, { required: ['ndjsonSocket'] }],
+                properties: {
+                  socket: { type: 'string', minLength: 1 },
+                  ndjsonFile: { type: 'string', minLength: 1 },
+                  ndjsonSocket: { type: 'string', minLength: 1 },
+                  path: { type: 'string', pattern: '^/' },
+                  interval: duration,
+                  timeout: duration,
+                  maxBackoff: duration,
+                  node: { type: 'string' },
+                  keepLoopback: { type: 'boolean' },
+                  store: name,
+                  topic: { type: 'string', minLength: 1 },
+                  ...topicSettings,
+                },
+              },
               kafka: {
                 type: 'object',
                 additionalProperties: false,

@@ -82,10 +82,11 @@ export interface DeadLetterSettings extends TopicSettings {
 
 export type Format = 'json' | 'string' | 'bytes'
 
+/** A source reads exactly one of: a Kafka topic, or a node's network tracer. */
 export interface SourceSpec {
   name: string
   description?: string
-  kafka: {
+  kafka?: {
     topic: string
     /** How values are decoded; keys are read as UTF-8 strings. */
     format?: Format
@@ -103,6 +104,41 @@ export interface SourceSpec {
    * (tombstone) deleting the key. Joins look records up in it; it feeds no steps.
    */
   table?: TableSpec
+  tracer?: TracerSourceSpec
+}
+
+/**
+ * A node's network tracer (../shared/samples/tracer-connections.json): one record per
+ * connection per document, keyed `source|dest|sport|dport`, carrying the deltas of its
+ * counters since the previous document. The records land in `topic`, which the steps read like
+ * a Kafka source. Exactly one of `socket`, `ndjsonFile`, `ndjsonSocket`.
+ */
+export interface TracerSourceSpec {
+  /** The tracer's unix socket, polled with `GET <path>` (HTTP) every `interval`. */
+  socket?: string
+  /** A file of /connections documents, one per line, followed as it grows. */
+  ndjsonFile?: string
+  /** A unix socket on which the tracer streams /connections documents, one per line. */
+  ndjsonSocket?: string
+  /** Default `/connections`. */
+  path?: string
+  /** Default 5s. */
+  interval?: Duration
+  /** A tracer that has not answered in full after this long has failed; default 10s. */
+  timeout?: Duration
+  /** Longest wait between retries of a failing tracer; default 30s. */
+  maxBackoff?: Duration
+  /** The node the connections were seen on; default $NODE_NAME, then the host name. */
+  node?: string
+  /** Keep connections whose both ends are loopback; default false. */
+  keepLoopback?: boolean
+  /** The state store of the last counters per connection; default `<source name>-counters`. */
+  store?: string
+  /** Where the connection records land (created if missing). */
+  topic: string
+  partitions?: number
+  replicationFactor?: number
+  config?: Record<string, string | number>
 }
 
 export interface TableSpec {

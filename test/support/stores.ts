@@ -18,6 +18,8 @@ export function tempStores() {
   }
   let offset = 0
   return {
+    /** The raw store partition (write buffer over LMDB). */
+    bytes: partition,
     keyValue: (name: string) => new KeyValueStore(partition(name)),
     window: (name: string) => new WindowStore(partition(name)),
     session: (name: string) => new SessionStore(partition(name)),

@@ -1,0 +1,42 @@
+/** One answer of the tracer: every connection it tracks at that moment (a complete document) and when it arrived. */
+export interface TracerDocument {
+  readonly connections: readonly unknown[]
+  readonly receivedAt: number
+  /** How far into an NDJSON file this document ends (bytes): where a restart resumes reading. */
+  readonly position?: number
+}
+
+/** Why the tracer could not be read this time; the reader retries with backoff. */
+export class TracerReadError extends Error {
+  constructor(readonly code: 'UNREACHABLE' | 'TIMEOUT' | 'HTTP_STATUS' | 'GARBAGE', message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'TracerReadError'
+  }
+}
+
+/** Where documents come from: an HTTP endpoint polled, a file followed, a socket streamed. */
+export interface DocumentReader {
+  /** Starts reading; documents and failures are reported until stop(). A failure never ends the reader. */
+  start(onDocument: (document: TracerDocument) => void, onError: (error: TracerReadError) => void): void
+  stop(): Promise<void>
+  /** Says where this reader is reading, for logs and dead-letter headers. */
+  readonly describe: string
+}
+
+/** `{"connections": [...]}` → its entries; anything else is garbage from the tracer as a whole. */
+export function parseDocument(text: string): unknown[] {
+  let document: unknown
+  try {
+    document = JSON.parse(text)
+  } catch (error) {
+    throw new TracerReadError('GARBAGE', `not JSON: ${(error as Error).message}`)
+  }
+  const connections = (document as { connections?: unknown } | null)?.connections
+  if (!Array.isArray(connections)) throw new TracerReadError('GARBAGE', 'not a /connections document: no "connections" array')
+  return connections
+}
+
+/** 0.5 s, 1 s, 2 s, … up to `maxMs`: how long to wait after `failures` failures in a row. */
+export function backoffMs(failures: number, maxMs: number): number {
+  return Math.min(maxMs, 500 * 2 ** Math.min(failures - 1, 16))
+}
