@@ -45,6 +45,10 @@ export function buildGraph(doc: TopologyDocument, locate: Locator = () => undefi
   }
 
   const sources: SourceNode[] = doc.spec.sources.map((source, i) => {
+    const readers = (['kafka', 'tracer'] as const).filter((reader) => source[reader])
+    if (readers.length !== 1) fail('SCHEMA', `source "${source.name}" must read exactly one of kafka or tracer (it has ${readers.length === 0 ? 'neither' : 'both'})`, ['spec', 'sources', i, readers[1] ?? 'name'])
+    const inputs = source.tracer ? (['socket', 'ndjsonFile', 'ndjsonSocket'] as const).filter((input) => source.tracer![input]) : ['socket']
+    if (inputs.length !== 1) fail('SCHEMA', `tracer source "${source.name}" must read exactly one of socket, ndjsonFile or ndjsonSocket`, ['spec', 'sources', i, 'tracer', inputs[1] ?? 'topic'])
     if (source.tracer && source.table) fail('JOIN', `source "${source.name}" reads a tracer, which cannot be a table`, ['spec', 'sources', i, 'table'])
     const kafka = source.kafka
     const node: SourceNode = {
@@ -75,7 +79,7 @@ export function buildGraph(doc: TopologyDocument, locate: Locator = () => undefi
     claim(node, path)
     return node
   })
-  const sinks = doc.spec.sinks.map((sink, i) => {
+  const sinks = (doc.spec.sinks ?? []).map((sink, i) => {
     const path = ['spec', 'sinks', i]
     const { topic, format, partitions, replicationFactor, config } = sink.kafka
     const node: SinkNode = {

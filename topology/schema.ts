@@ -54,7 +54,7 @@ export const topologySchema = {
     spec: {
       type: 'object',
       additionalProperties: false,
-      required: ['sources', 'sinks'],
+      required: ['sources'],
       properties: {
         kafka: {
           type: 'object',
@@ -91,7 +91,6 @@ export const topologySchema = {
             type: 'object',
             additionalProperties: false,
             required: ['name'],
-            oneOf: [{ required: ['kafka'] }, { required: ['tracer'] }],
             properties: {
               name,
               description: { type: 'string' },
@@ -99,7 +98,6 @@ export const topologySchema = {
                 type: 'object',
                 additionalProperties: false,
                 required: ['topic'],
-                oneOf: [{ required: ['socket'] }, { required: ['ndjsonFile'] }, { required: ['ndjsonSocket'] }],
                 properties: {
                   socket: { type: 'string', minLength: 1 },
                   ndjsonFile: { type: 'string', minLength: 1 },
@@ -174,7 +172,6 @@ export const topologySchema = {
         },
         sinks: {
           type: 'array',
-          minItems: 1,
           items: {
             type: 'object',
             additionalProperties: false,

@@ -22,7 +22,8 @@ export interface TopologySpec {
   deadLetter?: DeadLetterSettings
   sources: SourceSpec[]
   steps?: StepSpec[]
-  sinks: SinkSpec[]
+  /** May be empty only where a source lands its records by itself (a tracer's topic). */
+  sinks?: SinkSpec[]
 }
 
 export interface KafkaSettings {
