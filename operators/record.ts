@@ -38,12 +38,12 @@ export function exposeRecord(context: ExpressionContext, record: StreamRecord): 
 }
 
 /** A copy with some fields replaced; same field order every time so V8 keeps one shape. */
-export function withChanges(record: StreamRecord, changes: Partial<Pick<StreamRecord, 'key' | 'value' | 'headers' | 'encodedValue'>>): StreamRecord {
+export function withChanges(record: StreamRecord, changes: Partial<Pick<StreamRecord, 'key' | 'value' | 'headers' | 'encodedValue' | 'timestamp'>>): StreamRecord {
   return {
     key: 'key' in changes ? changes.key : record.key,
     value: 'value' in changes ? changes.value : record.value,
     headers: changes.headers ?? record.headers,
-    timestamp: record.timestamp,
+    timestamp: changes.timestamp ?? record.timestamp,
     encodedValue: 'value' in changes ? changes.encodedValue : record.encodedValue,
     origin: record.origin,
   }

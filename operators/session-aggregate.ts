@@ -84,7 +84,8 @@ export function sessionAggregate(
 
 function result(record: StreamRecord, session: SessionEntry): StreamRecord {
   const windowed: WindowedResult = { key: session.key, windowStart: session.start, windowEnd: session.end, value: session.value }
-  return withChanges(record, { key: `${session.key}@${session.start}`, value: windowed, encodedValue: undefined })
+  // Timestamped at the session's end at the latest, as Kafka Streams does: not at the later record that closed it.
+  return withChanges(record, { key: `${session.key}@${session.start}`, value: windowed, encodedValue: undefined, timestamp: Math.min(record.timestamp, session.end) })
 }
 
 /** A merged-away session: its result key gets a null value, which compacts it away downstream. */

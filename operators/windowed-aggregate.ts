@@ -86,9 +86,14 @@ export function windowedAggregate(
   return recordOperator(context, process, endOfBatch)
 }
 
+/**
+ * A window's result, timestamped inside its window: the updating record's time, or for a
+ * window emitted on close (by a later record), its last millisecond — so a windowed step
+ * downstream puts it in the same window, not the one that closed it.
+ */
 function result(record: StreamRecord, key: string, start: number, size: number, value: unknown): StreamRecord {
   const windowed: WindowedResult = { key, windowStart: start, windowEnd: start + size, value }
-  return withChanges(record, { key: `${key}@${start}`, value: windowed, encodedValue: undefined })
+  return withChanges(record, { key: `${key}@${start}`, value: windowed, encodedValue: undefined, timestamp: Math.min(record.timestamp, start + size - 1) })
 }
 
 /** Window starts are multiples of the advance: a scan is due only when a bound passes one. */

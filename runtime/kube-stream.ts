@@ -188,6 +188,7 @@ export class KubeStream {
       restoringTasks: () => this.taskManager.inState(TaskState.RESTORING).length,
       restoredRecords: () => this.replicaState?.restoredRecords ?? 0,
       standbyRecords: () => this.replicaState?.standbyRecords ?? 0,
+      globalTableRecords: () => this.replicaState?.globalTableRecords ?? 0,
       lateRecords: () => this.windowCounters.lateRecords,
       sourceErrors: () => this.ingest?.errors ?? new Map(),
       sourceDocuments: () => this.ingest?.documents ?? new Map(),
@@ -203,6 +204,7 @@ export class KubeStream {
       deadLetters: (this.deadLetters?.counts ?? new Map()) as ReadonlyMap<string, number>,
       restoredRecords: this.replicaState?.restoredRecords ?? 0,
       standbyRecords: this.replicaState?.standbyRecords ?? 0,
+      globalTableRecords: this.replicaState?.globalTableRecords ?? 0,
       lateRecords: this.windowCounters.lateRecords,
     }
   }

@@ -10,6 +10,7 @@ export interface EngineCounters {
   readonly restoringTasks: () => number
   readonly restoredRecords: () => number
   readonly standbyRecords: () => number
+  readonly globalTableRecords: () => number
   /** Records that arrived after their window closed (Kafka Streams' dropped-records). */
   readonly lateRecords: () => number
   /** Failed reads of non-Kafka sources (a tracer down, slow or answering garbage), keyed `source\0code`. */
@@ -63,6 +64,10 @@ export function createMetrics(applicationId: string, counters: EngineCounters): 
   new Counter({
     name: 'kubestream_standby_records_total', help: 'Changelog records applied to warm standby copies of stores', registers: [registry],
     collect() { this.reset(); this.inc(counters.standbyRecords()) },
+  })
+  new Counter({
+    name: 'kubestream_global_table_records_total', help: 'Records of global tables applied to their local stores', registers: [registry],
+    collect() { this.reset(); this.inc(counters.globalTableRecords()) },
   })
   new Counter({
     name: 'kubestream_dropped_records_total', help: 'Records dropped because their window had closed (later than grace)', labelNames: ['reason'], registers: [registry],

@@ -68,6 +68,11 @@ export class ReplicaState {
     return this.restorer?.restoredRecords ?? 0
   }
 
+  /** Records of global tables' topics applied to their local stores. */
+  get globalTableRecords(): number {
+    return this.globalTables?.appliedRecords ?? 0
+  }
+
   /** Changelog records applied to standby copies. */
   get standbyRecords(): number {
     return this.standbys?.appliedRecords ?? 0

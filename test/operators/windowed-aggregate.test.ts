@@ -50,7 +50,10 @@ describe('windowedAggregate', () => {
     expect(results(await run(make(), [at(69, 'y')]))).toEqual([])
     // Stream time 70 s closes [0, 60) (end 60 s + grace 10 s); a new operator over the same store resumes.
     stores.commit()
-    expect(results(await run(make(), [at(70, 'z')]))).toEqual(['x@0=2 [0s,60s)', 'y@0=1 [0s,60s)'])
+    const closed = await run(make(), [at(70, 'z')])
+    expect(results(closed)).toEqual(['x@0=2 [0s,60s)', 'y@0=1 [0s,60s)'])
+    // Timestamped in their own window (its last millisecond), not at the record that closed it: a windowed step below counts them there.
+    expect(closed.map((r) => r.timestamp)).toEqual([60 * S - 1, 60 * S - 1])
     expect(results(await run(make(), [at(100, 'z'), at(131, 'z')]))).toEqual(['x@60000=1 [60s,120s)', 'y@60000=1 [60s,120s)', 'z@60000=2 [60s,120s)'])
   })
 
