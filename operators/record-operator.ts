@@ -8,6 +8,8 @@ export interface StepContext {
   readonly step: string
   /** Sends a record that failed here to the dead-letter topic. */
   deadLetter(record: StreamRecord, error: RecordError, step: string): void
+  /** Milliseconds spent per step, its own work only (kubestream_step_process_seconds_total). */
+  readonly processMs?: Map<string, number>
 }
 
 /**
@@ -26,6 +28,7 @@ export function recordOperator(
     new Observable<RecordBatch>((subscriber) =>
       source.subscribe({
         next(batch) {
+          const started = performance.now()
           const out: RecordBatch = []
           for (let i = 0; i < batch.length; i++) {
             const record = batch[i]
@@ -43,6 +46,8 @@ export function recordOperator(
               return subscriber.error(error)
             }
           }
+          // Timed per batch, before the steps below run inside subscriber.next.
+          context.processMs?.set(context.step, (context.processMs.get(context.step) ?? 0) + performance.now() - started)
           if (out.length > 0) subscriber.next(out)
         },
         error: (error: unknown) => subscriber.error(error),

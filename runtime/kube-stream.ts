@@ -81,6 +81,8 @@ export class KubeStream {
   private clientsClosed = false
   private assigned = false
   private readonly windowCounters = { lateRecords: 0 }
+  /** Milliseconds each step (and each non-Kafka source) has spent processing, by name. */
+  private readonly processMs = new Map<string, number>()
 
   constructor(readonly graph: TopologyGraph, options: KubeStreamOptions = {}) {
     this.compiled = compileTopology(graph)
@@ -99,6 +101,7 @@ export class KubeStream {
       deadLetter: (record, error, step) => this.deadLetters!.write(record, error, step),
       fail: (error) => { this.failure ??= error },
       windowCounters: this.windowCounters,
+      processMs: this.processMs,
       globalTable: (name) => this.replicaState!.globalTable(name),
     }), () => this.replicaState!.directory, (tasks) => this.replicaState?.tasksChanged(tasks))
   }
@@ -134,7 +137,7 @@ export class KubeStream {
         log: this.log,
         sourcesWithState: this.ingestMode !== 'off',
       })
-      if (this.ingestMode !== 'off') this.ingest = SourceIngest.open(graph, this.replicaState!.directory, this.log)
+      if (this.ingestMode !== 'off') this.ingest = SourceIngest.open(graph, this.replicaState!.directory, this.processMs, this.log)
       const topics = this.ingestMode === 'only' ? [] : this.compiled.subTopologies.flatMap((sub) => sub.inputs.map((i) => i.source.topic))
       if (topics.length > 0) this.consumer.subscribe(topics)
       // Nothing to be assigned: ready as soon as it runs.
@@ -190,6 +193,7 @@ export class KubeStream {
       standbyRecords: () => this.replicaState?.standbyRecords ?? 0,
       globalTableRecords: () => this.replicaState?.globalTableRecords ?? 0,
       lateRecords: () => this.windowCounters.lateRecords,
+      processMs: this.processMs,
       sourceErrors: () => this.ingest?.errors ?? new Map(),
       sourceDocuments: () => this.ingest?.documents ?? new Map(),
     })
@@ -206,6 +210,7 @@ export class KubeStream {
       standbyRecords: this.replicaState?.standbyRecords ?? 0,
       globalTableRecords: this.replicaState?.globalTableRecords ?? 0,
       lateRecords: this.windowCounters.lateRecords,
+      processMs: this.processMs as ReadonlyMap<string, number>,
     }
   }
 

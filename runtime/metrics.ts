@@ -13,6 +13,8 @@ export interface EngineCounters {
   readonly globalTableRecords: () => number
   /** Records that arrived after their window closed (Kafka Streams' dropped-records). */
   readonly lateRecords: () => number
+  /** Milliseconds of processing per step or source. */
+  readonly processMs: ReadonlyMap<string, number>
   /** Failed reads of non-Kafka sources (a tracer down, slow or answering garbage), keyed `source\0code`. */
   readonly sourceErrors: () => ReadonlyMap<string, number>
   /** Documents read from non-Kafka sources, by source. */
@@ -72,6 +74,13 @@ export function createMetrics(applicationId: string, counters: EngineCounters): 
   new Counter({
     name: 'kubestream_dropped_records_total', help: 'Records dropped because their window had closed (later than grace)', labelNames: ['reason'], registers: [registry],
     collect() { this.reset(); this.inc({ reason: 'late' }, counters.lateRecords()) },
+  })
+  new Counter({
+    name: 'kubestream_step_process_seconds_total', help: 'Time each step spent on its own work (batches timed whole), and each non-Kafka source decoding and landing its documents', labelNames: ['step'], registers: [registry],
+    collect() {
+      this.reset()
+      for (const [step, ms] of counters.processMs) this.inc({ step }, ms / 1000)
+    },
   })
   new Counter({
     name: 'kubestream_source_errors_total', help: 'Failed reads of a non-Kafka source (tracer down, slow or answering garbage), retried with backoff', labelNames: ['source', 'code'], registers: [registry],

@@ -22,12 +22,12 @@ export type IngestMode = 'on' | 'off' | 'only'
 export class SourceIngest {
   private constructor(private readonly tracers: TracerSource[]) {}
 
-  static open(graph: TopologyGraph, directory: StateDirectory, log: Logger): SourceIngest {
+  static open(graph: TopologyGraph, directory: StateDirectory, processMs: Map<string, number>, log: Logger): SourceIngest {
     const tracers = graph.sources.filter((source) => source.tracer).map((source) => {
       const settings = source.tracer!
       // Two processes polling one tracer into one state dir would each count the same traffic.
       directory.lockTask(`source-${source.name}`)
-      return new TracerSource(source.name, source.topic, settings, directory.storePartition(settings.store, source.topic, 0), directory, log)
+      return new TracerSource(source.name, source.topic, settings, directory.storePartition(settings.store, source.topic, 0), directory, processMs, log)
     })
     return new SourceIngest(tracers)
   }

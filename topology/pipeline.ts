@@ -34,6 +34,8 @@ export interface PipelineRuntime {
   /** A global table's store, shared by every task of this replica. */
   globalTable(name: string): KeyValueStore
   readonly windowCounters: WindowCounters
+  /** Where steps add up the time they take. */
+  readonly processMs?: Map<string, number>
 }
 
 /**
@@ -66,7 +68,7 @@ function attachChildren(children: ReadonlyArray<StepNode | SinkNode>, upstream: 
 }
 
 function attach(node: StepNode | SinkNode, upstream: Observable<RecordBatch>, runtime: PipelineRuntime, cuts: Cuts): void {
-  const context: StepContext = { step: node.name, deadLetter: runtime.deadLetter }
+  const context: StepContext = { step: node.name, deadLetter: runtime.deadLetter, processMs: runtime.processMs }
   const repartition = cuts.get(node.name)
   if (repartition) {
     const sink = to(context, { topic: compileTemplate(repartition.topic), serde: serdes[repartition.format], topicSpec: {}, collector: runtime.collector })

@@ -1,6 +1,6 @@
 import { request } from 'node:http'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { backoffMs, type DocumentReader, parseDocument, type TracerDocument, TracerReadError } from './tracer-document.js'
+import { backoffMs, type DocumentReader, readDocument, type TracerDocument, TracerReadError } from './tracer-document.js'
 
 export interface HttpPollerOptions {
   /** The tracer's unix socket. */
@@ -44,9 +44,9 @@ export class HttpPoller implements DocumentReader {
     while (!signal.aborted) {
       const started = Date.now()
       try {
-        const connections = parseDocument(await this.get(signal))
+        const document = readDocument(await this.get(signal), Date.now())
         failures = 0
-        onDocument({ connections, receivedAt: Date.now() })
+        onDocument(document)
       } catch (error) {
         if (signal.aborted) break
         failures++

@@ -1,7 +1,7 @@
 import { open, stat } from 'node:fs/promises'
 import { createConnection, type Socket } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { backoffMs, type DocumentReader, parseDocument, type TracerDocument, TracerReadError } from './tracer-document.js'
+import { backoffMs, type DocumentReader, readDocument, type TracerDocument, TracerReadError } from './tracer-document.js'
 
 type Handlers = { onDocument: (document: TracerDocument) => void; onError: (error: TracerReadError) => void }
 
@@ -21,7 +21,7 @@ class LineSplitter {
       from = newline + 1
       if (line.trim() === '') continue
       try {
-        this.handlers.onDocument({ connections: parseDocument(line), receivedAt: Date.now(), position: start === undefined ? undefined : start + from })
+        this.handlers.onDocument(readDocument(line, Date.now(), start === undefined ? undefined : start + from))
       } catch (error) {
         this.handlers.onError(error as TracerReadError)
       }

@@ -56,6 +56,7 @@ export class TracerSource {
     private readonly settings: TracerSettings,
     private readonly store: StorePartition,
     directory: StateDirectory,
+    private readonly processMs: Map<string, number>,
     private readonly log: Logger,
   ) {
     this.counters = new ConnectionCounters(store)
@@ -94,8 +95,11 @@ export class TracerSource {
    * dead-letter topic; the rest of its document is processed.
    */
   drain(collector: RecordCollector, deadLetter: (record: StreamRecord, error: RecordError, step: string) => void): number {
+    const started = performance.now()
+    let parseMs = 0
     let produced = 0
     for (const document of this.pending.splice(0)) {
+      parseMs += document.parseMs
       const seen = new Set<string>()
       for (const entry of document.connections) {
         let connection: TracerConnection
@@ -122,6 +126,7 @@ export class TracerSource {
       if (document.position !== undefined) this.position = document.position
       this.documents++
     }
+    this.processMs.set(this.name, (this.processMs.get(this.name) ?? 0) + parseMs + performance.now() - started)
     return produced
   }
 
