@@ -136,6 +136,7 @@ export class KubeStream {
         deadLetter: (record, error, step) => this.deadLetters!.write(record, error, step),
         log: this.log,
         sourcesWithState: this.ingestMode !== 'off',
+        runsSteps: this.ingestMode !== 'only',
       })
       if (this.ingestMode !== 'off') this.ingest = SourceIngest.open(graph, this.replicaState!.directory, this.processMs, this.log)
       const topics = this.ingestMode === 'only' ? [] : this.compiled.subTopologies.flatMap((sub) => sub.inputs.map((i) => i.source.topic))

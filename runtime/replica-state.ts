@@ -41,8 +41,11 @@ export class ReplicaState {
     log: Logger
     /** Something else keeps state here too (a tracer source's counters). */
     sourcesWithState: boolean
+    /** False where this replica only ingests: it needs no stores, restore or global tables. */
+    runsSteps: boolean
   }): Promise<ReplicaState | undefined> {
-    const { compiled, graph, identity, log } = options
+    const { graph, identity, log } = options
+    const compiled = options.runsSteps ? options.compiled : { ...options.compiled, subTopologies: [], globalTables: [] }
     const hasStores = compiled.subTopologies.some((sub) => sub.stores.size > 0)
     if (!hasStores && compiled.globalTables.length === 0 && !options.sourcesWithState) return undefined
     mkdirSync(options.dir, { recursive: true })
