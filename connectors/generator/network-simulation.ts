@@ -98,11 +98,11 @@ export class NetworkSimulation {
     })
   }
 
-  /** The node's `/connections` document, in the tracer's format. */
-  document(node: string): string {
+  /** The node's `/connections` document, in the tracer's format; without a node, every node's connections in one. */
+  document(node?: string): string {
     const connections = []
     for (const c of this.live) {
-      if (c.node !== node) continue
+      if (node !== undefined && c.node !== node) continue
       connections.push({
         pid: 1000 + (c.sport % 5000), type: c.udp ? 1 : 0, family: 0, net_ns: 4026532000 + (c.sport % 7), source: c.source, dest: c.dest,
         sport: c.sport, dport: c.dport, direction: 1, monotonic_sent_bytes: c.sent, last_sent_bytes: 0, monotonic_recv_bytes: c.recv,
