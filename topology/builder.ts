@@ -1,7 +1,7 @@
 import type { TopologyGraph } from './graph.js'
 import { graphFromDocument } from './load.js'
 import {
-  type AggregationSpec, API_VERSION, type DeadLetterSettings, type JoinSpec, type TableSpec, type KafkaSettings, type ProcessingSettings, type SinkSpec,
+  type AggregationSpec, API_VERSION, type DeadLetterSettings, type JoinSpec, type TableSpec, type TracerSourceSpec, type KafkaSettings, type ProcessingSettings, type SinkSpec,
   type SourceSpec, type StepSpec, type TopologyDocument,
 } from './spec.js'
 
@@ -32,15 +32,21 @@ export class TopologyBuilder {
 
   constructor(readonly applicationId: string, private readonly options: TopologyOptions = {}) {}
 
-  source(name: string, kafka: SourceSpec['kafka'], description?: string): StreamBuilder {
+  source(name: string, kafka: NonNullable<SourceSpec['kafka']>, description?: string): StreamBuilder {
     this.sources.push({ name, kafka, ...(description ? { description } : {}) })
     return new StreamBuilder(this, name)
   }
 
   /** A topic read as a table (latest value per key); streams join it by name. */
-  table(name: string, kafka: SourceSpec['kafka'], table: TableSpec = {}): string {
+  table(name: string, kafka: NonNullable<SourceSpec['kafka']>, table: TableSpec = {}): string {
     this.sources.push({ name, kafka, table })
     return name
+  }
+
+  /** A node's network tracer: connection deltas land in `tracer.topic` and flow on from there. */
+  tracer(name: string, tracer: TracerSourceSpec, description?: string): StreamBuilder {
+    this.sources.push({ name, tracer, ...(description ? { description } : {}) })
+    return new StreamBuilder(this, name)
   }
 
   /** The document the YAML would hold; `yaml.stringify` it to get a file. */

@@ -9,18 +9,15 @@ import { KubeStream } from '../../runtime/kube-stream.js'
 import { loadTopology } from '../../topology/load.js'
 import { waitFor } from '../support/engine-process.js'
 import { readTopics } from '../support/kafka.js'
+import { tracerEntry } from '../support/tracer-model.js'
 
 const brokers = inject('kafkaBrokers')
 const dir = mkdtempSync(join(tmpdir(), 'kubestream-tracer-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
 type Entry = Record<string, unknown>
-/** A tracer entry as the tracer writes it; counters are monotonic for the connection's life. */
-const entry = (source: string, dest: string, sport: number, dport: number, sent: number, recv: number, retransmits = 0, extra: Entry = {}): Entry => ({
-  pid: 4242, type: 0, family: source.includes(':') ? 1 : 0, net_ns: 4026532000, source, dest, sport, dport, direction: 1,
-  monotonic_sent_bytes: sent, last_sent_bytes: 0, monotonic_recv_bytes: recv, last_recv_bytes: 0,
-  monotonic_retransmits: retransmits, last_retransmits: 0, last_update_epoch: 11457291007926789, ...extra,
-})
+const entry = (source: string, dest: string, sport: number, dport: number, sent: number, recv: number, retransmits = 0, extra: Entry = {}): Entry =>
+  tracerEntry([source, dest, sport, dport], { sent, recv, retransmits }, { pid: 4242, ...extra })
 const A = ['10.244.1.17', '10.96.0.10', 50322, 443] as const
 const B = ['10.244.1.17', '10.244.2.5', 41515, 53] as const
 const C = ['fd00:10:244:2::1a', 'fd00:10:244:1::11', 8080, 36884] as const
