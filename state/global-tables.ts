@@ -5,7 +5,7 @@ import { RecordError } from '../operators/record-error.js'
 import type { Logger } from '../runtime/logger.js'
 import type { GlobalTableDefinition } from '../topology/compile.js'
 import { ChangelogConsumer, messagesByPartition, OFFSET_BEGINNING, partitionKey } from './internals/changelog-consumer.js'
-import { encodeStoreKey, encodeStoreValue, KeyValueStore } from './key-value-store.js'
+import { encodeStoreKey, encodeStoreValue, type KeyValueStore, ReadCachedKeyValueStore } from './key-value-store.js'
 import type { StateDirectory } from './state-directory.js'
 import type { StorePartition } from './store-partition.js'
 
@@ -13,7 +13,7 @@ import type { StorePartition } from './store-partition.js'
 interface GlobalTable {
   readonly definition: GlobalTableDefinition
   readonly bytes: StorePartition
-  readonly store: KeyValueStore
+  readonly store: ReadCachedKeyValueStore
 }
 
 /**
@@ -53,7 +53,7 @@ export class GlobalTables {
     const consumer = await ChangelogConsumer.connect(config, 'global table')
     const tables = definitions.map((definition) => {
       const bytes = directory.globalStore(definition.store, definition.source.topic)
-      return { definition, bytes, store: new KeyValueStore(bytes) }
+      return { definition, bytes, store: new ReadCachedKeyValueStore(bytes) }
     })
     return new GlobalTables(consumer, tables, directory, deadLetter, log)
   }
@@ -107,6 +107,7 @@ export class GlobalTables {
         if (change) changes.push(change)
       }
       this.directory.restoreGlobal(table.bytes, run[0].partition, changes, run[run.length - 1].offset + 1)
+      table.store.invalidate()
       this.appliedRecords += run.length
     }
   }

@@ -27,6 +27,29 @@ export class KeyValueStore {
   }
 }
 
+/**
+ * A key-value store read far more than written (a global table): decoded values, and misses,
+ * are kept until `invalidate`, which the writer calls after each change it applies. Values
+ * are shared between readers, which operators never mutate.
+ */
+export class ReadCachedKeyValueStore extends KeyValueStore {
+  private readonly cache = new Map<string, unknown>()
+
+  override get(key: string): unknown {
+    if (this.cache.has(key)) return this.cache.get(key)
+    const value = super.get(key)
+    if (this.cache.size >= READ_CACHE_ENTRIES) this.cache.clear()
+    this.cache.set(key, value)
+    return value
+  }
+
+  invalidate(): void {
+    this.cache.clear()
+  }
+}
+
+const READ_CACHE_ENTRIES = 100_000
+
 /** LMDB's key limit (lmdb-js builds with 1978 bytes); a longer key is that record's problem. */
 export const MAX_KEY_BYTES = 1900
 
