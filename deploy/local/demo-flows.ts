@@ -21,6 +21,7 @@ import { TracerSimulatorServer } from '../../connectors/tracer/tracer-simulator-
 import { KubeStream } from '../../runtime/kube-stream.js'
 import { createLogger } from '../../runtime/logger.js'
 import { loadTopologyFile } from '../../topology/load.js'
+import { followLatest } from './follow-topic.js'
 import { type LocalBroker, startLocalBroker } from './kafka-broker.js'
 
 const flowsFile = fileURLToPath(new URL('../../examples/network-flows.yaml', import.meta.url))
@@ -51,7 +52,7 @@ async function main(): Promise<void> {
     logger: createLogger('network-flows'), stateDir: join(dir, 'aggregator'), instanceId: 'network-flows-0', ingest: 'off',
   })
   for (const stream of [...perNode, aggregator]) await stream.start()
-  const flows = await followFlows(brokers)
+  const flows = await followLatest<PairSums>(brokers, 'network-flows')
   const report = setInterval(() => console.log(topPairs(flows.latest, 5)), TICK_MS)
 
   let stopping = false
@@ -98,19 +99,6 @@ async function writeTables(brokers: string, cluster: NetworkSimulation): Promise
 }
 
 interface PairSums { windowStart: number; value: { src: string; dst: string; sentBytes: number; recvBytes: number; retransmits: number } }
-
-/** Follows network-flows as a downstream consumer would (read_committed), keeping the last sums per pair and window. */
-async function followFlows(brokers: string): Promise<{ latest: Map<string, PairSums>; close: () => Promise<void> }> {
-  const consumer = new Kafka.KafkaConsumer({ 'bootstrap.servers': brokers, 'group.id': `demo-flows-reader-${Date.now()}`, 'isolation.level': 'read_committed', 'enable.auto.commit': false }, { 'auto.offset.reset': 'earliest' })
-  await new Promise<void>((resolve, reject) => consumer.connect({ timeout: 30_000 }, (error) => (error ? reject(error) : resolve())))
-  consumer.subscribe(['network-flows'])
-  const latest = new Map<string, PairSums>()
-  consumer.on('data', (message) => {
-    if (message.value) latest.set(String(message.key), JSON.parse(message.value.toString()) as PairSums)
-  })
-  consumer.consume()
-  return { latest, close: () => new Promise((resolve) => consumer.disconnect(() => resolve())) }
-}
 
 function topPairs(latest: Map<string, PairSums>, n: number): string {
   let window = 0

@@ -12,7 +12,6 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import Kafka from 'node-rdkafka'
 import { ClusterEventGenerator } from '../../connectors/generator/cluster-events.js'
 import { EnvelopeWriter } from '../../connectors/generator/envelope-writer.js'
 import { adminConfig } from '../../connectors/kafka/client-config.js'
@@ -20,6 +19,7 @@ import { TopicAdmin } from '../../connectors/kafka/topic-admin.js'
 import { KubeStream } from '../../runtime/kube-stream.js'
 import { createLogger } from '../../runtime/logger.js'
 import { loadTopologyFile } from '../../topology/load.js'
+import { followLatest } from './follow-topic.js'
 import { type LocalBroker, startLocalBroker } from './kafka-broker.js'
 
 const SOURCE_TOPIC = 'cluster-events'
@@ -48,13 +48,13 @@ async function main(): Promise<void> {
   const countsGraph = loadTopologyFile(countsFile, { ...process.env, SOURCE_TOPIC, OUTPUT_TOPIC: COUNTS_TOPIC })
   const counts = new KubeStream(countsGraph, { logger: createLogger('warning-counts'), stateDir: mkdtempSync(join(tmpdir(), 'kubestream-demo-')) })
   await counts.start()
-  const latest = await readLatestCounts(brokers)
+  const latest = await followLatest<WindowedCount>(brokers, COUNTS_TOPIC)
 
   const writer = await EnvelopeWriter.connect(brokers, SOURCE_TOPIC)
   const generator = new ClusterEventGenerator({ seed: Date.now() % 100_000 })
   let producing = true
   const feeding = feed(writer, generator, () => producing)
-  const report = startReport(stream, latest.counts)
+  const report = startReport(stream, latest.latest)
 
   let stopping = false
   const stop = async () => {
@@ -100,27 +100,6 @@ async function feed(writer: EnvelopeWriter, generator: ClusterEventGenerator, ru
 }
 
 interface WindowedCount { key: string; windowStart: number; value: number }
-
-/**
- * Follows the warning-counts topic as a downstream consumer would (read_committed, so only
- * committed transactions), keeping the last count per key and window.
- */
-async function readLatestCounts(brokers: string): Promise<{ counts: Map<string, WindowedCount>; close: () => Promise<void> }> {
-  const consumer = new Kafka.KafkaConsumer({
-    'bootstrap.servers': brokers,
-    'group.id': `demo-reader-${Date.now()}`,
-    'isolation.level': 'read_committed',
-    'enable.auto.commit': false,
-  }, { 'auto.offset.reset': 'earliest' })
-  await new Promise<void>((resolve, reject) => consumer.connect({ timeout: 30_000 }, (error) => (error ? reject(error) : resolve())))
-  consumer.subscribe([COUNTS_TOPIC])
-  const counts = new Map<string, WindowedCount>()
-  consumer.on('data', (message) => {
-    if (message.value) counts.set(String(message.key), JSON.parse(message.value.toString()) as WindowedCount)
-  })
-  consumer.consume()
-  return { counts, close: () => new Promise((resolve) => consumer.disconnect(() => resolve())) }
-}
 
 /** The busiest keys of the latest window seen. */
 function topOfLatestWindow(counts: Map<string, WindowedCount>, n: number): string {
