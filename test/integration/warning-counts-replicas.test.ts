@@ -82,7 +82,11 @@ describe('warning-counts on replicas that crash, join and leave', () => {
         const full = restores.flatMap((r) => r.stores).reduce((sum, s) => sum + s.to, 0)
         console.log(`[${guarantee}] restarted replicas replayed ${replayed} changelog records where a full restore would replay ${full}`)
         expect(restores.length).toBeGreaterThan(0)
-        expect(replayed).toBeLessThan(full / 2)
+        // Restarts that got their own tasks back resumed at their checkpoint; a task that is new
+        // to a replica (the group moved it while its owner was down) restores whole, so how much
+        // less than `full` depends on the assignment: only "some resumed, and less than all" is exact.
+        expect(restores.flatMap((r) => r.stores).some((s) => s.from > 0)).toBe(true)
+        expect(replayed).toBeLessThan(full)
         if (guarantee === 'exactly_once') {
           expect(countDifferences(expected, actual)).toEqual([])
         } else {
