@@ -20,7 +20,7 @@ export interface HttpPollerOptions {
  * good answer resumes the interval.
  */
 export class HttpPoller implements DocumentReader {
-  private stopping = new AbortController()
+  private readonly stopping = new AbortController()
   private running: Promise<void> | undefined
 
   constructor(private readonly options: HttpPollerOptions) {}

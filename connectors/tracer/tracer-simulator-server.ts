@@ -8,7 +8,7 @@ import { createServer, type Server, type ServerResponse } from 'node:http'
  * slowly or answer garbage, which a real tracer does on its bad days.
  */
 export class TracerSimulatorServer {
-  /** Complete answers given, by status; garbage and slow answers included. */
+  /** Answers sent, garbage and slow ones included: tests wait on it to know a document went out. */
   served = 0
   private server: Server | undefined
   private delayNextMs = 0

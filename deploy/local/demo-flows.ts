@@ -22,19 +22,13 @@ import { KubeStream } from '../../runtime/kube-stream.js'
 import { createLogger } from '../../runtime/logger.js'
 import { loadTopologyFile } from '../../topology/load.js'
 import { followLatest } from './follow-topic.js'
-import { type LocalBroker, startLocalBroker } from './kafka-broker.js'
+import { demoBroker } from './kafka-broker.js'
 
 const flowsFile = fileURLToPath(new URL('../../examples/network-flows.yaml', import.meta.url))
 const TICK_MS = 2_000
 
 async function main(): Promise<void> {
-  let broker: LocalBroker | undefined
-  if (!process.env.KAFKA_BROKERS) {
-    console.log('starting a local Kafka broker (first run resolves its jars with Maven)…')
-    broker = await startLocalBroker()
-    process.env.KAFKA_BROKERS = broker.brokers
-  }
-  const brokers = process.env.KAFKA_BROKERS
+  const { brokers, broker } = await demoBroker()
   const dir = mkdtempSync(join(tmpdir(), 'kubestream-flows-demo-'))
   const cluster = new NetworkSimulation({ seed: Date.now() % 100_000, nodes: 3, connections: 300 })
   await writeTables(brokers, cluster)

@@ -20,7 +20,7 @@ import { KubeStream } from '../../runtime/kube-stream.js'
 import { createLogger } from '../../runtime/logger.js'
 import { loadTopologyFile } from '../../topology/load.js'
 import { followLatest } from './follow-topic.js'
-import { type LocalBroker, startLocalBroker } from './kafka-broker.js'
+import { demoBroker } from './kafka-broker.js'
 
 const SOURCE_TOPIC = 'cluster-events'
 const PREFIX = 'events.'
@@ -30,13 +30,7 @@ const countsFile = fileURLToPath(new URL('../../examples/warning-counts.yaml', i
 const COUNTS_TOPIC = 'warning-counts'
 
 async function main(): Promise<void> {
-  let broker: LocalBroker | undefined
-  if (!process.env.KAFKA_BROKERS) {
-    console.log('starting a local Kafka broker (first run resolves its jars with Maven)…')
-    broker = await startLocalBroker()
-    process.env.KAFKA_BROKERS = broker.brokers
-  }
-  const brokers = process.env.KAFKA_BROKERS
+  const { brokers, broker } = await demoBroker()
   console.log(`Kafka at ${brokers}; creating ${SOURCE_TOPIC} (6 partitions)`)
   const admin = new TopicAdmin(adminConfig({ bootstrapServers: brokers }, 'demo'))
   await admin.ensureTopic(SOURCE_TOPIC, { partitions: 6, replicationFactor: 1 })

@@ -215,3 +215,12 @@ async function stopProcess(child: ChildProcess, timeoutMs: number): Promise<void
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
 }
+
+/** The demos' broker: $KAFKA_BROKERS if set, else a local one they start (and must stop), announced on the console. */
+export async function demoBroker(): Promise<{ brokers: string; broker?: LocalBroker }> {
+  if (process.env.KAFKA_BROKERS) return { brokers: process.env.KAFKA_BROKERS }
+  console.log('starting a local Kafka broker (first run resolves its jars with Maven)…')
+  const broker = await startLocalBroker()
+  process.env.KAFKA_BROKERS = broker.brokers
+  return { brokers: broker.brokers, broker }
+}
