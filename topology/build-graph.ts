@@ -4,8 +4,8 @@ import { aggregateOperator } from './aggregation.js'
 import { joinOperator, rejectTableChildren } from './join.js'
 import { compileExpression, type CompiledExpression, ExpressionSyntaxError } from './expression.js'
 import { durationMs } from './duration.js'
-import type { GraphNode, SinkNode, SourceNode, StepNode, StepOperator, TopologyGraph, TracerSettings } from './graph.js'
-import { OPERATOR_KEYS, type StepSpec, type TopologyDocument, type TracerSourceSpec } from './spec.js'
+import type { GraphNode, KubernetesSettings, SinkNode, SourceNode, StepNode, StepOperator, TopologyGraph, TracerSettings } from './graph.js'
+import { type KubernetesSourceSpec, OPERATOR_KEYS, type StepSpec, type TopologyDocument, type TracerSourceSpec } from './spec.js'
 import { compileTemplate, type CompiledTemplate } from './template.js'
 
 /** A path into the document, e.g. `['spec', 'steps', 0, 'filter']`. */
@@ -45,22 +45,26 @@ export function buildGraph(doc: TopologyDocument, locate: Locator = () => undefi
   }
 
   const sources: SourceNode[] = doc.spec.sources.map((source, i) => {
-    const readers = (['kafka', 'tracer'] as const).filter((reader) => source[reader])
-    if (readers.length !== 1) fail('SCHEMA', `source "${source.name}" must read exactly one of kafka or tracer (it has ${readers.length === 0 ? 'neither' : 'both'})`, ['spec', 'sources', i, readers[1] ?? 'name'])
+    const readers = (['kafka', 'tracer', 'kubernetes'] as const).filter((reader) => source[reader])
+    if (readers.length !== 1) fail('SCHEMA', `source "${source.name}" must read exactly one of kafka, tracer or kubernetes (it has ${readers.length === 0 ? 'none' : readers.join(' and ')})`, ['spec', 'sources', i, readers[1] ?? 'name'])
     const inputs = source.tracer ? (['socket', 'ndjsonFile', 'ndjsonSocket'] as const).filter((input) => source.tracer![input]) : ['socket']
     if (inputs.length !== 1) fail('SCHEMA', `tracer source "${source.name}" must read exactly one of socket, ndjsonFile or ndjsonSocket`, ['spec', 'sources', i, 'tracer', inputs[1] ?? 'topic'])
     if (source.tracer && source.table) fail('JOIN', `source "${source.name}" reads a tracer, which cannot be a table`, ['spec', 'sources', i, 'table'])
+    if (source.kubernetes && source.table) fail('JOIN', `source "${source.name}" reads the Kubernetes API; to join its rows, read its topic as a table in another source`, ['spec', 'sources', i, 'table'])
+    if (source.kubernetes?.node !== undefined && source.kubernetes.resource !== 'pods') fail('SCHEMA', `source "${source.name}": node applies to pods only (services and nodes are cluster-wide)`, ['spec', 'sources', i, 'kubernetes', 'node'])
+    if (source.kubernetes?.resource === 'nodes' && source.kubernetes.namespaces?.length) fail('SCHEMA', `source "${source.name}": nodes are not namespaced; remove namespaces`, ['spec', 'sources', i, 'kubernetes', 'namespaces'])
     const kafka = source.kafka
     const node: SourceNode = {
       kind: 'source',
       name: source.name,
       description: source.description,
-      topic: kafka?.topic ?? source.tracer!.topic,
+      topic: kafka?.topic ?? source.tracer?.topic ?? source.kubernetes!.topic,
       format: kafka?.format ?? 'json',
       startOffset: kafka?.startOffset ?? 'earliest',
       timestamp: kafka?.timestamp === undefined ? undefined : expression(kafka.timestamp, ['spec', 'sources', i, 'kafka', 'timestamp']),
       table: source.table ? { store: source.table.store ?? source.name, global: source.table.global ?? false } : undefined,
       tracer: source.tracer ? tracerSettings(source.name, source.tracer) : undefined,
+      kubernetes: source.kubernetes ? kubernetesSettings(doc.metadata.name, source.name, source.kubernetes) : undefined,
       children: [],
     }
     claim(node, ['spec', 'sources', i])
@@ -165,6 +169,32 @@ function tracerSettings(sourceName: string, spec: TracerSourceSpec): TracerSetti
     node: spec.node || undefined,
     keepLoopback: spec.keepLoopback ?? false,
     store: spec.store ?? `${sourceName}-counters`,
+    topicSettings: { partitions: spec.partitions, replicationFactor: spec.replicationFactor, config: spec.config },
+  }
+}
+
+function kubernetesSettings(applicationId: string, sourceName: string, spec: KubernetesSourceSpec): KubernetesSettings {
+  const node = spec.node || undefined
+  const election = spec.leaderElection ?? node === undefined
+  const lease = election === false ? undefined : {
+    name: (typeof election === 'object' ? election.lease : undefined) ?? `${applicationId}-${sourceName}`,
+    namespace: (typeof election === 'object' ? election.namespace : undefined) ?? (process.env.POD_NAMESPACE || 'default'),
+    durationMs: durationMs((typeof election === 'object' ? election.duration : undefined) ?? '15s'),
+  }
+  const store = spec.store ?? `${sourceName}-landed`
+  return {
+    resource: spec.resource,
+    namespaces: spec.namespaces ?? [],
+    labelSelector: spec.labelSelector || undefined,
+    node,
+    kubeconfig: spec.kubeconfig || undefined,
+    lease,
+    store,
+    // Per-node state stays on its node: one changelog for every node's pods would hand each node the others'.
+    changelogTopic: node === undefined ? `${applicationId}-${store}-changelog` : undefined,
+    maxBackoffMs: durationMs(spec.maxBackoff ?? '30s'),
+    watchTimeoutSeconds: Math.max(1, Math.round(durationMs(spec.watchTimeout ?? '5m') / 1000)),
+    idleTimeoutMs: durationMs(spec.idleTimeout ?? '2m'),
     topicSettings: { partitions: spec.partitions, replicationFactor: spec.replicationFactor, config: spec.config },
   }
 }

@@ -1,7 +1,7 @@
 import type { TopologyGraph } from './graph.js'
 import { graphFromDocument } from './load.js'
 import {
-  type AggregationSpec, API_VERSION, type DeadLetterSettings, type JoinSpec, type TableSpec, type TracerSourceSpec, type KafkaSettings, type ProcessingSettings, type SinkSpec,
+  type AggregationSpec, API_VERSION, type DeadLetterSettings, type JoinSpec, type TableSpec, type TracerSourceSpec, type KafkaSettings, type KubernetesSourceSpec, type ProcessingSettings, type SinkSpec,
   type SourceSpec, type StepSpec, type TopologyDocument,
 } from './spec.js'
 
@@ -46,6 +46,12 @@ export class TopologyBuilder {
   /** A node's network tracer: connection deltas land in `tracer.topic` and flow on from there. */
   tracer(name: string, tracer: TracerSourceSpec, description?: string): StreamBuilder {
     this.sources.push({ name, tracer, ...(description ? { description } : {}) })
+    return new StreamBuilder(this, name)
+  }
+
+  /** The Kubernetes API (list + watch): events as envelopes, or pods, services, nodes as rows by IP, land in `kubernetes.topic`. */
+  kubernetes(name: string, kubernetes: KubernetesSourceSpec, description?: string): StreamBuilder {
+    this.sources.push({ name, kubernetes, ...(description ? { description } : {}) })
     return new StreamBuilder(this, name)
   }
 

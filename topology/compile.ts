@@ -126,8 +126,8 @@ export function compileTopology(graph: TopologyGraph): CompiledTopology {
 
   for (const source of graph.sources) {
     if (source.table) continue
-    // A tracer whose records only land in their topic (the per-node shape) has nothing to read back.
-    if (source.tracer && source.children.length === 0) continue
+    // A tracer or Kubernetes source whose records only land in their topic has nothing to read back.
+    if ((source.tracer || source.kubernetes) && source.children.length === 0) continue
     const sub = { id: subTopologies.length, inputs: [input(source)], stores: new Map<string, StoreDefinition>() }
     subTopologies.push(sub)
     visit(sub, source, false, source.format)
@@ -137,6 +137,10 @@ export function compileTopology(graph: TopologyGraph): CompiledTopology {
   for (const node of graph.nodes.values()) {
     if (node.kind === 'sink' && node.topic.isStatic) fixedTopics.push([sanitizeTopicName(node.topic.source), node.topicSettings])
     if (node.kind === 'source' && node.tracer) fixedTopics.push([node.topic, node.tracer.topicSettings])
+    if (node.kind === 'source' && node.kubernetes) {
+      fixedTopics.push([node.topic, node.kubernetes.topicSettings])
+      if (node.kubernetes.changelogTopic) fixedTopics.push([node.kubernetes.changelogTopic, { partitions: 1, config: { 'cleanup.policy': 'compact' } }])
+    }
   }
   const globalTables = graph.sources.filter((s) => s.table?.global).map((source) => ({ source, store: source.table!.store, valueSerde: serdes[source.format] }))
   return { graph, subTopologies, globalTables, repartitionBefore, fixedTopics }

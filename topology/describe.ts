@@ -84,6 +84,7 @@ function subTopologyReading(compiled: CompiledTopology, topic: string): number {
 function headline(node: GraphNode): string {
   switch (node.kind) {
     case 'source': if (node.tracer) return `Source: ${node.name} (tracer ${node.tracer.mode === 'http' ? `GET ${node.tracer.path} on ${node.tracer.address} every ${formatDuration(node.tracer.intervalMs)}` : `NDJSON ${node.tracer.mode} ${node.tracer.address}`}, counters in store ${node.tracer.store}; lands in topic: ${node.topic})`
+      if (node.kubernetes) return `Source: ${node.name} (Kubernetes ${node.kubernetes.resource} list+watch${node.kubernetes.namespaces.length ? ` in ${node.kubernetes.namespaces.join(', ')}` : ''}${node.kubernetes.node ? ` on node ${node.kubernetes.node}` : ''}${node.kubernetes.lease ? `, leader by lease ${node.kubernetes.lease.namespace}/${node.kubernetes.lease.name}` : ''}, landed versions in store ${node.kubernetes.store}; lands in topic: ${node.topic})`
       return `${node.table ? (node.table.global ? 'Global table' : 'Table') : 'Source'}: ${node.name} (topic: ${node.topic}, format: ${node.format}${node.table ? `, store: ${node.table.store}` : ''})`
     case 'step': return `Processor: ${node.name} (${operatorText((node as StepNode).operator)})`
     case 'sink': return `Sink: ${node.name} (topic: ${(node as SinkNode).topic.source})`

@@ -1,5 +1,5 @@
 import type { CompiledExpression } from './expression.js'
-import type { DeadLetterSettings, Format, KafkaSettings, ProcessingSettings, TopicSettings } from './spec.js'
+import type { DeadLetterSettings, Format, KafkaSettings, KubernetesResource, ProcessingSettings, TopicSettings } from './spec.js'
 import type { CompiledTemplate } from './template.js'
 
 /**
@@ -35,6 +35,26 @@ export interface SourceNode extends NodeBase {
   readonly table?: { readonly store: string; readonly global: boolean }
   /** Set when a network tracer feeds the topic: this replica lands its records there (unless told not to ingest). */
   readonly tracer?: TracerSettings
+  /** Set when the Kubernetes API feeds the topic (list + watch), landed by this replica unless told not to ingest. */
+  readonly kubernetes?: KubernetesSettings
+}
+
+export interface KubernetesSettings {
+  readonly resource: KubernetesResource
+  /** Empty: all namespaces. */
+  readonly namespaces: readonly string[]
+  readonly labelSelector?: string
+  readonly node?: string
+  readonly kubeconfig?: string
+  /** Unset: every replica that ingests runs the watch (the node-scoped mode). */
+  readonly lease?: { readonly name: string; readonly namespace: string; readonly durationMs: number }
+  readonly store: string
+  /** The store's compacted changelog (`<application id>-<store>-changelog`); unset in the node-scoped mode, whose state stays on its node. */
+  readonly changelogTopic?: string
+  readonly maxBackoffMs: number
+  readonly watchTimeoutSeconds: number
+  readonly idleTimeoutMs: number
+  readonly topicSettings: TopicSettings
 }
 
 export interface TracerSettings {

@@ -113,6 +113,30 @@ export const topologySchema = {
                   ...topicSettings,
                 },
               },
+              kubernetes: {
+                type: 'object',
+                additionalProperties: false,
+                required: ['resource', 'topic'],
+                properties: {
+                  resource: { enum: ['events', 'events.k8s.io', 'pods', 'services', 'nodes'] },
+                  topic: { type: 'string', minLength: 1 },
+                  namespaces: { type: 'array', items: { type: 'string', minLength: 1 } },
+                  labelSelector: { type: 'string' },
+                  node: { type: 'string' },
+                  kubeconfig: { type: 'string' },
+                  leaderElection: {
+                    anyOf: [
+                      { type: 'boolean' },
+                      { type: 'object', additionalProperties: false, properties: { lease: { type: 'string', minLength: 1 }, namespace: { type: 'string', minLength: 1 }, duration } },
+                    ],
+                  },
+                  store: name,
+                  maxBackoff: duration,
+                  watchTimeout: duration,
+                  idleTimeout: duration,
+                  ...topicSettings,
+                },
+              },
               kafka: {
                 type: 'object',
                 additionalProperties: false,

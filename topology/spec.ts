@@ -83,7 +83,7 @@ export interface DeadLetterSettings extends TopicSettings {
 
 export type Format = 'json' | 'string' | 'bytes'
 
-/** A source reads exactly one of: a Kafka topic, or a node's network tracer. */
+/** A source reads exactly one of: a Kafka topic, a node's network tracer, or the Kubernetes API. */
 export interface SourceSpec {
   name: string
   description?: string
@@ -106,6 +106,7 @@ export interface SourceSpec {
    */
   table?: TableSpec
   tracer?: TracerSourceSpec
+  kubernetes?: KubernetesSourceSpec
 }
 
 /**
@@ -137,6 +138,46 @@ export interface TracerSourceSpec {
   store?: string
   /** Where the connection records land (created if missing). */
   topic: string
+  partitions?: number
+  replicationFactor?: number
+  config?: Record<string, string | number>
+}
+
+/** What a Kubernetes source lists and watches. */
+export type KubernetesResource = 'events' | 'events.k8s.io' | 'pods' | 'services' | 'nodes'
+
+/**
+ * The Kubernetes API as a source (list + watch). `events` and `events.k8s.io` land the event
+ * router's envelope (`{"verb": "ADDED" | "UPDATED" | "DELETED", "event", "old_event"}`) keyed by
+ * the event's uid; `pods`, `services` and `nodes` land table rows keyed by IP (upserts and
+ * tombstones; write them to a compacted topic). What was landed is remembered per object in a
+ * state store (with a compacted changelog), so a restart or a re-list lands only what changed.
+ */
+export interface KubernetesSourceSpec {
+  resource: KubernetesResource
+  /** Where the records land (created if missing). */
+  topic: string
+  /** Only these namespaces; default all. */
+  namespaces?: string[]
+  labelSelector?: string
+  /** Pods only: only pods scheduled on this node (`spec.nodeName`), for a per-node deployment. */
+  node?: string
+  /** Default: $KUBECONFIG, ~/.kube/config, then the pod's service account. */
+  kubeconfig?: string
+  /**
+   * One replica at a time runs the watch, elected through a coordination.k8s.io/v1 Lease.
+   * Default on (lease `<application id>-<source name>` in $POD_NAMESPACE, else `default`; 15s),
+   * off in the node-scoped mode.
+   */
+  leaderElection?: boolean | { lease?: string; namespace?: string; duration?: Duration }
+  /** What was landed per object; default `<source name>-landed`. */
+  store?: string
+  /** Longest wait between retries; default 30s. */
+  maxBackoff?: Duration
+  /** The server ends each watch after about this long, and it resumes; default 5m. */
+  watchTimeout?: Duration
+  /** A watch silent this long (no event, no bookmark) is reconnected; default 2m. */
+  idleTimeout?: Duration
   partitions?: number
   replicationFactor?: number
   config?: Record<string, string | number>

@@ -1,6 +1,7 @@
 import { request } from 'node:http'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { backoffMs, type DocumentReader, readDocument, type TracerDocument, TracerReadError } from './tracer-document.js'
+import { type DocumentReader, readDocument, type TracerDocument, TracerReadError } from './tracer-document.js'
+import { backoffMs } from '../backoff.js'
 
 export interface HttpPollerOptions {
   /** The tracer's unix socket. */

@@ -1,7 +1,8 @@
 import { open, stat } from 'node:fs/promises'
 import { createConnection, type Socket } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { backoffMs, type DocumentReader, readDocument, type TracerDocument, TracerReadError } from './tracer-document.js'
+import { type DocumentReader, readDocument, type TracerDocument, TracerReadError } from './tracer-document.js'
+import { backoffMs } from '../backoff.js'
 
 type Handlers = { onDocument: (document: TracerDocument) => void; onError: (error: TracerReadError) => void }
 

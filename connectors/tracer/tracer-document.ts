@@ -44,8 +44,3 @@ export function parseDocument(text: string): unknown[] {
   if (!Array.isArray(connections)) throw new TracerReadError('GARBAGE', 'not a /connections document: no "connections" array')
   return connections
 }
-
-/** 0.5 s, 1 s, 2 s, … up to `maxMs`: how long to wait after `failures` failures in a row. */
-export function backoffMs(failures: number, maxMs: number): number {
-  return Math.min(maxMs, 500 * 2 ** Math.min(failures - 1, 16))
-}

@@ -1,12 +1,12 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer, Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import Kafka from 'node-rdkafka'
 import { ensureKafkaJars } from './kafka-jars.js'
+import { freePort, portOpen, sleep, stopProcess } from './local-process.js'
 import { isLog4j2, kafkaVersion } from './kafka-version.js'
 
 const run = promisify(execFile)
@@ -156,17 +156,6 @@ function clusterId(): string {
   }
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))))
-    })
-  })
-}
-
 /**
  * The listener opens before the broker has caught up with its own metadata; an ApiVersions
  * round-trip is not enough either, so wait for the port and then for a metadata answer that
@@ -192,28 +181,6 @@ function answersMetadata(port: number): Promise<boolean> {
       producer.disconnect(() => resolve(ready))
     })
   })
-}
-
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = new Socket()
-    socket.once('connect', () => { socket.destroy(); resolve(true) })
-    socket.once('error', () => { socket.destroy(); resolve(false) })
-    socket.connect(port, '127.0.0.1')
-  })
-}
-
-async function stopProcess(child: ChildProcess, timeoutMs: number): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-  child.kill('SIGTERM')
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
-  await exited
-  clearTimeout(timer)
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
 }
 
 /** The demos' broker: $KAFKA_BROKERS if set, else a local one they start (and must stop), announced on the console. */

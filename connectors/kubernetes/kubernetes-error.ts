@@ -1,0 +1,17 @@
+/**
+ * Why a request to the Kubernetes API failed. `GONE` (410) means the resourceVersion asked for
+ * is older than the server keeps: the watch must list again. The others are retried with backoff.
+ */
+export type KubernetesErrorCode = 'UNREACHABLE' | 'TIMEOUT' | 'HTTP_STATUS' | 'GONE' | 'GARBAGE' | 'CONFIG'
+
+export class KubernetesError extends Error {
+  constructor(readonly code: KubernetesErrorCode, message: string, readonly status?: number, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'KubernetesError'
+  }
+}
+
+/** A failed answer as an error: 410 is GONE, anything else HTTP_STATUS. */
+export function statusError(status: number, message: string): KubernetesError {
+  return new KubernetesError(status === 410 ? 'GONE' : 'HTTP_STATUS', message, status)
+}
