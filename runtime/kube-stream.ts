@@ -138,7 +138,7 @@ export class KubeStream {
         sourcesWithState: this.ingestMode !== 'off',
         runsSteps: this.ingestMode !== 'only',
       })
-      if (this.ingestMode !== 'off') this.ingest = SourceIngest.open(graph, this.replicaState!.directory, this.processMs, this.log)
+      if (this.ingestMode !== 'off') this.ingest = await SourceIngest.open(graph, this.replicaState!.directory, identity, this.processMs, this.log)
       const topics = this.ingestMode === 'only' ? [] : this.compiled.subTopologies.flatMap((sub) => sub.inputs.map((i) => i.source.topic))
       if (topics.length > 0) this.consumer.subscribe(topics)
       // Nothing to be assigned: ready as soon as it runs.
@@ -262,6 +262,7 @@ export class KubeStream {
     const tasks = this.taskManager.inState(TaskState.RUNNING)
     const now = Date.now()
     for (const task of tasks) task.stores?.sendChangelog(collector, now)
+    this.ingest?.sendChangelog(collector, now)
     const offsets = tasks.flatMap((task) => task.committableOffsets())
     if (this.identity.exactlyOnce) {
       await collector.commitTransaction(offsets, consumer.consumer, flushTimeoutMs)
@@ -271,7 +272,7 @@ export class KubeStream {
       else consumer.commit(offsets)
     }
     await this.replicaState?.checkpoint(tasks, collector)
-    if (this.ingest) this.ingest.commit(this.replicaState!.directory)
+    await this.ingest?.commit(this.replicaState!.directory, (topic, partition) => collector.endOffset(topic, partition))
   }
 
   /**
@@ -340,6 +341,7 @@ export class KubeStream {
     if (this.clientsClosed) return
     this.clientsClosed = true
     await this.ingest?.stop()
+    await this.ingest?.close()
     await this.consumer?.close()
     await this.collector?.close()
     this.admin?.close()

@@ -1,8 +1,13 @@
+import { hostname } from 'node:os'
+import { type ClientIdentity, restoreConsumerConfig } from '../connectors/kafka/client-config.js'
 import type { RecordCollector } from '../connectors/kafka/record-collector.js'
+import { KubernetesSource } from '../connectors/kubernetes/kubernetes-source.js'
 import { TracerSource } from '../connectors/tracer/tracer-source.js'
 import type { StreamRecord } from '../operators/record.js'
 import type { RecordError } from '../operators/record-error.js'
+import { ChangelogRestorer } from '../state/changelog-restorer.js'
 import type { StateDirectory } from '../state/state-directory.js'
+import type { StorePartition } from '../state/store-partition.js'
 import type { TopologyGraph } from '../topology/graph.js'
 import type { Logger } from './logger.js'
 
@@ -13,58 +18,109 @@ import type { Logger } from './logger.js'
  */
 export type IngestMode = 'on' | 'off' | 'only'
 
+type DeadLetter = (record: StreamRecord, error: RecordError, step: string) => void
+
 /**
- * The non-Kafka sources this replica reads, each landing its records in its topic through the
- * replica's producer, inside the commit cycle: records computed between two commits go out
- * with that commit (in its transaction, under exactly-once), and the sources' state reaches
- * LMDB after it, like a task's stores.
+ * The non-Kafka sources this replica reads (tracers, the Kubernetes API), each landing its
+ * records in its topic through the replica's producer, inside the commit cycle: records
+ * computed between two commits go out with that commit (in its transaction, under
+ * exactly-once), and the sources' state reaches LMDB after it, like a task's stores.
  */
 export class SourceIngest {
-  private constructor(private readonly tracers: TracerSource[]) {}
+  private restoring: Promise<void> = Promise.resolve()
 
-  static open(graph: TopologyGraph, directory: StateDirectory, processMs: Map<string, number>, log: Logger): SourceIngest {
+  private constructor(
+    private readonly tracers: TracerSource[],
+    private readonly kubernetes: KubernetesSource[],
+    private readonly restorer: ChangelogRestorer | undefined,
+  ) {}
+
+  static async open(graph: TopologyGraph, directory: StateDirectory, identity: ClientIdentity, processMs: Map<string, number>, log: Logger): Promise<SourceIngest> {
+    // Two processes reading one source into one state dir would each land the same records.
+    const claim = (name: string) => directory.lockTask(`source-${name}`)
     const tracers = graph.sources.filter((source) => source.tracer).map((source) => {
+      claim(source.name)
       const settings = source.tracer!
-      // Two processes polling one tracer into one state dir would each count the same traffic.
-      directory.lockTask(`source-${source.name}`)
       return new TracerSource(source.name, source.topic, settings, directory.storePartition(settings.store, source.topic, 0), directory, processMs, log)
     })
-    return new SourceIngest(tracers)
+    const watched = graph.sources.filter((source) => source.kubernetes)
+    const restorer = watched.some((source) => source.kubernetes!.changelogTopic)
+      ? await ChangelogRestorer.connect(restoreConsumerConfig(graph.kafka, `${graph.applicationId}-sources`, identity), log)
+      : undefined
+    const ingest = new SourceIngest(tracers, [], restorer)
+    // The lease holder's name: the pod (StatefulSet replicas have stable ones), else host and pid.
+    const holder = identity.instanceId ?? `${hostname()}-${process.pid}`
+    for (const source of watched) {
+      claim(source.name)
+      const settings = source.kubernetes!
+      const store = directory.storePartition(settings.store, settings.changelogTopic ?? source.topic, 0)
+      const restore = settings.changelogTopic ? (partition: StorePartition) => ingest.restoreStore(partition, directory, log) : undefined
+      ingest.kubernetes.push(new KubernetesSource(source.name, source.topic, settings, store, restore, holder, processMs, log))
+    }
+    return ingest
   }
 
   static hasSources(graph: TopologyGraph): boolean {
-    return graph.sources.some((source) => source.tracer)
+    return graph.sources.some((source) => source.tracer || source.kubernetes)
   }
 
   start(): void {
     for (const tracer of this.tracers) tracer.start()
+    for (const source of this.kubernetes) source.start()
   }
 
   /** Lands what the sources read since the last call; the run loop calls it between batches. */
-  drain(collector: RecordCollector, deadLetter: (record: StreamRecord, error: RecordError, step: string) => void): number {
+  drain(collector: RecordCollector, deadLetter: DeadLetter): number {
     let produced = 0
-    for (const tracer of this.tracers) if (tracer.hasPending) produced += tracer.drain(collector, deadLetter)
+    for (const source of this.sources) if (source.hasPending) produced += source.drain(collector, deadLetter)
     return produced
   }
 
-  /** The commit's last step for sources: their state, now that Kafka has what was computed from it. */
-  commit(directory: StateDirectory): void {
-    for (const tracer of this.tracers) tracer.commit(directory)
+  /** The commit's first step for sources with changelogs: their store changes, before the flush. */
+  sendChangelog(collector: RecordCollector, timestamp: number): void {
+    for (const source of this.kubernetes) source.sendChangelog(collector, timestamp)
   }
 
+  /** The commit's last step for sources: their state, now that Kafka has what was computed from it. */
+  async commit(directory: StateDirectory, endOffset: (topic: string, partition: number) => Promise<number>): Promise<void> {
+    for (const tracer of this.tracers) tracer.commit(directory)
+    for (const source of this.kubernetes) await source.commit(directory, endOffset)
+  }
+
+  /** Stops reading; what was read and not landed is read again by the next run. */
   async stop(): Promise<void> {
-    await Promise.all(this.tracers.map((tracer) => tracer.stop()))
+    await Promise.all(this.sources.map((source) => source.stop()))
+  }
+
+  /** After the last commit: gives up leases and closes the restore consumer. */
+  async close(): Promise<void> {
+    await Promise.all(this.kubernetes.map((source) => source.release()))
+    await this.restorer?.close()
   }
 
   /** Read failures by source and code (`source\0code`), for kubestream_source_errors_total. */
   get errors(): Map<string, number> {
     const out = new Map<string, number>()
-    for (const tracer of this.tracers) for (const [code, count] of tracer.errors) out.set(`${tracer.name}\u0000${code}`, count)
+    for (const source of this.sources) for (const [code, count] of source.errors) out.set(`${source.name}\u0000${code}`, count)
     return out
   }
 
-  /** Documents read per source, for kubestream_source_documents_total. */
+  /** Documents (tracer answers, watch changes) read per source, for kubestream_source_documents_total. */
   get documents(): Map<string, number> {
-    return new Map(this.tracers.map((tracer) => [tracer.name, tracer.documents]))
+    return new Map(this.sources.map((source) => [source.name, source.documents]))
+  }
+
+  private get sources(): Array<TracerSource | KubernetesSource> {
+    return [...this.tracers, ...this.kubernetes]
+  }
+
+  /** One restore at a time: the sources share one restore consumer. */
+  private restoreStore(store: StorePartition, directory: StateDirectory, log: Logger): Promise<void> {
+    const run = this.restoring.then(async () => {
+      const [outcome] = await this.restorer!.restore([store], directory)
+      log.info(outcome, outcome.records === 0 ? 'landed versions up to date' : 'landed versions restored from the changelog')
+    })
+    this.restoring = run.catch(() => undefined)
+    return run
   }
 }

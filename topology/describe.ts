@@ -30,6 +30,10 @@ export function describeText(graph: TopologyGraph): string {
   for (const table of compiled.globalTables) {
     lines.push(`  ${headline(table.source)}`, '    read whole by every replica; its topic is its changelog')
   }
+  // Sources that only land their records (nothing in this topology reads them back).
+  for (const source of graph.sources) {
+    if ((source.tracer || source.kubernetes) && source.children.length === 0) lines.push(`  ${headline(source)}`)
+  }
   return lines.join('\n') + '\n'
 }
 

@@ -53,12 +53,16 @@ export class LeaseElector {
   run(onLeading: () => void, onStopped: () => void): void {
     this.loop = (async () => {
       const renewEvery = Math.max(100, Math.floor(this.lease.durationMs / 3))
+      let failing = false
       while (!this.abort.signal.aborted) {
         let held = false
         try {
           held = await this.tryAcquireOrRenew()
+          failing = false
         } catch (error) {
-          this.log.warn({ lease: this.describe, err: (error as Error).message }, 'cannot read or write the lease')
+          // Once per outage at warn, the retries at debug.
+          this.log[failing ? 'debug' : 'warn']({ lease: this.describe, err: (error as Error).message }, 'cannot read or write the lease')
+          failing = true
         }
         if (this.abort.signal.aborted) return
         if (held) this.lastRenewal = Date.now()

@@ -1,5 +1,6 @@
 import type {} from 'vitest'
 import type { TestProject } from 'vitest/node'
+import { ensureApiServerBinaries } from '../../deploy/local/apiserver-binaries.js'
 import { type LocalBroker, startLocalBroker } from '../../deploy/local/kafka-broker.js'
 
 declare module 'vitest' {
@@ -8,8 +9,16 @@ declare module 'vitest' {
   }
 }
 
-/** Starts one real KRaft broker for the suite, unless KAFKA_BROKERS points at one. */
+/**
+ * Starts one real KRaft broker for the suite, unless KAFKA_BROKERS points at one, and builds the
+ * kube-apiserver and etcd binaries the Kubernetes suites start (cached; the first run takes
+ * minutes) unless KUBESTREAM_SKIP_APISERVER=1.
+ */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  if (process.env.KUBESTREAM_SKIP_APISERVER !== '1') {
+    const binaries = await ensureApiServerBinaries((line) => console.log(`[kubestream tests] ${line}`))
+    console.log(`[kubestream tests] kube-apiserver ${binaries.kubernetesVersion}, etcd ${binaries.etcdVersion}`)
+  }
   let broker: LocalBroker | undefined
   const external = process.env.KAFKA_BROKERS
   if (!external) broker = await startLocalBroker()
