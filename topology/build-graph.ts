@@ -29,7 +29,8 @@ const DEFAULT_PROCESSING = {
  * Turns a schema-valid document into the logical graph: compiles every expression, wires
  * `from:` references and rejects duplicates, dangling references and cycles.
  */
-export function buildGraph(doc: TopologyDocument, locate: Locator = () => undefined): TopologyGraph {
+/** `env` is the environment the document was loaded with: defaults such as the lease's namespace ($POD_NAMESPACE) come from it. */
+export function buildGraph(doc: TopologyDocument, locate: Locator = () => undefined, env: NodeJS.ProcessEnv = process.env): TopologyGraph {
   const fail = (code: ConstructorParameters<typeof TopologyError>[0], reason: string, path: DocumentPath, offset?: number): never => {
     throw new TopologyError(code, reason, locate(path, offset))
   }
@@ -64,7 +65,7 @@ export function buildGraph(doc: TopologyDocument, locate: Locator = () => undefi
       timestamp: kafka?.timestamp === undefined ? undefined : expression(kafka.timestamp, ['spec', 'sources', i, 'kafka', 'timestamp']),
       table: source.table ? { store: source.table.store ?? source.name, global: source.table.global ?? false } : undefined,
       tracer: source.tracer ? tracerSettings(source.name, source.tracer) : undefined,
-      kubernetes: source.kubernetes ? kubernetesSettings(doc.metadata.name, source.name, source.kubernetes) : undefined,
+      kubernetes: source.kubernetes ? kubernetesSettings(doc.metadata.name, source.name, source.kubernetes, env) : undefined,
       children: [],
     }
     claim(node, ['spec', 'sources', i])
@@ -173,12 +174,12 @@ function tracerSettings(sourceName: string, spec: TracerSourceSpec): TracerSetti
   }
 }
 
-function kubernetesSettings(applicationId: string, sourceName: string, spec: KubernetesSourceSpec): KubernetesSettings {
+function kubernetesSettings(applicationId: string, sourceName: string, spec: KubernetesSourceSpec, env: NodeJS.ProcessEnv): KubernetesSettings {
   const node = spec.node || undefined
   const election = spec.leaderElection ?? node === undefined
   const lease = election === false ? undefined : {
     name: (typeof election === 'object' ? election.lease : undefined) ?? `${applicationId}-${sourceName}`,
-    namespace: (typeof election === 'object' ? election.namespace : undefined) ?? (process.env.POD_NAMESPACE || 'default'),
+    namespace: (typeof election === 'object' ? election.namespace : undefined) ?? (env.POD_NAMESPACE || 'default'),
     durationMs: durationMs((typeof election === 'object' ? election.duration : undefined) ?? '15s'),
   }
   const store = spec.store ?? `${sourceName}-landed`

@@ -33,7 +33,7 @@ export function loadTopology(text: string, file = '<topology>', env: NodeJS.Proc
   const value = doc.toJS() as unknown
   const locate: Locator = (path, offsetInValue) => locateInDocument(doc, text, path, offsetInValue, at)
   if (!validate(value)) throw schemaError(validate.errors ?? [], locate, (path, field) => locateKey(doc, path, field, at))
-  return buildGraph(value, locate)
+  return buildGraph(value, locate, env)
 }
 
 /** A document built in code (TopologyBuilder): the same checks, without positions. */
