@@ -197,6 +197,7 @@ export class KubeStream {
       processMs: this.processMs,
       sourceErrors: () => this.ingest?.errors ?? new Map(),
       sourceDocuments: () => this.ingest?.documents ?? new Map(),
+      sourceLeaders: () => this.ingest?.leaders ?? new Map(),
     })
     return this.registry
   }

@@ -19,6 +19,8 @@ export interface EngineCounters {
   readonly sourceErrors: () => ReadonlyMap<string, number>
   /** Documents read from non-Kafka sources, by source. */
   readonly sourceDocuments: () => ReadonlyMap<string, number>
+  /** Per leader-elected source: whether this replica holds its lease. */
+  readonly sourceLeaders: () => ReadonlyMap<string, boolean>
 }
 
 /**
@@ -93,10 +95,17 @@ export function createMetrics(applicationId: string, counters: EngineCounters): 
     },
   })
   new Counter({
-    name: 'kubestream_source_documents_total', help: 'Documents read from a non-Kafka source (one tracer /connections answer each)', labelNames: ['source'], registers: [registry],
+    name: 'kubestream_source_documents_total', help: 'Documents read from a non-Kafka source (a tracer /connections answer, a Kubernetes watch change or list)', labelNames: ['source'], registers: [registry],
     collect() {
       this.reset()
       for (const [source, count] of counters.sourceDocuments()) this.inc({ source }, count)
+    },
+  })
+  new Gauge({
+    name: 'kubestream_source_leader', help: '1 where this replica holds the Lease of a leader-elected source (it runs the watch), else 0', labelNames: ['source'], registers: [registry],
+    collect() {
+      this.reset()
+      for (const [source, leading] of counters.sourceLeaders()) this.set({ source }, leading ? 1 : 0)
     },
   })
   return registry

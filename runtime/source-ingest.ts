@@ -110,6 +110,11 @@ export class SourceIngest {
     return new Map(this.sources.map((source) => [source.name, source.documents]))
   }
 
+  /** Leader-elected sources and whether this replica leads them, for kubestream_source_leader. */
+  get leaders(): Map<string, boolean> {
+    return new Map(this.kubernetes.filter((source) => source.isLeader !== undefined).map((source) => [source.name, source.isLeader!]))
+  }
+
   private get sources(): Array<TracerSource | KubernetesSource> {
     return [...this.tracers, ...this.kubernetes]
   }

@@ -72,6 +72,11 @@ export class KubernetesSource {
     else void this.startWatching()
   }
 
+  /** Whether this replica holds the lease; undefined without leader election. */
+  get isLeader(): boolean | undefined {
+    return this.elector?.isLeader
+  }
+
   get hasPending(): boolean {
     return this.pending.length > 0
   }

@@ -90,7 +90,9 @@ export class ListWatch {
       const query = this.query({ limit: String(this.options.pageSize ?? 500), continue: next })
       const { status, body } = await this.client.request<ObjectList>('GET', `${this.options.path}?${query}`)
       if (status !== 200) throw statusError(status, `list ${this.options.path}: HTTP ${status}: ${(body as { message?: string } | undefined)?.message ?? ''}`)
-      objects.push(...body.items)
+      // List items come without their kind and apiVersion (watch events have them): add them, as kubectl does.
+      const kind = body.kind?.replace(/List$/, '')
+      for (const item of body.items) objects.push(kind && body.apiVersion ? { apiVersion: body.apiVersion, kind, ...item } : item)
       next = body.metadata.continue || undefined
       // The first page's version is the snapshot every page belongs to.
       resourceVersion ||= body.metadata.resourceVersion
@@ -135,6 +137,8 @@ export class ListWatch {
 }
 
 interface ObjectList {
+  readonly kind?: string
+  readonly apiVersion?: string
   readonly metadata: { readonly resourceVersion: string; readonly continue?: string }
   readonly items: KubeObject[]
 }

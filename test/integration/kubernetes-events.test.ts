@@ -9,11 +9,14 @@ import { KubeStream } from '../../runtime/kube-stream.js'
 import { loadTopologyFile } from '../../topology/load.js'
 import { waitFor } from '../support/engine-process.js'
 import { readTopics } from '../support/kafka.js'
-import { createManifests, describeWithApiServer, jsonOf, kubeApis } from '../support/kubernetes.js'
+import { createManifests, describeWithApiServer, jsonOf, kubeApis, rawRequest } from '../support/kubernetes.js'
 
 const brokers = inject('kafkaBrokers')
 const dir = mkdtempSync(join(tmpdir(), 'kubestream-k8s-events-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+/** events.k8s.io times are MicroTime, which the apiserver parses only with six fraction digits. */
+const microTime = () => new Date().toISOString().replace(/Z$/, '000Z')
 
 /** What a consumer of cluster-events sees of one landed envelope. */
 interface Landed {
@@ -81,6 +84,7 @@ describeWithApiServer('Kubernetes events source against a real kube-apiserver', 
       .map((message) => {
         const envelope = jsonOf(message)
         expect(message.key).toBe(envelope.event.metadata.uid)
+        expect([envelope.event.apiVersion, envelope.event.kind]).toEqual(['v1', 'Event'])
         return { uid: message.key!, verb: envelope.verb, name: envelope.event.metadata.name, count: envelope.event.count, ...(envelope.old_event ? { oldCount: envelope.old_event.count } : {}) }
       })
     /** The topic holds exactly what the model says, in order per event (a key's records share a partition). */
@@ -127,9 +131,11 @@ describeWithApiServer('Kubernetes events source against a real kube-apiserver', 
     await repeat('payments', 'api-2.a')
     await create('shop', 'web-3.a')
     await settled('hand-over to the second replica')
+    expect(await b.metrics.metrics()).toMatch(/kubestream_source_leader\{[^}]*source="events"[^}]*\} 1/)
 
     // The apiserver goes away and comes back: the watch resumes (or re-lists) and loses nothing.
     await repeat('shop', 'web-3.a')
+    await settled('before the apiserver restart')
     await api.restart(1_000)
     await repeat('shop', 'web-3.a')
     await create('payments', 'api-3.a')
@@ -137,4 +143,36 @@ describeWithApiServer('Kubernetes events source against a real kube-apiserver', 
     await settled('apiserver restart')
     await b.stop()
   }, 300_000)
+
+  /** events.k8s.io/v1: repeats are a series whose count grows; each one lands as an UPDATED. */
+  it('lands events.k8s.io/v1 events with each series repeat as an UPDATED', async () => {
+    const run = Date.now().toString(36)
+    const topic = `cluster-events-v1-${run}`
+    const { core } = kubeApis(api.kubeconfig('admin'))
+    const namespace = `probes-${run}`
+    await core.createNamespace({ body: { metadata: { name: namespace } } })
+    const graph = loadTopologyFile('examples/events-persist.yaml', {
+      APPLICATION_ID: `events-v1-${run}`, KAFKA_BROKERS: brokers, KUBECONFIG: api.kubeconfig('kubestream'), EVENTS_API: 'events.k8s.io', EVENTS_TOPIC: topic, EVENTS_PARTITIONS: '1', COMMIT_INTERVAL_MS: '200', POD_NAMESPACE: 'kubestream',
+    })
+    const stream = new KubeStream(graph, { stateDir: join(dir, `v1-${run}`), logger: pino({ level: 'warn' }) })
+    await stream.start()
+    const path = `/apis/events.k8s.io/v1/namespaces/${namespace}/events`
+    const created = await rawRequest(api.kubeconfig('admin'), 'POST', path, {
+      metadata: { name: 'api-1.probe' }, eventTime: microTime(), reportingController: 'kubelet', reportingInstance: 'node-1', action: 'Probing', reason: 'Unhealthy',
+      regarding: { kind: 'Pod', namespace, name: 'api-1' }, note: 'Readiness probe failed: HTTP probe failed with statuscode: 503', type: 'Warning',
+    })
+    const landed = async () => (await readTopics(brokers, [topic], { readCommitted: true })).filter((m) => m.key === created.metadata.uid).sort((x, y) => x.offset - y.offset).map(jsonOf)
+    // Repeats made before the source lists would be folded into its first ADDED: wait for that.
+    await waitFor('the ADDED', async () => (await landed()).length >= 1, 30_000, 300)
+    for (const count of [2, 3]) {
+      const current = await rawRequest(api.kubeconfig('admin'), 'GET', `${path}/api-1.probe`)
+      await rawRequest(api.kubeconfig('admin'), 'PUT', `${path}/api-1.probe`, { ...current, series: { count, lastObservedTime: microTime() } })
+    }
+    await waitFor('three envelopes', async () => (await landed()).length >= 3, 30_000, 300)
+    await new Promise((resolve) => setTimeout(resolve, 1_000))
+    await stream.stop()
+    const envelopes = await landed()
+    expect(envelopes.map((e) => [e.verb, e.event.series?.count ?? 1, e.old_event?.series?.count ?? (e.old_event ? 1 : undefined)])).toEqual([['ADDED', 1, undefined], ['UPDATED', 2, 1], ['UPDATED', 3, 2]])
+    expect(envelopes.every((e) => e.event.apiVersion === 'events.k8s.io/v1' && e.event.note.startsWith('Readiness probe failed'))).toBe(true)
+  }, 120_000)
 })

@@ -158,4 +158,31 @@ describeWithApiServer('Kubernetes object tables against a real kube-apiserver', 
     await settled('restart')
     await stream.stop()
   }, 240_000)
+
+  /** The per-node deployment: NODE_NAME set, only that node's pods, and no lease to wait for. */
+  it('watches only the pods of its node in the node-scoped mode', async () => {
+    const run = Date.now().toString(36)
+    const namespace = `nodes-${run}`
+    const topic = `pods-by-ip-node-${run}`
+    const { core } = kubeApis(api.kubeconfig('admin'))
+    await core.createNamespace({ body: { metadata: { name: namespace } } })
+    for (const [name, node, ip] of [['on-n3', 'n3', '10.244.3.50'], ['on-n4', 'n4', '10.244.4.50']]) {
+      await core.createNamespacedPod({ namespace, body: { metadata: { name }, spec: { nodeName: node, containers: [{ name: 'app', image: 'app:1' }] } } })
+      const pod = await core.readNamespacedPod({ namespace, name })
+      await core.replaceNamespacedPodStatus({ namespace, name, body: { ...pod, status: { phase: 'Running', podIP: ip, podIPs: [{ ip }] } } })
+    }
+    const graph = loadTopologyFile('examples/cluster-tables.yaml', {
+      APPLICATION_ID: `tables-node-${run}`, KAFKA_BROKERS: brokers, KUBECONFIG: api.kubeconfig('kubestream'), NODE_NAME: 'n3', PODS_TOPIC: topic,
+      SERVICES_TOPIC: `services-${run}`, NODES_TOPIC: `nodes-${run}`, COMMIT_INTERVAL_MS: '200', POD_NAMESPACE: 'kubestream',
+    })
+    const pods = graph.sources.find((s) => s.name === 'pods')!.kubernetes!
+    expect([pods.node, pods.lease, pods.changelogTopic]).toEqual(['n3', undefined, undefined])
+    const stream = new KubeStream(graph, { stateDir: join(dir, `node-${run}`), logger: pino({ level: 'warn' }) })
+    await stream.start()
+    const landed = async () => (await readTopics(brokers, [topic], { readCommitted: true })).map((m) => [m.key, jsonOf(m).name, jsonOf(m).node])
+    await waitFor('the node\'s pod', async () => (await landed()).length > 0, 30_000, 300)
+    await new Promise((resolve) => setTimeout(resolve, 1_000))
+    await stream.stop()
+    expect(await landed()).toEqual([['10.244.3.50', 'on-n3', 'n3']])
+  }, 120_000)
 })
