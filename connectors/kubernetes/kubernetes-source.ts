@@ -1,3 +1,5 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import { backoffMs } from '../backoff.js'
 import type { RecordCollector } from '../kafka/record-collector.js'
 import type { StreamRecord } from '../../operators/record.js'
 import { RecordError } from '../../operators/record-error.js'
@@ -106,6 +108,7 @@ export class KubernetesSource {
   /** After Kafka accepted the records: what was landed, to LMDB, checkpointed at the changelog's end. */
   async commit(directory: StateDirectory, endOffset: (topic: string, partition: number) => Promise<number>): Promise<void> {
     if (this.store.pendingChanges === 0) return
+    // Without a changelog (node-scoped) the checkpoint only counts commits: nothing restores from it.
     const checkpoint = this.settings.changelogTopic ? await endOffset(this.settings.changelogTopic, 0) : (directory.checkpoint(this.store) ?? 0) + 1
     directory.commit([[this.store, checkpoint]])
   }
@@ -123,12 +126,17 @@ export class KubernetesSource {
 
   private async startWatching(): Promise<void> {
     const generation = ++this.generation
-    try {
-      await this.restore?.(this.store)
-    } catch (error) {
-      this.log.error({ source: this.name, err: error }, 'cannot restore what was landed; not watching')
-      this.count('RESTORE')
-      return
+    // Without what was landed, a list would land everything again: retry the restore until it works.
+    for (let failures = 1; ; failures++) {
+      try {
+        await this.restore?.(this.store)
+        break
+      } catch (error) {
+        this.log[failures === 1 ? 'warn' : 'debug']({ source: this.name, err: error }, 'cannot restore what was landed from the changelog; retrying before watching')
+        this.count('RESTORE')
+        await sleep(backoffMs(failures, this.settings.maxBackoffMs))
+        if (generation !== this.generation) return
+      }
     }
     if (generation !== this.generation) return
     const scopes = this.settings.namespaces.length > 0 ? [...this.settings.namespaces] : ['*']

@@ -21,12 +21,12 @@ export class LandedObjects {
     this.store.delete(objectKey(namespace, uid))
   }
 
-  /** Every object landed in a namespace (`undefined`: all of them), as [namespace, uid, entry]. */
-  inScope<T>(namespace: string | undefined): Array<[string, string, T]> {
+  /** Every object landed in a namespace (`undefined`: all of them), as [namespace, uid]; their entries stay undecoded. */
+  inScope(namespace: string | undefined): Array<[string, string]> {
     const prefix = namespace === undefined ? 'o\u0000' : `o\u0000${namespace}\u0000`
-    return this.store.range(Buffer.from(prefix), Buffer.from(prefix.slice(0, -1) + '\u0001')).map(([key, value]) => {
+    return this.store.range(Buffer.from(prefix), Buffer.from(prefix.slice(0, -1) + '\u0001')).map(([key]) => {
       const [, ns, uid] = key.toString('utf8').split('\u0000')
-      return [ns, uid, decode<T>(value)!]
+      return [ns, uid]
     })
   }
 

@@ -1,15 +1,14 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { CoreV1Event } from '@kubernetes/client-node'
 import { pino } from 'pino'
-import { afterAll, beforeAll, expect, inject, it } from 'vitest'
-import { type LocalApiServer, startLocalApiServer } from '../../deploy/local/kube-apiserver.js'
+import { afterAll, expect, inject, it } from 'vitest'
 import { KubeStream } from '../../runtime/kube-stream.js'
 import { loadTopologyFile } from '../../topology/load.js'
 import { waitFor } from '../support/engine-process.js'
 import { readTopics } from '../support/kafka.js'
-import { createManifests, describeWithApiServer, jsonOf, kubeApis, rawRequest } from '../support/kubernetes.js'
+import { describeWithApiServer, jsonOf, kubeApis, rawRequest, useApiServerWithSourceRbac } from '../support/kubernetes.js'
 
 const brokers = inject('kafkaBrokers')
 const dir = mkdtempSync(join(tmpdir(), 'kubestream-k8s-events-'))
@@ -28,13 +27,7 @@ interface Landed {
 }
 
 describeWithApiServer('Kubernetes events source against a real kube-apiserver', () => {
-  let api: LocalApiServer
-  beforeAll(async () => {
-    api = await startLocalApiServer()
-    // kubestream runs as the service account of deploy/kubernetes/cluster-sources, with only the RBAC granted there.
-    await createManifests(api.kubeconfig('admin'), readFileSync('deploy/kubernetes/cluster-sources/namespace.yaml', 'utf8') + '---\n' + readFileSync('deploy/kubernetes/cluster-sources/rbac.yaml', 'utf8'))
-  }, 180_000)
-  afterAll(async () => api?.stop())
+  const apiServer = useApiServerWithSourceRbac()
 
   /**
    * examples/events-persist.yaml, as its service account. Events are created, repeated (count
@@ -45,9 +38,9 @@ describeWithApiServer('Kubernetes events source against a real kube-apiserver', 
   it('lands every change exactly once across restarts, a hand-over and an apiserver restart', async () => {
     const run = Date.now().toString(36)
     const topic = `cluster-events-${run}`
-    const { core } = kubeApis(api.kubeconfig('admin'))
+    const { core } = kubeApis(apiServer().kubeconfig('admin'))
     for (const namespace of ['shop', 'payments']) await core.createNamespace({ body: { metadata: { name: namespace } } }).catch(() => undefined)
-    const env = { APPLICATION_ID: `events-${run}`, KAFKA_BROKERS: brokers, KUBECONFIG: api.kubeconfig('kubestream'), EVENTS_TOPIC: topic, EVENTS_PARTITIONS: '3', COMMIT_INTERVAL_MS: '200', LEASE_DURATION: '3s', POD_NAMESPACE: 'kubestream' }
+    const env = { APPLICATION_ID: `events-${run}`, KAFKA_BROKERS: brokers, KUBECONFIG: apiServer().kubeconfig('kubestream'), EVENTS_TOPIC: topic, EVENTS_PARTITIONS: '3', COMMIT_INTERVAL_MS: '200', LEASE_DURATION: '3s', POD_NAMESPACE: 'kubestream' }
     const graph = loadTopologyFile('examples/events-persist.yaml', env)
     const replica = async (id: string) => {
       const stream = new KubeStream(graph, { stateDir: join(dir, id), instanceId: `events-${id}`, logger: pino({ level: 'warn' }) })
@@ -136,7 +129,7 @@ describeWithApiServer('Kubernetes events source against a real kube-apiserver', 
     // The apiserver goes away and comes back: the watch resumes (or re-lists) and loses nothing.
     await repeat('shop', 'web-3.a')
     await settled('before the apiserver restart')
-    await api.restart(1_000)
+    await apiServer().restart(1_000)
     await repeat('shop', 'web-3.a')
     await create('payments', 'api-3.a')
     await remove('payments', 'api-2.a')
@@ -148,16 +141,16 @@ describeWithApiServer('Kubernetes events source against a real kube-apiserver', 
   it('lands events.k8s.io/v1 events with each series repeat as an UPDATED', async () => {
     const run = Date.now().toString(36)
     const topic = `cluster-events-v1-${run}`
-    const { core } = kubeApis(api.kubeconfig('admin'))
+    const { core } = kubeApis(apiServer().kubeconfig('admin'))
     const namespace = `probes-${run}`
     await core.createNamespace({ body: { metadata: { name: namespace } } })
     const graph = loadTopologyFile('examples/events-persist.yaml', {
-      APPLICATION_ID: `events-v1-${run}`, KAFKA_BROKERS: brokers, KUBECONFIG: api.kubeconfig('kubestream'), EVENTS_API: 'events.k8s.io', EVENTS_TOPIC: topic, EVENTS_PARTITIONS: '1', COMMIT_INTERVAL_MS: '200', POD_NAMESPACE: 'kubestream',
+      APPLICATION_ID: `events-v1-${run}`, KAFKA_BROKERS: brokers, KUBECONFIG: apiServer().kubeconfig('kubestream'), EVENTS_API: 'events.k8s.io', EVENTS_TOPIC: topic, EVENTS_PARTITIONS: '1', COMMIT_INTERVAL_MS: '200', POD_NAMESPACE: 'kubestream',
     })
     const stream = new KubeStream(graph, { stateDir: join(dir, `v1-${run}`), logger: pino({ level: 'warn' }) })
     await stream.start()
     const path = `/apis/events.k8s.io/v1/namespaces/${namespace}/events`
-    const created = await rawRequest(api.kubeconfig('admin'), 'POST', path, {
+    const created = await rawRequest(apiServer().kubeconfig('admin'), 'POST', path, {
       metadata: { name: 'api-1.probe' }, eventTime: microTime(), reportingController: 'kubelet', reportingInstance: 'node-1', action: 'Probing', reason: 'Unhealthy',
       regarding: { kind: 'Pod', namespace, name: 'api-1' }, note: 'Readiness probe failed: HTTP probe failed with statuscode: 503', type: 'Warning',
     })
@@ -165,8 +158,8 @@ describeWithApiServer('Kubernetes events source against a real kube-apiserver', 
     // Repeats made before the source lists would be folded into its first ADDED: wait for that.
     await waitFor('the ADDED', async () => (await landed()).length >= 1, 30_000, 300)
     for (const count of [2, 3]) {
-      const current = await rawRequest(api.kubeconfig('admin'), 'GET', `${path}/api-1.probe`)
-      await rawRequest(api.kubeconfig('admin'), 'PUT', `${path}/api-1.probe`, { ...current, series: { count, lastObservedTime: microTime() } })
+      const current = await rawRequest(apiServer().kubeconfig('admin'), 'GET', `${path}/api-1.probe`)
+      await rawRequest(apiServer().kubeconfig('admin'), 'PUT', `${path}/api-1.probe`, { ...current, series: { count, lastObservedTime: microTime() } })
     }
     await waitFor('three envelopes', async () => (await landed()).length >= 3, 30_000, 300)
     await new Promise((resolve) => setTimeout(resolve, 1_000))

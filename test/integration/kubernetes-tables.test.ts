@@ -1,15 +1,14 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { V1Pod } from '@kubernetes/client-node'
 import { pino } from 'pino'
-import { afterAll, beforeAll, expect, inject, it } from 'vitest'
-import { type LocalApiServer, startLocalApiServer } from '../../deploy/local/kube-apiserver.js'
+import { afterAll, expect, inject, it } from 'vitest'
 import { KubeStream } from '../../runtime/kube-stream.js'
 import { loadTopologyFile } from '../../topology/load.js'
 import { waitFor } from '../support/engine-process.js'
 import { readTopics } from '../support/kafka.js'
-import { createManifests, describeWithApiServer, jsonOf, kubeApis } from '../support/kubernetes.js'
+import { describeWithApiServer, jsonOf, kubeApis, useApiServerWithSourceRbac } from '../support/kubernetes.js'
 
 const brokers = inject('kafkaBrokers')
 const dir = mkdtempSync(join(tmpdir(), 'kubestream-k8s-tables-'))
@@ -20,12 +19,7 @@ type Row = Record<string, unknown> | null
 type Landed = Record<string, Record<string, Row[]>>
 
 describeWithApiServer('Kubernetes object tables against a real kube-apiserver', () => {
-  let api: LocalApiServer
-  beforeAll(async () => {
-    api = await startLocalApiServer()
-    await createManifests(api.kubeconfig('admin'), readFileSync('deploy/kubernetes/cluster-sources/namespace.yaml', 'utf8') + '---\n' + readFileSync('deploy/kubernetes/cluster-sources/rbac.yaml', 'utf8'))
-  }, 180_000)
-  afterAll(async () => api?.stop())
+  const apiServer = useApiServerWithSourceRbac()
 
   /**
    * examples/cluster-tables.yaml, as its service account: pods (owners through ReplicaSets,
@@ -37,10 +31,10 @@ describeWithApiServer('Kubernetes object tables against a real kube-apiserver', 
   it('lands rows by IP and tombstones, once each, across a restart', async () => {
     const run = Date.now().toString(36)
     const topics = { pods: `pods-by-ip-${run}`, services: `services-by-ip-${run}`, nodes: `nodes-by-ip-${run}` }
-    const { core, apps } = kubeApis(api.kubeconfig('admin'))
+    const { core, apps } = kubeApis(apiServer().kubeconfig('admin'))
     await core.createNamespace({ body: { metadata: { name: 'shop' } } })
     const env = {
-      APPLICATION_ID: `tables-${run}`, KAFKA_BROKERS: brokers, KUBECONFIG: api.kubeconfig('kubestream'), POD_NAMESPACE: 'kubestream', COMMIT_INTERVAL_MS: '200',
+      APPLICATION_ID: `tables-${run}`, KAFKA_BROKERS: brokers, KUBECONFIG: apiServer().kubeconfig('kubestream'), POD_NAMESPACE: 'kubestream', COMMIT_INTERVAL_MS: '200',
       PODS_TOPIC: topics.pods, SERVICES_TOPIC: topics.services, NODES_TOPIC: topics.nodes, TABLE_PARTITIONS: '2',
     }
     const graph = loadTopologyFile('examples/cluster-tables.yaml', env)
@@ -164,7 +158,7 @@ describeWithApiServer('Kubernetes object tables against a real kube-apiserver', 
     const run = Date.now().toString(36)
     const namespace = `nodes-${run}`
     const topic = `pods-by-ip-node-${run}`
-    const { core } = kubeApis(api.kubeconfig('admin'))
+    const { core } = kubeApis(apiServer().kubeconfig('admin'))
     await core.createNamespace({ body: { metadata: { name: namespace } } })
     for (const [name, node, ip] of [['on-n3', 'n3', '10.244.3.50'], ['on-n4', 'n4', '10.244.4.50']]) {
       await core.createNamespacedPod({ namespace, body: { metadata: { name }, spec: { nodeName: node, containers: [{ name: 'app', image: 'app:1' }] } } })
@@ -172,7 +166,7 @@ describeWithApiServer('Kubernetes object tables against a real kube-apiserver', 
       await core.replaceNamespacedPodStatus({ namespace, name, body: { ...pod, status: { phase: 'Running', podIP: ip, podIPs: [{ ip }] } } })
     }
     const graph = loadTopologyFile('examples/cluster-tables.yaml', {
-      APPLICATION_ID: `tables-node-${run}`, KAFKA_BROKERS: brokers, KUBECONFIG: api.kubeconfig('kubestream'), NODE_NAME: 'n3', PODS_TOPIC: topic,
+      APPLICATION_ID: `tables-node-${run}`, KAFKA_BROKERS: brokers, KUBECONFIG: apiServer().kubeconfig('kubestream'), NODE_NAME: 'n3', PODS_TOPIC: topic,
       SERVICES_TOPIC: `services-${run}`, NODES_TOPIC: `nodes-${run}`, COMMIT_INTERVAL_MS: '200', POD_NAMESPACE: 'kubestream',
     })
     const pods = graph.sources.find((s) => s.name === 'pods')!.kubernetes!

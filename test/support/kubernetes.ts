@@ -2,7 +2,8 @@ import { AppsV1Api, CoreV1Api, EventsV1Api, KubeConfig, type KubernetesObject, K
 import { readFileSync } from 'node:fs'
 import { request } from 'node:https'
 import { parseAllDocuments } from 'yaml'
-import { describe } from 'vitest'
+import { afterAll, beforeAll, describe } from 'vitest'
+import { type LocalApiServer, startLocalApiServer } from '../../deploy/local/kube-apiserver.js'
 import type { ReadMessage } from './kafka.js'
 
 /**
@@ -60,4 +61,19 @@ export async function rawRequest(kubeconfig: string, method: string, path: strin
   })
   if (response.status >= 300) throw new Error(`${method} ${path}: HTTP ${response.status}: ${response.text}`)
   return JSON.parse(response.text)
+}
+
+/**
+ * A local apiserver for one test file, with deploy/kubernetes/cluster-sources' namespace and
+ * RBAC applied: kubestream then runs as that service account (`kubeconfig('kubestream')`), with
+ * only what the manifests grant. Stopped after the file.
+ */
+export function useApiServerWithSourceRbac(): () => LocalApiServer {
+  let api: LocalApiServer | undefined
+  beforeAll(async () => {
+    api = await startLocalApiServer()
+    await createManifests(api.kubeconfig('admin'), ['namespace.yaml', 'rbac.yaml'].map((file) => readFileSync(`deploy/kubernetes/cluster-sources/${file}`, 'utf8')).join('---\n'))
+  }, 180_000)
+  afterAll(async () => api?.stop())
+  return () => api!
 }
