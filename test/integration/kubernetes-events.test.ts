@@ -4,11 +4,12 @@ import { join } from 'node:path'
 import type { CoreV1Event } from '@kubernetes/client-node'
 import { pino } from 'pino'
 import { afterAll, expect, inject, it } from 'vitest'
+import { localApiRequest } from '../../deploy/local/kube-apiserver.js'
 import { KubeStream } from '../../runtime/kube-stream.js'
 import { loadTopologyFile } from '../../topology/load.js'
 import { waitFor } from '../support/engine-process.js'
 import { readTopics } from '../support/kafka.js'
-import { describeWithApiServer, jsonOf, kubeApis, rawRequest, useApiServerWithSourceRbac } from '../support/kubernetes.js'
+import { describeWithApiServer, jsonOf, kubeApis, useApiServerWithSourceRbac } from '../support/kubernetes.js'
 
 const brokers = inject('kafkaBrokers')
 const dir = mkdtempSync(join(tmpdir(), 'kubestream-k8s-events-'))
@@ -150,7 +151,7 @@ describeWithApiServer('Kubernetes events source against a real kube-apiserver', 
     const stream = new KubeStream(graph, { stateDir: join(dir, `v1-${run}`), logger: pino({ level: 'warn' }) })
     await stream.start()
     const path = `/apis/events.k8s.io/v1/namespaces/${namespace}/events`
-    const created = await rawRequest(apiServer().kubeconfig('admin'), 'POST', path, {
+    const created = await localApiRequest(apiServer().kubeconfig('admin'), 'POST', path, {
       metadata: { name: 'api-1.probe' }, eventTime: microTime(), reportingController: 'kubelet', reportingInstance: 'node-1', action: 'Probing', reason: 'Unhealthy',
       regarding: { kind: 'Pod', namespace, name: 'api-1' }, note: 'Readiness probe failed: HTTP probe failed with statuscode: 503', type: 'Warning',
     })
@@ -158,8 +159,8 @@ describeWithApiServer('Kubernetes events source against a real kube-apiserver', 
     // Repeats made before the source lists would be folded into its first ADDED: wait for that.
     await waitFor('the ADDED', async () => (await landed()).length >= 1, 30_000, 300)
     for (const count of [2, 3]) {
-      const current = await rawRequest(apiServer().kubeconfig('admin'), 'GET', `${path}/api-1.probe`)
-      await rawRequest(apiServer().kubeconfig('admin'), 'PUT', `${path}/api-1.probe`, { ...current, series: { count, lastObservedTime: microTime() } })
+      const current = await localApiRequest(apiServer().kubeconfig('admin'), 'GET', `${path}/api-1.probe`)
+      await localApiRequest(apiServer().kubeconfig('admin'), 'PUT', `${path}/api-1.probe`, { ...current, series: { count, lastObservedTime: microTime() } })
     }
     await waitFor('three envelopes', async () => (await landed()).length >= 3, 30_000, 300)
     await new Promise((resolve) => setTimeout(resolve, 1_000))

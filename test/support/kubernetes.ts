@@ -1,6 +1,5 @@
 import { AppsV1Api, CoreV1Api, EventsV1Api, KubeConfig, type KubernetesObject, KubernetesObjectApi } from '@kubernetes/client-node'
 import { readFileSync } from 'node:fs'
-import { request } from 'node:https'
 import { parseAllDocuments } from 'yaml'
 import { afterAll, beforeAll, describe } from 'vitest'
 import { type LocalApiServer, startLocalApiServer } from '../../deploy/local/kube-apiserver.js'
@@ -42,25 +41,6 @@ export async function createManifests(kubeconfig: string, yamlText: string, opti
       throw new Error(`${object.kind} ${object.metadata?.namespace ?? ''}/${object.metadata?.name}: ${(error as Error).message}`)
     }
   }
-}
-
-/**
- * A JSON request with the kubeconfig's bearer token, for what the typed clients get wrong:
- * client-node writes events.k8s.io MicroTime fields with millisecond precision, which the
- * apiserver refuses.
- */
-export async function rawRequest(kubeconfig: string, method: string, path: string, body?: unknown): Promise<any> {
-  const config = JSON.parse(readFileSync(kubeconfig, 'utf8'))
-  const response = await new Promise<{ status: number; text: string }>((resolve, reject) => {
-    const req = request(`${config.clusters[0].cluster.server}${path}`, { method, rejectUnauthorized: false, headers: { authorization: `Bearer ${config.users[0].user.token}`, 'content-type': 'application/json' } }, (res) => {
-      let text = ''
-      res.setEncoding('utf8').on('data', (chunk: string) => { text += chunk }).once('end', () => resolve({ status: res.statusCode ?? 0, text }))
-    })
-    req.once('error', reject)
-    req.end(body === undefined ? undefined : JSON.stringify(body))
-  })
-  if (response.status >= 300) throw new Error(`${method} ${path}: HTTP ${response.status}: ${response.text}`)
-  return JSON.parse(response.text)
 }
 
 /**
