@@ -27,9 +27,10 @@ const DEFAULT_PROCESSING = {
 
 /**
  * Turns a schema-valid document into the logical graph: compiles every expression, wires
- * `from:` references and rejects duplicates, dangling references and cycles.
+ * `from:` references and rejects duplicates, dangling references and cycles. `env` is the
+ * environment the document was loaded with: defaults such as a lease's namespace
+ * ($POD_NAMESPACE) come from it.
  */
-/** `env` is the environment the document was loaded with: defaults such as the lease's namespace ($POD_NAMESPACE) come from it. */
 export function buildGraph(doc: TopologyDocument, locate: Locator = () => undefined, env: NodeJS.ProcessEnv = process.env): TopologyGraph {
   const fail = (code: ConstructorParameters<typeof TopologyError>[0], reason: string, path: DocumentPath, offset?: number): never => {
     throw new TopologyError(code, reason, locate(path, offset))

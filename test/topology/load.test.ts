@@ -130,6 +130,16 @@ const cases: Array<{ name: string; yaml: string; code: string; message: RegExp; 
     yaml: withSteps('    - name: s1', '      from: s2', '      keyBy: value.uid', '    - name: s2', '      from: s1', '      keyBy: value.uid'),
     code: 'CYCLE', message: /cycle/, line: 12, column: 13,
   },
+  {
+    name: 'a Kubernetes source of a resource it cannot watch',
+    yaml: [...header, '  sources:', '    - name: k', '      kubernetes:', '        resource: deployments', '        topic: t'].join('\n'),
+    code: 'SCHEMA', message: /resource/, line: 9, column: 19,
+  },
+  {
+    name: 'a node-scoped Kubernetes source of services',
+    yaml: [...header, '  sources:', '    - name: k', '      kubernetes:', '        resource: services', '        node: n1', '        topic: t'].join('\n'),
+    code: 'SCHEMA', message: /node applies to pods only/, line: 10, column: 15,
+  },
 ]
 
 describe('loadTopology rejects broken files with file:line:column', () => {
