@@ -211,6 +211,7 @@ export class KubeStream {
       restoredRecords: this.replicaState?.restoredRecords ?? 0,
       standbyRecords: this.replicaState?.standbyRecords ?? 0,
       globalTableRecords: this.replicaState?.globalTableRecords ?? 0,
+      sourceDocuments: (this.ingest?.documents ?? new Map()) as ReadonlyMap<string, number>,
       lateRecords: this.windowCounters.lateRecords,
       processMs: this.processMs as ReadonlyMap<string, number>,
     }

@@ -80,6 +80,9 @@ it('sums bytes and retransmits per workload pair and window, resolving IPs as th
     current = document
     const served = tracer.served
     await waitFor('the tracer to serve the document', () => tracer.served > served + 1, 20_000, 10)
+    // Served is not yet landed: the source lands what it read on its next turn of the run loop.
+    const answers = tracer.served
+    await waitFor('the source to land what was served', () => (stream.counters.sourceDocuments.get('connections') ?? 0) >= answers, 20_000, 10)
     const landed = stream.counters.producedByTopic.get(topics.connections) ?? 0
     await waitFor('its records to be processed', () => (stream.counters.consumedByTopic.get(topics.connections) ?? 0) >= landed, 30_000, 20)
     expect(Math.floor(Date.now() / WINDOW_MS) * WINDOW_MS).toBe(window)
