@@ -172,7 +172,7 @@ export class KubeStream {
     await this.ingest?.stop()
     await this.loop?.catch(() => undefined)
     try {
-      if (this.failure === undefined && this.collector && this.consumer) await this.commit(this.collector, this.consumer, true, timeoutMs)
+      if (this.failure === undefined && this.collector && this.consumer) await this.commitOnShutdown(this.collector, this.consumer, timeoutMs)
     } finally {
       this.releaseRevoked()
       this.taskManager.close(this.taskManager.all())
@@ -180,6 +180,20 @@ export class KubeStream {
     }
     if (this.failure === undefined) this.state = StreamState.NOT_RUNNING
     this.log.info({ state: this.state }, 'stopped')
+  }
+
+  /**
+   * The last commit. One the group refuses (it rebalanced while this member was leaving, as
+   * when replicas restart together) is not a failed shutdown: the next owner repeats the
+   * records since the last commit, as Kafka Streams does when a commit on close fails so.
+   */
+  private async commitOnShutdown(collector: RdkafkaRecordCollector, consumer: BatchConsumer, timeoutMs: number): Promise<void> {
+    try {
+      await this.commit(collector, consumer, true, timeoutMs)
+    } catch (error) {
+      if (!(error instanceof KafkaError && error.code === 'COMMIT')) throw error
+      this.log.warn({ err: error }, 'the group refused the commit on shutdown; the next owner repeats records since the last commit')
+    }
   }
 
   /** Prometheus metrics of this instance. */

@@ -133,7 +133,10 @@ async function cluster(guarantee: ProcessingGuarantee) {
   }
   const stop = async (i: number) => {
     replicas[i]!.child.kill('SIGTERM')
+    // The replica bounds its own shutdown (shutdownTimeoutMs); one that outlives that is the fault to show.
+    const hung = setTimeout(() => replicas[i]?.child.kill('SIGKILL'), 60_000)
     const { code } = await replicas[i]!.exited
+    clearTimeout(hung)
     if (code !== 0) throw new Error(`replica-${i} exited ${code} on SIGTERM:\n${replicas[i]!.output().slice(-3000)}`)
     replicas[i] = undefined
   }
