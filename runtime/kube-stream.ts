@@ -191,7 +191,7 @@ export class KubeStream {
     try {
       await this.commit(collector, consumer, true, timeoutMs)
     } catch (error) {
-      if (!(error instanceof KafkaError && error.code === 'COMMIT')) throw error
+      if (!refusedByGroup(error)) throw error
       this.log.warn({ err: error }, 'the group refused the commit on shutdown; the next owner repeats records since the last commit')
     }
   }
@@ -301,7 +301,7 @@ export class KubeStream {
     try {
       await this.commit(collector, consumer, true)
     } catch (error) {
-      if (!(error instanceof KafkaError && error.code === 'COMMIT')) {
+      if (!refusedByGroup(error)) {
         this.revocations.unshift(...revocations)
         throw error
       }
@@ -363,4 +363,9 @@ export class KubeStream {
     this.admin?.close()
     await this.replicaState?.close()
   }
+}
+
+/** The group refused an offset commit: this member's generation is over, its partitions are someone else's. */
+function refusedByGroup(error: unknown): boolean {
+  return error instanceof KafkaError && error.code === 'COMMIT'
 }
