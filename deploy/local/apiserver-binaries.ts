@@ -36,8 +36,8 @@ export function pinnedVersions(): { kubernetes: string; etcd: string } {
 /**
  * Builds kube-apiserver and etcd from their Go modules (through the module proxy) into a cache
  * outside the repo, once per pinned version: the first run on a fresh machine takes minutes
- * (250 to 630 s measured on 2 cores, downloads included), later runs nothing. The binaries are built to a
- * temporary name and renamed last, so an interrupted build is simply built again.
+ * (250 to 630 s measured on 2 cores, downloads included), later runs nothing. The binaries
+ * are built to a temporary name and renamed last, so an interrupted build is built again.
  */
 export async function ensureApiServerBinaries(log: (line: string) => void = console.log): Promise<ApiServerBinaries> {
   const { kubernetes, etcd } = pinnedVersions()

@@ -132,22 +132,24 @@ async function cluster(guarantee: ProcessingGuarantee) {
     await replicas[i]!.exited
   }
   const stop = async (i: number) => {
-    replicas[i]!.child.kill('SIGTERM')
     // The replica bounds its own shutdown (shutdownTimeoutMs); one that outlives that is the fault to show.
-    const hung = setTimeout(() => replicas[i]?.child.kill('SIGKILL'), 60_000)
-    const { code } = await replicas[i]!.exited
-    clearTimeout(hung)
+    const { code } = await terminate(replicas[i]!, 60_000)
     if (code !== 0) throw new Error(`replica-${i} exited ${code} on SIGTERM:\n${replicas[i]!.output().slice(-3000)}`)
     replicas[i] = undefined
   }
   const stopAll = async () => {
     await Promise.all(replicas.map(async (replica) => {
-      if (!replica || replica.child.exitCode !== null) return
-      replica.child.kill('SIGTERM')
-      const timer = setTimeout(() => replica.child.kill('SIGKILL'), 30_000)
-      await replica.exited
-      clearTimeout(timer)
+      if (replica && replica.child.exitCode === null) await terminate(replica, 30_000)
     }))
   }
   return { written, output, replicas, start, kill, stop, stopAll }
+}
+
+/** SIGTERM, then SIGKILL if the replica has not exited after `graceMs`. */
+async function terminate(replica: EngineProcess, graceMs: number) {
+  replica.child.kill('SIGTERM')
+  const timer = setTimeout(() => replica.child.kill('SIGKILL'), graceMs)
+  const exit = await replica.exited
+  clearTimeout(timer)
+  return exit
 }
