@@ -113,6 +113,8 @@ async function cluster(guarantee: ProcessingGuarantee) {
   const stateDirs = Array.from({ length: 4 }, () => mkdtempSync(join(tmpdir(), 'kubestream-replica-')))
   cleanup.push(() => { for (const dir of stateDirs) rmSync(dir, { recursive: true, force: true }) })
   const replicas: Array<EngineProcess | undefined> = []
+  // A test that timed out never reached its finally: its replicas must not outlive the suite.
+  cleanup.unshift(() => { for (const replica of replicas) replica?.child.kill('SIGKILL') })
   const start = (i: number) => {
     return replicas[i] = startEngine('examples/warning-counts.yaml', {
       KAFKA_BROKERS: brokers,
