@@ -2,7 +2,7 @@ import type { Server } from 'node:http'
 import { startHttpServer } from '../runtime/http-server.js'
 import { KubeStream } from '../runtime/kube-stream.js'
 import type { IngestMode } from '../runtime/source-ingest.js'
-import { createLogger } from '../runtime/logger.js'
+import { createLogger } from '../core/logger.js'
 import { loadTopologyFile } from '../topology/load.js'
 
 export interface RunOptions {

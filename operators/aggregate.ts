@@ -2,7 +2,7 @@ import type { OperatorFunction } from 'rxjs'
 import type { KeyValueStore } from '../state/key-value-store.js'
 import type { AggregateOperator } from '../topology/graph.js'
 import { foldOf, groupKey } from './aggregation-fold.js'
-import { type RecordBatch, withChanges } from './record.js'
+import { type RecordBatch, withChanges } from '../core/record.js'
 import { recordOperator, type StepContext } from './record-operator.js'
 
 /**

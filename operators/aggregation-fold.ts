@@ -1,7 +1,8 @@
 import type { AggregateOperator } from '../topology/graph.js'
-import { newExpressionContext } from '../topology/expression.js'
-import { exposeRecord, type StreamRecord } from './record.js'
-import { RecordError } from './record-error.js'
+import { newExpressionContext } from '../expression/record-scope.js'
+import type { StreamRecord } from '../core/record.js'
+import { exposeRecord } from '../expression/record-scope.js'
+import { RecordError } from '../core/record-error.js'
 
 /** The next aggregate of a key (or window) from the current one (undefined for the first record). */
 export type Fold = (current: unknown, record: StreamRecord) => unknown

@@ -1,6 +1,8 @@
-import { type CompiledExpression, newExpressionContext } from '../topology/expression.js'
-import { exposeRecord, type StreamRecord } from './record.js'
-import { RecordError } from './record-error.js'
+import { newExpressionContext } from '../expression/record-scope.js'
+import { type CompiledExpression } from '../expression/expression.js'
+import type { StreamRecord } from '../core/record.js'
+import { exposeRecord } from '../expression/record-scope.js'
+import { RecordError } from '../core/record-error.js'
 
 /**
  * A source's timestamp extractor: the record's event time from a CEL expression that gives

@@ -1,8 +1,10 @@
 import type { OperatorFunction } from 'rxjs'
-import { type CompiledExpression, newExpressionContext } from '../topology/expression.js'
+import { newExpressionContext } from '../expression/record-scope.js'
+import { type CompiledExpression } from '../expression/expression.js'
 import { typeName } from './filter.js'
-import { exposeRecord, type RecordBatch, withChanges } from './record.js'
-import { RecordError } from './record-error.js'
+import { type RecordBatch, withChanges } from '../core/record.js'
+import { exposeRecord } from '../expression/record-scope.js'
+import { RecordError } from '../core/record-error.js'
 import { recordOperator, type StepContext } from './record-operator.js'
 
 /**

@@ -1,10 +1,11 @@
 import type { OperatorFunction } from 'rxjs'
 import type { KeyValueStore } from '../state/key-value-store.js'
-import { newExpressionContext } from '../topology/expression.js'
+import { newExpressionContext } from '../expression/record-scope.js'
 import type { JoinOperator } from '../topology/graph.js'
 import { groupKey } from './aggregation-fold.js'
-import { exposeRecord, type RecordBatch, withChanges } from './record.js'
-import { RecordError } from './record-error.js'
+import { type RecordBatch, withChanges } from '../core/record.js'
+import { exposeRecord } from '../expression/record-scope.js'
+import { RecordError } from '../core/record-error.js'
 import { recordOperator, type StepContext } from './record-operator.js'
 
 /**

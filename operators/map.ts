@@ -1,6 +1,8 @@
 import type { OperatorFunction } from 'rxjs'
-import { type CompiledExpression, newExpressionContext } from '../topology/expression.js'
-import { exposeRecord, type RecordBatch, withChanges } from './record.js'
+import { newExpressionContext } from '../expression/record-scope.js'
+import { type CompiledExpression } from '../expression/expression.js'
+import { type RecordBatch, withChanges } from '../core/record.js'
+import { exposeRecord } from '../expression/record-scope.js'
 import { recordOperator, type StepContext } from './record-operator.js'
 
 /**

@@ -1,10 +1,11 @@
 import type { OperatorFunction } from 'rxjs'
-import type { RecordCollector, TopicSpec } from '../connectors/kafka/record-collector.js'
+import type { RecordCollector, TopicSpec } from '../core/record-collector.js'
 import { encodeKey, type Serde } from '../connectors/serde/serde.js'
-import { newExpressionContext } from '../topology/expression.js'
-import type { CompiledTemplate } from '../topology/template.js'
-import { exposeRecord, type RecordBatch, type StreamRecord } from './record.js'
-import { RecordError } from './record-error.js'
+import { newExpressionContext } from '../expression/record-scope.js'
+import { sanitizeTopicName } from '../connectors/kafka/topic-name.js'
+import type { CompiledTemplate } from '../expression/template.js'
+import { type RecordBatch, type StreamRecord } from '../core/record.js'
+import { exposeRecord } from '../expression/record-scope.js'
 import { recordOperator, type StepContext } from './record-operator.js'
 
 export interface ToOptions {
@@ -51,15 +52,7 @@ export function to(context: StepContext, options: ToOptions): OperatorFunction<R
   })
 }
 
-const ILLEGAL = /[^a-zA-Z0-9._-]/g
 const MAX_REMEMBERED_TOPICS = 10_000
-
-/** Kafka topic names are `[a-zA-Z0-9._-]{1,249}` and never `.` or `..`. */
-export function sanitizeTopicName(name: string): string {
-  const clean = name.replace(ILLEGAL, '_').slice(0, 249)
-  if (clean === '' || clean === '.' || clean === '..') throw new RecordError('TOPIC_NAME', `"${name}" cannot be a topic name`)
-  return clean
-}
 
 function toKafkaHeaders(record: StreamRecord): OutgoingHeaders | undefined {
   let out: OutgoingHeaders | undefined

@@ -2,7 +2,7 @@ import type { OperatorFunction } from 'rxjs'
 import type { WindowStore } from '../state/window-store.js'
 import type { AggregateOperator, WindowDefinition } from '../topology/graph.js'
 import { foldOf, groupKey } from './aggregation-fold.js'
-import { type RecordBatch, type StreamRecord, withChanges } from './record.js'
+import { type RecordBatch, type StreamRecord, withChanges } from '../core/record.js'
 import { recordOperator, type StepContext } from './record-operator.js'
 import { WindowProgress } from './window-progress.js'
 

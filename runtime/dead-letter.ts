@@ -1,6 +1,6 @@
-import type { RecordCollector } from '../connectors/kafka/record-collector.js'
-import type { StreamRecord } from '../operators/record.js'
-import type { RecordError } from '../operators/record-error.js'
+import type { RecordCollector } from '../core/record-collector.js'
+import type { StreamRecord } from '../core/record.js'
+import type { RecordError } from '../core/record-error.js'
 
 /** Header names on dead-lettered records. */
 export const DLQ_HEADERS = {

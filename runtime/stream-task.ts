@@ -1,8 +1,8 @@
 import type Kafka from 'node-rdkafka'
 import type { Subject } from 'rxjs'
 import type { Serde } from '../connectors/serde/serde.js'
-import { NO_HEADERS, type RecordBatch, type RecordOrigin, type StreamRecord } from '../operators/record.js'
-import { RecordError } from '../operators/record-error.js'
+import { NO_HEADERS, type RecordBatch, type RecordOrigin, type StreamRecord } from '../core/record.js'
+import { RecordError } from '../core/record-error.js'
 import type { TaskStores } from '../state/task-stores.js'
 import { PartitionProgress } from './partition-progress.js'
 

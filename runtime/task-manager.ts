@@ -4,7 +4,7 @@ import { eventTime } from '../operators/event-time.js'
 import type { StateDirectory } from '../state/state-directory.js'
 import { TaskStores } from '../state/task-stores.js'
 import type { CompiledTopology, SubTopology } from '../topology/compile.js'
-import { buildPipeline, type PipelineRuntime } from '../topology/pipeline.js'
+import { buildPipeline, type PipelineRuntime } from './task-pipeline.js'
 import { PartitionProgress } from './partition-progress.js'
 import { StreamTask, type TaskInput, TaskState } from './stream-task.js'
 

@@ -1,5 +1,5 @@
 import type { LibrdkafkaConfig } from '../connectors/kafka/client-config.js'
-import type { Logger } from '../runtime/logger.js'
+import type { Logger } from '../core/logger.js'
 import { ChangelogConsumer, type ChangelogRecord, partitionKey, runsByPartition } from './internals/changelog-consumer.js'
 import type { StateDirectory } from './state-directory.js'
 import type { StorePartition } from './store-partition.js'

@@ -1,9 +1,9 @@
 import type Kafka from 'node-rdkafka'
 import type { LibrdkafkaConfig } from '../connectors/kafka/client-config.js'
-import { NO_HEADERS, type StreamRecord } from '../operators/record.js'
-import { RecordError } from '../operators/record-error.js'
-import type { Logger } from '../runtime/logger.js'
-import type { GlobalTableDefinition } from '../topology/compile.js'
+import { NO_HEADERS, type StreamRecord } from '../core/record.js'
+import { RecordError } from '../core/record-error.js'
+import type { Logger } from '../core/logger.js'
+import type { GlobalTableDefinition } from './store-definition.js'
 import { ChangelogConsumer, messagesByPartition, OFFSET_BEGINNING, partitionKey } from './internals/changelog-consumer.js'
 import { encodeStoreKey, encodeStoreValue, type KeyValueStore, ReadCachedKeyValueStore } from './key-value-store.js'
 import type { StateDirectory } from './state-directory.js'
@@ -39,7 +39,7 @@ export class GlobalTables {
   ) {
     for (const table of tables) {
       this.byName.set(table.definition.store, table)
-      this.byTopic.set(table.definition.source.topic, table)
+      this.byTopic.set(table.definition.topic, table)
     }
   }
 
@@ -52,7 +52,7 @@ export class GlobalTables {
   ): Promise<GlobalTables> {
     const consumer = await ChangelogConsumer.connect(config, 'global table')
     const tables = definitions.map((definition) => {
-      const bytes = directory.globalStore(definition.store, definition.source.topic)
+      const bytes = directory.globalStore(definition.store, definition.topic)
       return { definition, bytes, store: new ReadCachedKeyValueStore(bytes) }
     })
     return new GlobalTables(consumer, tables, directory, deadLetter, log)
@@ -69,7 +69,7 @@ export class GlobalTables {
     const started = Date.now()
     const assignments: Kafka.Assignment[] = []
     for (const table of this.byName.values()) {
-      const { topic } = table.definition.source
+      const { topic } = table.definition
       for (let partition = 0; partition < (partitionCounts.get(topic) ?? 0); partition++) {
         assignments.push({ topic, partition, offset: this.directory.globalCheckpoint(table.bytes, partition) ?? OFFSET_BEGINNING })
       }
@@ -114,7 +114,7 @@ export class GlobalTables {
 
   /** A record as a store change; one that cannot be read goes to the dead-letter topic instead. */
   private change(table: GlobalTable, message: Kafka.Message): { key: Buffer; value: Buffer | null } | undefined {
-    const { source, valueSerde } = table.definition
+    const { sourceName, valueSerde } = table.definition
     const key = message.key === null || message.key === undefined ? null : String(message.key)
     try {
       if (key === null) throw new RecordError('NULL_KEY', 'a table record needs a key')
@@ -123,7 +123,7 @@ export class GlobalTables {
     } catch (error) {
       if (!(error instanceof RecordError)) throw error
       const origin = { topic: message.topic, partition: message.partition, offset: message.offset, key: key === null ? null : Buffer.from(key), value: message.value }
-      this.deadLetter({ key, value: null, headers: NO_HEADERS, timestamp: message.timestamp ?? Date.now(), encodedValue: message.value ?? undefined, origin }, error, source.name)
+      this.deadLetter({ key, value: null, headers: NO_HEADERS, timestamp: message.timestamp ?? Date.now(), encodedValue: message.value ?? undefined, origin }, error, sourceName)
       return undefined
     }
   }

@@ -1,4 +1,4 @@
-import { RecordError } from '../operators/record-error.js'
+import { RecordError } from '../core/record-error.js'
 import type { StorePartition } from './store-partition.js'
 
 /**

@@ -1,5 +1,5 @@
-import type { RecordCollector } from '../connectors/kafka/record-collector.js'
-import type { StoreDefinition } from '../topology/compile.js'
+import type { RecordCollector } from '../core/record-collector.js'
+import type { StoreDefinition } from './store-definition.js'
 import { KeyValueStore } from './key-value-store.js'
 import type { StateDirectory } from './state-directory.js'
 import type { StorePartition } from './store-partition.js'

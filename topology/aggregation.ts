@@ -1,11 +1,9 @@
-import type { DocumentPath } from './build-graph.js'
+import type { DocumentPath, Fail } from './document-path.js'
 import { durationMs } from './duration.js'
-import type { CompiledExpression } from './expression.js'
+import type { CompiledExpression } from '../expression/expression.js'
 import type { AggregateOperator, WindowDefinition } from './graph.js'
 import type { AggregationSpec, StepSpec, WindowSpec } from './spec.js'
-import type { TopologyErrorCode } from './errors.js'
 
-type Fail = (code: TopologyErrorCode, reason: string, path: DocumentPath) => never
 type Compile = (source: string, path: DocumentPath) => CompiledExpression
 
 /** The operator of a count, reduce or aggregate step, its window checked. */

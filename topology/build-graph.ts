@@ -1,18 +1,13 @@
 import { closest } from 'fastest-levenshtein'
-import { TopologyError, type SourcePosition } from './errors.js'
+import { type DocumentPath, type Fail, formatPath, type Locator } from './document-path.js'
+import { TopologyError } from './errors.js'
 import { aggregateOperator } from './aggregation.js'
 import { joinOperator, rejectTableChildren } from './join.js'
-import { compileExpression, type CompiledExpression, ExpressionSyntaxError } from './expression.js'
+import { compileExpression, type CompiledExpression, ExpressionSyntaxError } from '../expression/expression.js'
 import { durationMs } from './duration.js'
 import type { GraphNode, KubernetesSettings, SinkNode, SourceNode, StepNode, StepOperator, TopologyGraph, TracerSettings } from './graph.js'
 import { type KubernetesSourceSpec, OPERATOR_KEYS, type StepSpec, type TopologyDocument, type TracerSourceSpec } from './spec.js'
-import { compileTemplate, type CompiledTemplate } from './template.js'
-
-/** A path into the document, e.g. `['spec', 'steps', 0, 'filter']`. */
-export type DocumentPath = ReadonlyArray<string | number>
-
-/** Maps a document path (and an offset inside that string) to file:line:column, when known. */
-export type Locator = (path: DocumentPath, offsetInValue?: number) => SourcePosition | undefined
+import { compileTemplate, type CompiledTemplate } from '../expression/template.js'
 
 const DEFAULT_PROCESSING = {
   guarantee: 'at_least_once',
@@ -117,8 +112,6 @@ export function buildGraph(doc: TopologyDocument, locate: Locator = () => undefi
     nodes,
   }
 }
-
-export type Fail = (code: ConstructorParameters<typeof TopologyError>[0], reason: string, path: DocumentPath, offset?: number) => never
 
 function stepOperator(step: StepSpec, path: DocumentPath, expression: (s: string, p: DocumentPath) => CompiledExpression, fail: Fail, sources: SourceNode[]): StepOperator {
   const present = OPERATOR_KEYS.filter((key) => step[key] !== undefined)
@@ -234,8 +227,4 @@ function withExpressionErrors<T>(compile: () => T, path: DocumentPath, fail: Fai
     if (!(error instanceof ExpressionSyntaxError)) throw error
     return fail('EXPRESSION', `invalid CEL in ${formatPath(path)}: ${error.summary}`, path, error.offset)
   }
-}
-
-export function formatPath(path: DocumentPath): string {
-  return path.reduce<string>((out, part) => (typeof part === 'number' ? `${out}[${part}]` : out ? `${out}.${part}` : part), '')
 }

@@ -1,10 +1,11 @@
-import type { TopicSpec } from '../connectors/kafka/record-collector.js'
+import type { TopicSpec } from '../core/record-collector.js'
 import { projectedJson, type Serde, serdes } from '../connectors/serde/serde.js'
-import { sanitizeTopicName } from '../operators/to.js'
+import { sanitizeTopicName } from '../connectors/kafka/topic-name.js'
+import type { GlobalTableDefinition, StoreDefinition } from '../state/store-definition.js'
 import { TopologyError } from './errors.js'
 import type { SourceNode, StepNode, TopologyGraph } from './graph.js'
 import type { Format } from './spec.js'
-import { sourceFieldTree } from './value-reads.js'
+import { sourceFieldTree } from './source-fields.js'
 
 /**
  * A sub-topology (Kafka Streams' sub-topology): input topics and everything downstream of them
@@ -26,15 +27,6 @@ export interface SubTopologyInput {
   readonly repartition?: RepartitionDefinition
 }
 
-export interface StoreDefinition {
-  readonly name: string
-  /** keyValue for unwindowed aggregations and tables, window for time windows, session for session windows. */
-  readonly type: 'keyValue' | 'window' | 'session'
-  /** `<application id>-<store>-changelog`: compacted, one partition per task. */
-  readonly changelogTopic: string
-  readonly step: string
-}
-
 /** The topic a keyBy writes through so that a stateful step downstream sees each key on one task. */
 export interface RepartitionDefinition {
   /** `<application id>-<step>-repartition`, named after the stateful step it feeds. */
@@ -49,17 +41,15 @@ export interface RepartitionDefinition {
   readonly upstream: number
 }
 
-/** A table every replica reads whole (Kafka Streams' GlobalKTable): its topic is its changelog. */
-export interface GlobalTableDefinition {
+/** A global table as compiled: what the state layer reads it with, and the source it comes from. */
+export interface CompiledGlobalTable extends GlobalTableDefinition {
   readonly source: SourceNode
-  readonly store: string
-  readonly valueSerde: Serde
 }
 
 export interface CompiledTopology {
   readonly graph: TopologyGraph
   readonly subTopologies: readonly SubTopology[]
-  readonly globalTables: readonly GlobalTableDefinition[]
+  readonly globalTables: readonly CompiledGlobalTable[]
   /** Stateful steps fed through a repartition topic, by step name. */
   readonly repartitionBefore: ReadonlyMap<string, RepartitionDefinition>
   /** Output topics known before any record arrives, created at start (internal topics aside). */
@@ -142,7 +132,7 @@ export function compileTopology(graph: TopologyGraph): CompiledTopology {
       if (node.kubernetes.changelogTopic) fixedTopics.push([node.kubernetes.changelogTopic, { partitions: 1, config: { 'cleanup.policy': 'compact' } }])
     }
   }
-  const globalTables = graph.sources.filter((s) => s.table?.global).map((source) => ({ source, store: source.table!.store, valueSerde: serdes[source.format] }))
+  const globalTables = graph.sources.filter((s) => s.table?.global).map((source) => ({ source, sourceName: source.name, topic: source.topic, store: source.table!.store, valueSerde: serdes[source.format] }))
   return { graph, subTopologies, globalTables, repartitionBefore, fixedTopics }
 }
 

@@ -1,7 +1,8 @@
 import { formatDuration } from './duration.js'
 import { type CompiledTopology, compileTopology, type RepartitionDefinition } from './compile.js'
 import type { AggregateOperator, GraphNode, SinkNode, SourceNode, StepNode, StepOperator, TopologyGraph } from './graph.js'
-import { fieldPathsOf, sourceFieldTree } from './value-reads.js'
+import { fieldPathsOf } from '../expression/value-reads.js'
+import { sourceFieldTree } from './source-fields.js'
 
 /** A text tree like Kafka Streams' Topology#describe(): sub-topologies, each node with its arrows. */
 export function describeText(graph: TopologyGraph): string {

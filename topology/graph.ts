@@ -1,6 +1,6 @@
-import type { CompiledExpression } from './expression.js'
+import type { CompiledExpression } from '../expression/expression.js'
 import type { DeadLetterSettings, Format, KafkaSettings, KubernetesResource, ProcessingSettings, TopicSettings } from './spec.js'
-import type { CompiledTemplate } from './template.js'
+import type { CompiledTemplate } from '../expression/template.js'
 
 /**
  * The logical topology: named nodes wired parent → children, expressions compiled.

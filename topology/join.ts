@@ -1,5 +1,5 @@
-import type { DocumentPath, Fail } from './build-graph.js'
-import type { CompiledExpression } from './expression.js'
+import type { DocumentPath, Fail } from './document-path.js'
+import type { CompiledExpression } from '../expression/expression.js'
 import type { JoinOperator, SinkNode, SourceNode, StepNode } from './graph.js'
 import type { StepSpec } from './spec.js'
 

@@ -1,3 +1,8 @@
+import type { KafkaSettings } from '../connectors/kafka/client-config.js'
+import type { Format } from '../connectors/serde/serde.js'
+
+export type { Format, KafkaSettings }
+
 /**
  * The topology file as operators write it (YAML) and as the builder API produces it.
  * These types mirror `schema.ts`; the schema is what validates, the types are what code reads.
@@ -24,17 +29,6 @@ export interface TopologySpec {
   steps?: StepSpec[]
   /** May be empty only where a source lands its records by itself (a tracer's topic). */
   sinks?: SinkSpec[]
-}
-
-export interface KafkaSettings {
-  /** bootstrap.servers; falls back to $KAFKA_BROKERS, then localhost:9092. */
-  bootstrapServers?: string
-  /** librdkafka properties for every client (SASL, TLS, tuning), passed through as written. */
-  config?: Record<string, string | number | boolean>
-  /** librdkafka properties for the consumer only. */
-  consumer?: Record<string, string | number | boolean>
-  /** librdkafka properties for the producer only. */
-  producer?: Record<string, string | number | boolean>
 }
 
 /**
@@ -81,7 +75,6 @@ export interface DeadLetterSettings extends TopicSettings {
   topic?: string
 }
 
-export type Format = 'json' | 'string' | 'bytes'
 
 /** A source reads exactly one of: a Kafka topic, a node's network tracer, or the Kubernetes API. */
 export interface SourceSpec {

@@ -1,6 +1,16 @@
-import type { KafkaSettings } from '../../topology/spec.js'
-
 export type LibrdkafkaConfig = Record<string, string | number | boolean>
+
+/** `spec.kafka` of a topology: where the brokers are and librdkafka properties per client. */
+export interface KafkaSettings {
+  /** bootstrap.servers; falls back to $KAFKA_BROKERS, then localhost:9092. */
+  bootstrapServers?: string
+  /** librdkafka properties for every client (SASL, TLS, tuning), passed through as written. */
+  config?: Record<string, string | number | boolean>
+  /** librdkafka properties for the consumer only. */
+  consumer?: Record<string, string | number | boolean>
+  /** librdkafka properties for the producer only. */
+  producer?: Record<string, string | number | boolean>
+}
 
 /** bootstrap.servers from the topology, else $KAFKA_BROKERS, else a local broker. */
 export function bootstrapServers(settings: KafkaSettings, env: NodeJS.ProcessEnv = process.env): string {

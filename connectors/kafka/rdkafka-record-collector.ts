@@ -2,7 +2,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises'
 import Kafka from 'node-rdkafka'
 import type { LibrdkafkaConfig } from './client-config.js'
 import { KafkaError } from './kafka-error.js'
-import type { OutgoingRecord, RecordCollector, TopicSpec } from './record-collector.js'
+import type { OutgoingRecord, RecordCollector, TopicSpec } from '../../core/record-collector.js'
 import type { TopicAdmin } from './topic-admin.js'
 
 const { CODES } = Kafka

@@ -1,7 +1,7 @@
 import Kafka from 'node-rdkafka'
 import type { LibrdkafkaConfig } from './client-config.js'
 import { KafkaError } from './kafka-error.js'
-import type { TopicSpec } from './record-collector.js'
+import type { TopicSpec } from '../../core/record-collector.js'
 
 const { AdminClient, CODES } = Kafka
 

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { Logger } from '../../runtime/logger.js'
+import type { Logger } from '../../core/logger.js'
 import type { KubeClient } from './kube-client.js'
 import { statusError } from './kubernetes-error.js'
 

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { backoffMs } from '../backoff.js'
+import { backoffMs } from '../../core/backoff.js'
 import type { KubeClient } from './kube-client.js'
 import { KubernetesError, statusError } from './kubernetes-error.js'
 

@@ -1,5 +1,4 @@
-import type { Format } from '../../topology/spec.js'
-import { RecordError } from '../../operators/record-error.js'
+import { RecordError } from '../../core/record-error.js'
 import { type FieldTree, JsonProjection } from './json-projection.js'
 
 /**
@@ -41,6 +40,9 @@ const bytes: Serde = {
     throw new RecordError('SERIALIZATION', `format bytes needs a bytes value, got ${typeof value}`)
   },
 }
+
+/** How a topic's values are encoded; keys are always UTF-8 strings. */
+export type Format = 'json' | 'string' | 'bytes'
 
 export const serdes: Readonly<Record<Format, Serde>> = { json, string, bytes }
 

@@ -1,7 +1,7 @@
 import { request } from 'node:http'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { type DocumentReader, readDocument, type TracerDocument, TracerReadError } from './tracer-document.js'
-import { backoffMs } from '../backoff.js'
+import { backoffMs } from '../../core/backoff.js'
 
 export interface HttpPollerOptions {
   /** The tracer's unix socket. */

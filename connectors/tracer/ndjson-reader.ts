@@ -2,7 +2,7 @@ import { open, stat } from 'node:fs/promises'
 import { createConnection, type Socket } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { type DocumentReader, readDocument, type TracerDocument, TracerReadError } from './tracer-document.js'
-import { backoffMs } from '../backoff.js'
+import { backoffMs } from '../../core/backoff.js'
 
 type Handlers = { onDocument: (document: TracerDocument) => void; onError: (error: TracerReadError) => void }
 

@@ -6,12 +6,12 @@ import { flatMap } from '../../operators/flat-map.js'
 import { headers } from '../../operators/headers.js'
 import { keyBy } from '../../operators/key-by.js'
 import { map } from '../../operators/map.js'
-import type { RecordBatch, StreamRecord } from '../../operators/record.js'
-import type { RecordError } from '../../operators/record-error.js'
+import type { RecordBatch, StreamRecord } from '../../core/record.js'
+import type { RecordError } from '../../core/record-error.js'
 import type { StepContext } from '../../operators/record-operator.js'
-import { sanitizeTopicName, to } from '../../operators/to.js'
-import { compileExpression } from '../../topology/expression.js'
-import { compileTemplate } from '../../topology/template.js'
+import { to } from '../../operators/to.js'
+import { compileExpression } from '../../expression/expression.js'
+import { compileTemplate } from '../../expression/template.js'
 import { MemoryCollector } from '../support/memory-collector.js'
 import { record } from '../support/records.js'
 
@@ -111,11 +111,5 @@ describe('to', () => {
     const changed = { ...record({ a: 1 }), value: { b: 2 }, encodedValue: undefined }
     await run(sink, [changed])
     expect(collector.sent[0].record.value?.toString()).toBe('{"b":2}')
-  })
-
-  it('rejects names Kafka cannot hold', () => {
-    expect(sanitizeTopicName('a b:c')).toBe('a_b_c')
-    expect(() => sanitizeTopicName('..')).toThrow(/cannot be a topic name/)
-    expect(sanitizeTopicName('x'.repeat(300))).toHaveLength(249)
   })
 })

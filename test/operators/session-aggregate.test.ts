@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest'
-import type { StreamRecord } from '../../operators/record.js'
+import type { StreamRecord } from '../../core/record.js'
 import { sessionAggregate } from '../../operators/session-aggregate.js'
 import type { WindowedResult } from '../../operators/windowed-aggregate.js'
 import type { AggregateOperator } from '../../topology/graph.js'

@@ -2,7 +2,7 @@ import type Kafka from 'node-rdkafka'
 import { Subject } from 'rxjs'
 import { describe, expect, it } from 'vitest'
 import { serdes } from '../../connectors/serde/serde.js'
-import type { RecordBatch } from '../../operators/record.js'
+import type { RecordBatch } from '../../core/record.js'
 import { StreamTask } from '../../runtime/stream-task.js'
 import { PartitionProgress } from '../../runtime/partition-progress.js'
 

@@ -1,4 +1,4 @@
-import type { OutgoingRecord, RecordCollector, TopicSpec } from '../../connectors/kafka/record-collector.js'
+import type { OutgoingRecord, RecordCollector, TopicSpec } from '../../core/record-collector.js'
 
 /**
  * Our RecordCollector interface kept in memory, for operator and pipeline unit tests (the

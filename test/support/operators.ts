@@ -1,6 +1,6 @@
 import { lastValueFrom, of, type OperatorFunction, toArray } from 'rxjs'
-import type { RecordBatch, StreamRecord } from '../../operators/record.js'
-import type { RecordError } from '../../operators/record-error.js'
+import type { RecordBatch, StreamRecord } from '../../core/record.js'
+import type { RecordError } from '../../core/record-error.js'
 import type { StepContext } from '../../operators/record-operator.js'
 import type { AggregateOperator } from '../../topology/graph.js'
 import { loadTopology } from '../../topology/load.js'

@@ -1,4 +1,4 @@
-import { NO_HEADERS, type StreamRecord } from '../../operators/record.js'
+import { NO_HEADERS, type StreamRecord } from '../../core/record.js'
 
 /** A decoded record as a task would build it from a consumed message. */
 export function record(value: unknown, options: { key?: string | null; offset?: number; headers?: Record<string, string> } = {}): StreamRecord {

@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { compileTopology } from '../../topology/compile.js'
-import { compileExpression } from '../../topology/expression.js'
+import { compileExpression } from '../../expression/expression.js'
 import { loadTopology, loadTopologyFile } from '../../topology/load.js'
-import { compileTemplate } from '../../topology/template.js'
+import { compileTemplate } from '../../expression/template.js'
 import { describeText } from '../../topology/describe.js'
-import { fieldPathsOf, fieldTreeOf, type ValueRead, valueReadsOf } from '../../topology/value-reads.js'
+import { fieldPathsOf, fieldTreeOf, type ValueRead, valueReadsOf } from '../../expression/value-reads.js'
 
 const reads = (source: string) => compileExpression(source).valueReads
 const whole = (...paths: string[][]): ValueRead[] => paths.map((path) => ({ path }))

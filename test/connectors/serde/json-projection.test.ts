@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest'
 import { mulberry32 } from '../../../connectors/generator/cluster-events.js'
 import { type FieldTree, hasControlByte, JsonProjection } from '../../../connectors/serde/json-projection.js'
 import { projectedJson } from '../../../connectors/serde/serde.js'
-import { RecordError } from '../../../operators/record-error.js'
-import { fieldTreeOf } from '../../../topology/value-reads.js'
+import { RecordError } from '../../../core/record-error.js'
+import { fieldTreeOf } from '../../../expression/value-reads.js'
 
 /** What the projection must equal: JSON.parse's value, cut down to the tree by the same rules. */
 function expected(full: unknown, tree: FieldTree | true): unknown {

@@ -1,24 +1,7 @@
 import { Environment } from '@marcbachmann/cel-js'
-import { RecordError } from '../operators/record-error.js'
+import { RecordError } from '../core/record-error.js'
+import type { ExpressionContext } from './record-scope.js'
 import { type ValueRead, valueReadsOf } from './value-reads.js'
-
-/**
- * What a CEL expression sees of a record. One object is reused per operator and its fields
- * overwritten per record, so evaluating allocates nothing of ours.
- */
-export interface ExpressionContext {
-  value: unknown
-  key: unknown
-  headers: Record<string, string>
-  topic: string
-  partition: number
-  offset: number
-  timestamp: number
-  /** The aggregate so far, in reduce and aggregate expressions; null elsewhere. */
-  aggregate: unknown
-  /** The table's value, in a join's expression; null elsewhere. */
-  table: unknown
-}
 
 export interface CompiledExpression {
   readonly source: string
@@ -97,9 +80,4 @@ export function toPlain(result: unknown): unknown {
 
 function needsConversion(value: unknown): boolean {
   return typeof value === 'bigint' || (typeof value === 'object' && value !== null && !(value instanceof Uint8Array))
-}
-
-/** A fresh context for one operator instance. */
-export function newExpressionContext(): ExpressionContext {
-  return { value: null, key: null, headers: {}, topic: '', partition: 0, offset: 0, timestamp: 0, aggregate: null, table: null }
 }

@@ -1,5 +1,6 @@
-import { RecordError } from '../operators/record-error.js'
-import { type CompiledExpression, compileExpression, ExpressionSyntaxError, type ExpressionContext } from './expression.js'
+import { RecordError } from '../core/record-error.js'
+import { type ExpressionContext } from './record-scope.js'
+import { type CompiledExpression, compileExpression, ExpressionSyntaxError } from './expression.js'
 import type { ValueRead } from './value-reads.js'
 
 /**

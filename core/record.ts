@@ -1,5 +1,3 @@
-import type { ExpressionContext } from '../topology/expression.js'
-
 /** Where a record was read from, and its bytes as read: the dead-letter topic gets them unchanged. */
 export interface RecordOrigin {
   readonly topic: string
@@ -24,18 +22,6 @@ export interface StreamRecord {
 export type RecordBatch = StreamRecord[]
 
 export const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({})
-
-/** Points an operator's reusable expression context at a record. */
-export function exposeRecord(context: ExpressionContext, record: StreamRecord): ExpressionContext {
-  context.value = record.value
-  context.key = record.key
-  context.headers = record.headers as Record<string, string>
-  context.topic = record.origin.topic
-  context.partition = record.origin.partition
-  context.offset = record.origin.offset
-  context.timestamp = record.timestamp
-  return context
-}
 
 /** A copy with some fields replaced; same field order every time so V8 keeps one shape. */
 export function withChanges(record: StreamRecord, changes: Partial<Pick<StreamRecord, 'key' | 'value' | 'headers' | 'encodedValue' | 'timestamp'>>): StreamRecord {
