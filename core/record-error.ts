@@ -1,3 +1,5 @@
+import type { StreamRecord } from './record.js'
+
 /** Why a record went to the dead-letter topic; written to its `kubestream.error.code` header. */
 export type RecordErrorCode =
   | 'DESERIALIZATION'
@@ -17,3 +19,6 @@ export class RecordError extends Error {
     this.name = 'RecordError'
   }
 }
+
+/** Sends a record that cannot be processed to the dead-letter topic, with the step that gave up on it. */
+export type DeadLetter = (record: StreamRecord, error: RecordError, step: string) => void

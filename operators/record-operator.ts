@@ -1,6 +1,6 @@
 import { Observable, type OperatorFunction } from 'rxjs'
 import type { RecordBatch, StreamRecord } from '../core/record.js'
-import { RecordError } from '../core/record-error.js'
+import { RecordError, type DeadLetter } from '../core/record-error.js'
 
 /** What every operator instance knows of where it runs. */
 export interface StepContext {

@@ -138,7 +138,7 @@ export class KubeStream {
         sourcesWithState: this.ingestMode !== 'off',
         runsSteps: this.ingestMode !== 'only',
       })
-      if (this.ingestMode !== 'off') this.ingest = await SourceIngest.open(graph, this.replicaState!.directory, identity, this.processMs, this.log)
+      if (this.ingestMode !== 'off') this.ingest = SourceIngest.open(graph, this.replicaState!.directory, identity, this.processMs, this.log)
       const topics = this.ingestMode === 'only' ? [] : this.compiled.subTopologies.flatMap((sub) => sub.inputs.map((i) => i.source.topic))
       if (topics.length > 0) this.consumer.subscribe(topics)
       // Nothing to be assigned: ready as soon as it runs.
@@ -251,7 +251,7 @@ export class KubeStream {
           lastCommit = Date.now()
         }
         this.dispatch(messages)
-        this.ingest?.drain(collector, (record, error, step) => this.deadLetters!.write(record, error, step))
+        this.ingest?.land(collector, (record, error, step) => this.deadLetters!.write(record, error, step))
         if (this.failure !== undefined) throw this.failure
         await collector.drain()
         if (this.revocations.length > 0) {
@@ -288,7 +288,7 @@ export class KubeStream {
       else consumer.commit(offsets)
     }
     await this.replicaState?.checkpoint(tasks, collector)
-    await this.ingest?.commit(this.replicaState!.directory, (topic, partition) => collector.endOffset(topic, partition))
+    await this.ingest?.checkpoint(this.replicaState!.directory, (topic, partition) => collector.endOffset(topic, partition))
   }
 
   /**

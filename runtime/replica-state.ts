@@ -3,7 +3,7 @@ import type { ClientIdentity } from '../connectors/kafka/client-config.js'
 import { restoreConsumerConfig } from '../connectors/kafka/client-config.js'
 import type { RdkafkaRecordCollector } from '../connectors/kafka/rdkafka-record-collector.js'
 import type { StreamRecord } from '../core/record.js'
-import type { RecordError } from '../core/record-error.js'
+import type { RecordError, DeadLetter } from '../core/record-error.js'
 import { ChangelogRestorer } from '../state/changelog-restorer.js'
 import { GlobalTables } from '../state/global-tables.js'
 import type { KeyValueStore } from '../state/key-value-store.js'
@@ -37,7 +37,7 @@ export class ReplicaState {
     identity: ClientIdentity
     dir: string
     layout: TopicLayout
-    deadLetter: (record: StreamRecord, error: RecordError, step: string) => void
+    deadLetter: DeadLetter
     log: Logger
     /** Something else keeps state here too (a tracer source's counters). */
     sourcesWithState: boolean

@@ -2,7 +2,7 @@ import type Kafka from 'node-rdkafka'
 import type { Subject } from 'rxjs'
 import type { Serde } from '../connectors/serde/serde.js'
 import { NO_HEADERS, type RecordBatch, type RecordOrigin, type StreamRecord } from '../core/record.js'
-import { RecordError } from '../core/record-error.js'
+import { RecordError, type DeadLetter } from '../core/record-error.js'
 import type { TaskStores } from '../state/task-stores.js'
 import { PartitionProgress } from './partition-progress.js'
 
@@ -49,7 +49,7 @@ export class StreamTask {
     readonly partition: number,
     readonly inputs: ReadonlyMap<string, TaskInput>,
     readonly stores: TaskStores | undefined,
-    private readonly deadLetter: (record: StreamRecord, error: RecordError, step: string) => void,
+    private readonly deadLetter: DeadLetter,
   ) {
     this.state = stores && stores.partitions.length > 0 ? TaskState.RESTORING : TaskState.RUNNING
     if (inputs.size > 1) this.queues = new Map([...inputs.keys()].map((topic) => [topic, []]))

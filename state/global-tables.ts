@@ -1,7 +1,7 @@
 import type Kafka from 'node-rdkafka'
 import type { LibrdkafkaConfig } from '../connectors/kafka/client-config.js'
 import { NO_HEADERS, type StreamRecord } from '../core/record.js'
-import { RecordError } from '../core/record-error.js'
+import { RecordError, type DeadLetter } from '../core/record-error.js'
 import type { Logger } from '../core/logger.js'
 import type { GlobalTableDefinition } from './store-definition.js'
 import { ChangelogConsumer, messagesByPartition, OFFSET_BEGINNING, partitionKey } from './internals/changelog-consumer.js'
@@ -34,7 +34,7 @@ export class GlobalTables {
     private readonly consumer: ChangelogConsumer,
     tables: GlobalTable[],
     private readonly directory: StateDirectory,
-    private readonly deadLetter: (record: StreamRecord, error: RecordError, step: string) => void,
+    private readonly deadLetter: DeadLetter,
     private readonly log: Logger,
   ) {
     for (const table of tables) {
@@ -47,7 +47,7 @@ export class GlobalTables {
     config: LibrdkafkaConfig,
     definitions: readonly GlobalTableDefinition[],
     directory: StateDirectory,
-    deadLetter: (record: StreamRecord, error: RecordError, step: string) => void,
+    deadLetter: DeadLetter,
     log: Logger,
   ): Promise<GlobalTables> {
     const consumer = await ChangelogConsumer.connect(config, 'global table')

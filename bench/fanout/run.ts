@@ -6,8 +6,8 @@
  */
 import { cpus, totalmem } from 'node:os'
 import { fileURLToPath } from 'node:url'
-import { ClusterEventGenerator, DEFAULT_NAMESPACES } from '../../connectors/generator/cluster-events.js'
-import { EnvelopeWriter } from '../../connectors/generator/envelope-writer.js'
+import { ClusterEventGenerator, DEFAULT_NAMESPACES } from '../../simulators/cluster-events.js'
+import { EnvelopeWriter } from '../../simulators/envelope-writer.js'
 import { TopicAdmin } from '../../connectors/kafka/topic-admin.js'
 import { type LocalBroker, startLocalBroker } from '../../deploy/local/kafka-broker.js'
 import { KAFKAJS_COMPATIBLE_VERSION } from '../../deploy/local/kafka-version.js'

@@ -1,7 +1,7 @@
 import Kafka from 'node-rdkafka'
 import { pino } from 'pino'
 import { afterAll, expect, inject, it } from 'vitest'
-import { mulberry32 } from '../../connectors/generator/cluster-events.js'
+import { mulberry32 } from '../../simulators/cluster-events.js'
 import { KubeStream } from '../../runtime/kube-stream.js'
 import { loadTopology } from '../../topology/load.js'
 import { waitFor } from '../support/engine-process.js'

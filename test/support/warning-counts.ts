@@ -1,4 +1,4 @@
-import type { GeneratedEnvelope } from '../../connectors/generator/cluster-events.js'
+import type { GeneratedEnvelope } from '../../simulators/cluster-events.js'
 import type { ReadMessage } from './kafka.js'
 
 const MINUTE = 60_000

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { mulberry32 } from '../../../connectors/generator/cluster-events.js'
+import { mulberry32 } from '../../../simulators/cluster-events.js'
 import { type FieldTree, hasControlByte, JsonProjection } from '../../../connectors/serde/json-projection.js'
 import { projectedJson } from '../../../connectors/serde/serde.js'
 import { RecordError } from '../../../core/record-error.js'

@@ -2,16 +2,17 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { backoffMs } from '../../core/backoff.js'
 import type { RecordCollector } from '../../core/record-collector.js'
 import type { StreamRecord } from '../../core/record.js'
-import { RecordError } from '../../core/record-error.js'
+import { RecordError, type DeadLetter } from '../../core/record-error.js'
 import type { Logger } from '../../core/logger.js'
 import type { StateDirectory } from '../../state/state-directory.js'
 import type { StorePartition } from '../../state/store-partition.js'
-import type { KubernetesSettings } from '../../topology/graph.js'
-import { KubeClient } from './kube-client.js'
-import type { KubernetesError } from './kubernetes-error.js'
+import type { KubernetesSettings, SourceNode } from '../../topology/graph.js'
+import type { EndOffset, Source, SourceContext } from '../source.js'
+import { KubeClient } from '../../connectors/kubernetes/kube-client.js'
+import type { KubernetesError } from '../../connectors/kubernetes/kubernetes-error.js'
 import { LandedObjects } from './landed-objects.js'
-import { LeaseElector } from './lease-elector.js'
-import { type KubeObject, ListWatch, type WatchChange } from './list-watch.js'
+import { LeaseElector } from '../../connectors/kubernetes/lease-elector.js'
+import { type KubeObject, ListWatch, type WatchChange } from '../../connectors/kubernetes/list-watch.js'
 import { EventEnvelopes, type Land, type ObjectLanding, TableLanding } from './object-landing.js'
 import { nodeRows, podRows, replicaSetOwner, serviceRows, type Workload, workloadOf } from './object-tables.js'
 
@@ -20,9 +21,6 @@ interface ScopedChange {
   readonly scope: string
   readonly change: WatchChange
 }
-
-/** Replays the store's changelog into LMDB up to its end, before the watches start. */
-export type RestoreStore = (store: StorePartition) => Promise<void>
 
 /**
  * The Kubernetes API as a source (Quix Streams' Source, like the tracer's): list + watch of one
@@ -34,7 +32,7 @@ export type RestoreStore = (store: StorePartition) => Promise<void>
  * lands. Reconnects within a run resume from the last resourceVersion. With a lease, only the
  * replica holding it watches.
  */
-export class KubernetesSource {
+export class KubernetesSource implements Source {
   /** Failures by code, for kubestream_source_errors_total. */
   readonly errors = new Map<string, number>()
   /** Watch changes applied, for kubestream_source_documents_total. */
@@ -51,12 +49,23 @@ export class KubernetesSource {
   private failing = false
   private pendingRecords: Array<{ key: string; value: unknown; timestamp: number }> = []
 
+  /**
+   * Its store of landed versions restores from its changelog before the watches start; in the
+   * node-scoped mode it has none, and its state stays on its node.
+   */
+  static open(source: SourceNode, context: SourceContext): KubernetesSource {
+    const settings = source.kubernetes!
+    const store = context.directory.storePartition(settings.store, settings.changelogTopic ?? source.topic, 0)
+    const restore = settings.changelogTopic ? context.restore : undefined
+    return new KubernetesSource(source.name, source.topic, settings, store, restore, context.replicaName, context.processMs, context.log)
+  }
+
   constructor(
     readonly name: string,
     private readonly topic: string,
     private readonly settings: KubernetesSettings,
     private readonly store: StorePartition,
-    private readonly restore: RestoreStore | undefined,
+    private readonly restore: ((store: StorePartition) => Promise<void>) | undefined,
     identity: string,
     private readonly processMs: Map<string, number>,
     private readonly log: Logger,
@@ -84,7 +93,7 @@ export class KubernetesSource {
   }
 
   /** Lands the changes watched since the last call; what was landed goes to the store's buffer. */
-  drain(collector: RecordCollector, deadLetter: (record: StreamRecord, error: RecordError, step: string) => void): number {
+  land(collector: RecordCollector, deadLetter: DeadLetter): number {
     const started = performance.now()
     let produced = 0
     for (const { scope, change } of this.pending.splice(0)) {
@@ -106,7 +115,7 @@ export class KubernetesSource {
   }
 
   /** After Kafka accepted the records: what was landed, to LMDB, checkpointed at the changelog's end. */
-  async commit(directory: StateDirectory, endOffset: (topic: string, partition: number) => Promise<number>): Promise<void> {
+  async checkpoint(directory: StateDirectory, endOffset: EndOffset): Promise<void> {
     if (this.store.pendingChanges === 0) return
     // Without a changelog (node-scoped) the checkpoint only counts commits: nothing restores from it.
     const checkpoint = this.settings.changelogTopic ? await endOffset(this.settings.changelogTopic, 0) : (directory.checkpoint(this.store) ?? 0) + 1
@@ -120,7 +129,7 @@ export class KubernetesSource {
   }
 
   /** After the last commit: lets the next leader start at once. */
-  async release(): Promise<void> {
+  async close(): Promise<void> {
     await this.elector?.release()
   }
 
@@ -177,7 +186,7 @@ export class KubernetesSource {
     this.pending = []
   }
 
-  private apply(scope: string, change: WatchChange, deadLetter: (record: StreamRecord, error: RecordError, step: string) => void): void {
+  private apply(scope: string, change: WatchChange, deadLetter: DeadLetter): void {
     const guarded = (object: KubeObject, action: () => void) => {
       try {
         action()

@@ -1,5 +1,5 @@
 import type { StorePartition } from '../../state/store-partition.js'
-import { connectionKey, type TracerConnection } from './connection.js'
+import { connectionKey, type TracerConnection } from '../../connectors/tracer/connection.js'
 
 /** Bytes and retransmits of one connection since the previous document. */
 export interface CounterDeltas {

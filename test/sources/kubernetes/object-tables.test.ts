@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { KubeObject } from '../../../connectors/kubernetes/list-watch.js'
-import { nodeRows, podRows, replicaSetOwner, serviceRows, workloadOf } from '../../../connectors/kubernetes/object-tables.js'
+import { nodeRows, podRows, replicaSetOwner, serviceRows, workloadOf } from '../../../sources/kubernetes/object-tables.js'
 
 const object = (name: string, extra: Record<string, unknown> = {}, metadata: Record<string, unknown> = {}): KubeObject =>
   ({ metadata: { name, namespace: 'shop', uid: `uid-${name}`, resourceVersion: '1', ...metadata }, ...extra }) as KubeObject

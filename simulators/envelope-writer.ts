@@ -1,5 +1,5 @@
 import Kafka from 'node-rdkafka'
-import { KafkaError } from '../kafka/kafka-error.js'
+import { KafkaError } from '../connectors/kafka/kafka-error.js'
 import type { GeneratedEnvelope } from './cluster-events.js'
 
 /**

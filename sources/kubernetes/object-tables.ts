@@ -1,4 +1,4 @@
-import type { KubeObject } from './list-watch.js'
+import type { KubeObject } from '../../connectors/kubernetes/list-watch.js'
 
 /** A workload that owns pods: the Deployment behind a ReplicaSet, else the pod's controller. */
 export interface Workload {

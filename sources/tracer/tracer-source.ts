@@ -1,16 +1,17 @@
 import { hostname } from 'node:os'
 import type { RecordCollector } from '../../core/record-collector.js'
 import type { StreamRecord } from '../../core/record.js'
-import { RecordError } from '../../core/record-error.js'
+import { RecordError, type DeadLetter } from '../../core/record-error.js'
 import type { Logger } from '../../core/logger.js'
 import type { StateDirectory } from '../../state/state-directory.js'
 import type { StorePartition } from '../../state/store-partition.js'
-import type { TracerSettings } from '../../topology/graph.js'
-import { connectionKey, isLoopbackPair, MalformedConnectionError, parseConnection, type TracerConnection } from './connection.js'
+import type { SourceNode, TracerSettings } from '../../topology/graph.js'
+import type { Source, SourceContext } from '../source.js'
+import { connectionKey, isLoopbackPair, MalformedConnectionError, parseConnection, type TracerConnection } from '../../connectors/tracer/connection.js'
 import { ConnectionCounters, storeKey } from './connection-counters.js'
-import { HttpPoller } from './http-poller.js'
-import { NdjsonFileReader, NdjsonSocketReader } from './ndjson-reader.js'
-import type { DocumentReader, TracerDocument, TracerReadError } from './tracer-document.js'
+import { HttpPoller } from '../../connectors/tracer/http-poller.js'
+import { NdjsonFileReader, NdjsonSocketReader } from '../../connectors/tracer/ndjson-reader.js'
+import type { DocumentReader, TracerDocument, TracerReadError } from '../../connectors/tracer/tracer-document.js'
 
 /** What one connection record carries to the landing topic (keyed `source|dest|sport|dport`). */
 export interface ConnectionRecord {
@@ -40,7 +41,7 @@ export interface ConnectionRecord {
  * them (under exactly-once, once their transaction committed), so a restart neither counts
  * twice nor loses an interval.
  */
-export class TracerSource {
+export class TracerSource implements Source {
   /** Read failures by code, and documents read; for metrics. */
   readonly errors = new Map<string, number>()
   documents = 0
@@ -49,6 +50,14 @@ export class TracerSource {
   private readonly reader: DocumentReader
   private readonly node: string
   private position: number | undefined
+  readonly isLeader = undefined
+
+  /** The counters store is the tracer's alone: it has no changelog, and lives on the node. */
+  static open(source: SourceNode, context: SourceContext): TracerSource {
+    const settings = source.tracer!
+    const store = context.directory.storePartition(settings.store, source.topic, 0)
+    return new TracerSource(source.name, source.topic, settings, store, context.directory, context.processMs, context.log)
+  }
 
   constructor(
     readonly name: string,
@@ -94,7 +103,7 @@ export class TracerSource {
    * topic, and their counters into the store's write buffer. A malformed entry goes to the
    * dead-letter topic; the rest of its document is processed.
    */
-  drain(collector: RecordCollector, deadLetter: (record: StreamRecord, error: RecordError, step: string) => void): number {
+  land(collector: RecordCollector, deadLetter: DeadLetter): number {
     const started = performance.now()
     let parseMs = 0
     let produced = 0
@@ -130,8 +139,11 @@ export class TracerSource {
     return produced
   }
 
-  /** After Kafka accepted what `drain` produced: the counters (and the file position) to LMDB. */
-  commit(directory: StateDirectory): void {
+  /** Nothing to send: the counters have no changelog. */
+  sendChangelog(): void {}
+
+  /** After Kafka accepted what `land` produced: the counters (and the file position) to LMDB. */
+  async checkpoint(directory: StateDirectory): Promise<void> {
     if (this.store.pendingChanges === 0 && (this.position ?? 0) === (directory.checkpoint(this.store) ?? 0)) return
     directory.commit([[this.store, this.position ?? 0]])
   }
@@ -139,6 +151,8 @@ export class TracerSource {
   async stop(): Promise<void> {
     await this.reader.stop()
   }
+
+  async close(): Promise<void> {}
 
   private deadLetterRecord(entry: unknown, document: TracerDocument): StreamRecord {
     const value = Buffer.from(JSON.stringify(entry) ?? 'undefined')

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import type { TracerConnection } from '../../../connectors/tracer/connection.js'
-import { ConnectionCounters, storeKey } from '../../../connectors/tracer/connection-counters.js'
+import { ConnectionCounters, storeKey } from '../../../sources/tracer/connection-counters.js'
 import { tempStores } from '../../support/stores.js'
 
 const base: TracerConnection = {

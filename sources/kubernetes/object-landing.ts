@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { LandedObjects } from './landed-objects.js'
-import type { KubeObject } from './list-watch.js'
+import type { KubeObject } from '../../connectors/kubernetes/list-watch.js'
 import type { TableRows } from './object-tables.js'
 
 /** Hands a record to the landing topic; a null value is a tombstone. */

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { LandedObjects } from '../../../connectors/kubernetes/landed-objects.js'
+import { LandedObjects } from '../../../sources/kubernetes/landed-objects.js'
 import type { KubeObject } from '../../../connectors/kubernetes/list-watch.js'
-import { EventEnvelopes, eventTime, TableLanding } from '../../../connectors/kubernetes/object-landing.js'
+import { EventEnvelopes, eventTime, TableLanding } from '../../../sources/kubernetes/object-landing.js'
 import { tempStores } from '../../support/stores.js'
 
 const stores: Array<ReturnType<typeof tempStores>> = []
