@@ -1,3 +1,5 @@
+import type { GroupMembership, TopicPartitionOffset } from './record-consumer.js'
+
 /** A record ready for the producer; `headers` in node-rdkafka's shape, one object per header. */
 export interface OutgoingRecord {
   topic: string
@@ -20,7 +22,8 @@ export interface TopicSpec {
  * Where tasks hand their output (Kafka Streams' RecordCollector). `send` never blocks and never
  * returns a promise: the consume loop awaits `drain` once per batch instead, which is where
  * back-pressure (topics being created, a full producer queue) is felt. Delivery is confirmed
- * by `flush`, which the commit loop calls before it commits the offsets of what was sent.
+ * by `flush`, which the commit calls before it commits the offsets of what was sent; under
+ * exactly-once, `commitTransaction` does the flush and the offsets in one transaction.
  */
 export interface RecordCollector {
   /** Queues a record; `topicSpec` says how to create its topic if it does not exist yet. */
@@ -29,6 +32,16 @@ export interface RecordCollector {
   drain(): Promise<void>
   /** Resolves once every record sent so far is acknowledged by the broker; rejects if any delivery failed. */
   flush(timeoutMs: number): Promise<void>
+  /**
+   * Exactly-once's commit: flushes, adds the input offsets to the transaction with the
+   * consumer's group membership (so a member the group has moved on from cannot commit),
+   * commits it and begins the next.
+   */
+  commitTransaction(offsets: TopicPartitionOffset[], group: GroupMembership, timeoutMs: number): Promise<void>
+  /** The partition's end offset (high watermark), asked of the broker: a changelog's checkpoint. */
+  endOffset(topic: string, partition: number): Promise<number>
+  /** Creates a topic now, ahead of any record for it (internal topics, sinks with a fixed name). */
+  ensureTopic(topic: string, spec: TopicSpec): Promise<void>
   close(): Promise<void>
   /** Records handed to the producer per topic since start; read by metrics. */
   readonly producedByTopic: ReadonlyMap<string, number>

@@ -1,6 +1,6 @@
-import type { BatchConsumer } from '../connectors/kafka/batch-consumer.js'
 import { KafkaError } from '../connectors/kafka/kafka-error.js'
-import type { RdkafkaRecordCollector } from '../connectors/kafka/rdkafka-record-collector.js'
+import type { RecordCollector } from '../core/record-collector.js'
+import type { RecordConsumer } from '../core/record-consumer.js'
 import type { CompiledTopology } from '../topology/compile.js'
 
 /**
@@ -13,7 +13,7 @@ import type { CompiledTopology } from '../topology/compile.js'
  *
  * Returns the partition counts of the source topics and of each sub-topology.
  */
-export async function prepareInternalTopics(compiled: CompiledTopology, consumer: BatchConsumer, collector: RdkafkaRecordCollector): Promise<TopicLayout> {
+export async function prepareInternalTopics(compiled: CompiledTopology, consumer: RecordConsumer, collector: RecordCollector): Promise<TopicLayout> {
   const sourceTopics = [
     ...compiled.subTopologies.flatMap((sub) => sub.inputs.filter((i) => !i.repartition).map((i) => i.source.topic)),
     ...compiled.globalTables.map((table) => table.source.topic),
@@ -68,7 +68,7 @@ export interface TopicLayout {
 }
 
 /** Partition counts once every topic shows in metadata: a topic just created may take a moment. */
-async function settledCounts(consumer: BatchConsumer, topics: string[]): Promise<Map<string, number | undefined>> {
+async function settledCounts(consumer: RecordConsumer, topics: string[]): Promise<Map<string, number | undefined>> {
   const deadline = Date.now() + 15_000
   for (;;) {
     const counts = await consumer.partitionCounts(topics)

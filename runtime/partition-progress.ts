@@ -1,7 +1,7 @@
 /**
  * The at-least-once position of one input partition: the offset after the last record
  * processed, and the last one committed. Processed is not yet delivered: the commit loop
- * flushes the producer before it takes the committable offset (see KubeStream#commit), so a
+ * flushes the producer before it takes the committable offset (see commit.ts), so a
  * crash can only repeat records, never skip one.
  */
 export class PartitionProgress {

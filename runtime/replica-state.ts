@@ -1,7 +1,6 @@
 import { mkdirSync } from 'node:fs'
 import type { ClientIdentity } from '../connectors/kafka/client-config.js'
 import { restoreConsumerConfig } from '../connectors/kafka/client-config.js'
-import type { RdkafkaRecordCollector } from '../connectors/kafka/rdkafka-record-collector.js'
 import type { StreamRecord } from '../core/record.js'
 import type { RecordError, DeadLetter } from '../core/record-error.js'
 import { ChangelogRestorer } from '../state/changelog-restorer.js'
@@ -14,14 +13,15 @@ import type { CompiledTopology } from '../topology/compile.js'
 import type { TopologyGraph } from '../topology/graph.js'
 import type { TopicLayout } from './internal-topics.js'
 import type { Logger } from '../core/logger.js'
-import { type StreamTask, TaskState } from './stream-task.js'
+import type { StreamTask } from './stream-task.js'
+import type { LocalState } from './stream-thread.js'
 
 /**
  * This replica's local state (Kafka Streams' StateDirectory and StoreChangelogReader as the
  * stream thread uses them): the LMDB state dir, the consumer that restores changelogs, and the
  * global tables. Opened at start only for topologies that have stores or global tables.
  */
-export class ReplicaState {
+export class ReplicaState implements LocalState {
   private constructor(
     readonly directory: StateDirectory,
     private readonly restorer: ChangelogRestorer | undefined,
@@ -101,20 +101,8 @@ export class ReplicaState {
   async restore(tasks: StreamTask[]): Promise<void> {
     const started = Date.now()
     const outcomes = await this.restorer!.restore(tasks.flatMap((task) => task.stores?.partitions ?? []), this.directory)
-    for (const task of tasks) if (task.state === TaskState.RESTORING) task.state = TaskState.RUNNING
     const replayed = outcomes.reduce((sum, o) => sum + o.records, 0)
     this.log.info({ tasks: tasks.map((t) => t.id), replayed, ms: Date.now() - started, stores: outcomes }, replayed === 0 ? 'state up to date; nothing to restore' : 'state restored')
-  }
-
-  /**
-   * The commit's last step: the interval's store changes and each changed store's new
-   * checkpoint, the end offset of its changelog partition, which only its task writes.
-   */
-  async checkpoint(tasks: StreamTask[], collector: RdkafkaRecordCollector): Promise<void> {
-    const changed = tasks.flatMap((task) => task.stores?.changed() ?? [])
-    if (changed.length === 0) return
-    const ends = await Promise.all(changed.map((store) => collector.endOffset(store.changelogTopic, store.partition)))
-    this.directory.commit(changed.map((store, i) => [store, ends[i]] as const))
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,6 @@
-import type Kafka from 'node-rdkafka'
 import type { Subject } from 'rxjs'
 import type { Serde } from '../connectors/serde/serde.js'
+import type { ConsumedMessage, TopicPartitionOffset } from '../core/record-consumer.js'
 import { NO_HEADERS, type RecordBatch, type RecordOrigin, type StreamRecord } from '../core/record.js'
 import { RecordError, type DeadLetter } from '../core/record-error.js'
 import type { TaskStores } from '../state/task-stores.js'
@@ -61,7 +61,7 @@ export class StreamTask {
    * partition back, a batch fetched before it can be followed by the same records re-fetched
    * from the committed offset.
    */
-  process(topic: string, messages: Kafka.Message[]): void {
+  process(topic: string, messages: ConsumedMessage[]): void {
     const input = this.inputs.get(topic)
     if (!input) return
     if (this.queues) return this.enqueue(input, messages)
@@ -116,8 +116,8 @@ export class StreamTask {
   }
 
   /** The next offset to commit per input topic, for those that moved since the last commit. */
-  committableOffsets(): Array<{ topic: string; partition: number; offset: number }> {
-    const offsets: Array<{ topic: string; partition: number; offset: number }> = []
+  committableOffsets(): TopicPartitionOffset[] {
+    const offsets: TopicPartitionOffset[] = []
     for (const [topic, { progress }] of this.inputs) {
       const offset = progress.takeCommittable()
       if (offset !== undefined) offsets.push({ topic, partition: this.partition, offset })
@@ -137,7 +137,7 @@ export class StreamTask {
     this.stores?.close()
   }
 
-  private enqueue(input: TaskInput, messages: Kafka.Message[]): void {
+  private enqueue(input: TaskInput, messages: ConsumedMessage[]): void {
     const queue = this.queues!.get(input.topic)!
     let through = this.queuedThrough.get(input.topic) ?? -1
     for (const message of messages) {
@@ -162,7 +162,7 @@ export class StreamTask {
     input.progress.processedThrough(run[run.length - 1].offset)
   }
 
-  private decode(input: TaskInput, message: Kafka.Message): StreamRecord | undefined {
+  private decode(input: TaskInput, message: ConsumedMessage): StreamRecord | undefined {
     const origin: RecordOrigin = { topic: input.topic, partition: this.partition, offset: message.offset, key: toBuffer(message.key), value: message.value }
     let value: unknown = null
     let failure: RecordError | undefined
@@ -204,12 +204,12 @@ interface QueuedRecord {
   readonly record: StreamRecord | undefined
 }
 
-function toBuffer(key: Kafka.MessageKey | undefined): Buffer | null {
+function toBuffer(key: ConsumedMessage['key']): Buffer | null {
   if (key === null || key === undefined) return null
   return Buffer.isBuffer(key) ? key : Buffer.from(String(key))
 }
 
-function decodeHeaders(headers: Kafka.MessageHeader[]): Record<string, string> {
+function decodeHeaders(headers: NonNullable<ConsumedMessage['headers']>): Record<string, string> {
   const out: Record<string, string> = {}
   for (const header of headers) {
     for (const name in header) out[name] = String(header[name])

@@ -1,5 +1,4 @@
-import type Kafka from 'node-rdkafka'
-import type { TopicPartition } from '../connectors/kafka/batch-consumer.js'
+import type { ConsumedMessage, TopicPartition } from '../core/record-consumer.js'
 import { eventTime } from '../operators/event-time.js'
 import type { StateDirectory } from '../state/state-directory.js'
 import { TaskStores } from '../state/task-stores.js'
@@ -75,8 +74,8 @@ export class TaskManager {
    * Splits a consumed batch by input partition (order within a partition kept) and hands each
    * run to its task. Returns the count per topic, for metrics.
    */
-  dispatch(messages: Kafka.Message[], caughtUp: (topic: string, partition: number, nextExpected: number | undefined) => boolean, maxIdleMs: number): Map<string, number> {
-    const runs = new Map<StreamTask, Map<string, Kafka.Message[]>>()
+  dispatch(messages: ConsumedMessage[], caughtUp: (topic: string, partition: number, nextExpected: number | undefined) => boolean, maxIdleMs: number): Map<string, number> {
+    const runs = new Map<StreamTask, Map<string, ConsumedMessage[]>>()
     for (const message of messages) {
       const task = this.byInput.get(message.topic)?.[message.partition]
       if (!task || task.state !== TaskState.RUNNING) continue // revoked while the batch was in flight; the new owner reads it again

@@ -1,35 +1,22 @@
 import Kafka from 'node-rdkafka'
 import type { LibrdkafkaConfig } from './client-config.js'
+import type { ConsumedMessage, RebalanceListener, RecordConsumer, TopicPartition, TopicPartitionOffset } from '../../core/record-consumer.js'
 import { KafkaError } from './kafka-error.js'
 
 const { CODES } = Kafka
 const BUSY_POLL_TIMEOUT_MS = 2
-
-export interface TopicPartition {
-  topic: string
-  partition: number
-}
-
-/**
- * Told of assignment changes while the rebalance is in progress. The partitions are only let
- * go once `onRevoked` settles, so it can flush and commit first; the group waits for it.
- */
-export interface RebalanceListener {
-  onAssigned(partitions: TopicPartition[]): void
-  onRevoked(partitions: TopicPartition[]): Promise<void>
-}
 
 /**
  * A node-rdkafka consumer read in batches: `nextBatch` hands back whatever librdkafka has
  * fetched, up to a size, waiting at most the poll timeout for the first message.
  * Offsets are only committed when the caller says so.
  */
-export class BatchConsumer {
+export class BatchConsumer implements RecordConsumer {
   private idle = true
 
   private constructor(
     /** The node-rdkafka consumer: exactly-once hands it to the producer with the offsets (its group metadata fences zombies). */
-    readonly consumer: Kafka.KafkaConsumer,
+    readonly group: Kafka.KafkaConsumer,
     private readonly pollTimeoutMs: number,
   ) {}
 
@@ -66,13 +53,13 @@ export class BatchConsumer {
   }
 
   subscribe(topics: string[]): void {
-    this.consumer.subscribe(topics)
+    this.group.subscribe(topics)
   }
 
   /** Partition counts of the given topics; a topic that does not exist maps to undefined. */
   partitionCounts(topics: string[], timeoutMs = 10_000): Promise<Map<string, number | undefined>> {
     return new Promise((resolve, reject) => {
-      this.consumer.getMetadata({ timeout: timeoutMs }, (error, metadata) => {
+      this.group.getMetadata({ timeout: timeoutMs }, (error, metadata) => {
         if (error) return reject(new KafkaError('CONNECT', `cannot read cluster metadata: ${error.message}`, true, { cause: error }))
         const byName = new Map(metadata.topics.map((t) => [t.name, t.partitions.length]))
         resolve(new Map(topics.map((t) => [t, byName.get(t) || undefined])))
@@ -94,9 +81,9 @@ export class BatchConsumer {
   }
 
   private consume(maxMessages: number, timeoutMs: number): Promise<Kafka.Message[]> {
-    this.consumer.setDefaultConsumeTimeout(timeoutMs)
+    this.group.setDefaultConsumeTimeout(timeoutMs)
     return new Promise((resolve, reject) => {
-      this.consumer.consume(maxMessages, (error, messages) => {
+      this.group.consume(maxMessages, (error, messages) => {
         this.idle = !error && messages.length === 0
         if (!error) return resolve(messages)
         // A timed-out or interrupted poll is not a failure; the loop asks again.
@@ -114,9 +101,9 @@ export class BatchConsumer {
    */
   caughtUp(topic: string, partition: number, nextExpected: number | undefined): boolean {
     try {
-      const { highOffset, lowOffset } = this.consumer.getWatermarkOffsets(topic, partition)
+      const { highOffset, lowOffset } = this.group.getWatermarkOffsets(topic, partition)
       if (highOffset < 0) return false
-      const position = this.consumer.position([{ topic, partition }])[0]?.offset
+      const position = this.group.position([{ topic, partition }])[0]?.offset
       if (position === undefined || position < 0) return nextExpected === undefined && highOffset <= lowOffset
       return position === nextExpected && position >= highOffset
     } catch {
@@ -125,27 +112,27 @@ export class BatchConsumer {
   }
 
   /** Commits in the background; failures arrive as 'offset.commit' events and are retried by the next commit. */
-  commit(offsets: Array<TopicPartition & { offset: number }>): void {
-    if (offsets.length > 0) this.consumer.commit(offsets)
+  commit(offsets: TopicPartitionOffset[]): void {
+    if (offsets.length > 0) this.group.commit(offsets)
   }
 
   /** Commits and waits: used on revoke and on shutdown, where nothing may be lost. */
-  commitSync(offsets: Array<TopicPartition & { offset: number }>): void {
+  commitSync(offsets: TopicPartitionOffset[]): void {
     if (offsets.length === 0) return
     try {
-      this.consumer.commitSync(offsets)
+      this.group.commitSync(offsets)
     } catch (error) {
       throw new KafkaError('COMMIT', `commit failed: ${(error as Error).message}`, true, { cause: error })
     }
   }
 
   onCommitError(handler: (error: Error) => void): void {
-    this.consumer.on('offset.commit', (error) => {
+    this.group.on('offset.commit', (error) => {
       if (error) handler(new KafkaError('COMMIT', `offset commit failed: ${error.message}`, true, { cause: error }))
     })
   }
 
   close(): Promise<void> {
-    return new Promise((resolve) => this.consumer.disconnect(() => resolve()))
+    return new Promise((resolve) => this.group.disconnect(() => resolve()))
   }
 }

@@ -3,6 +3,7 @@ import Kafka from 'node-rdkafka'
 import type { LibrdkafkaConfig } from './client-config.js'
 import { KafkaError } from './kafka-error.js'
 import type { OutgoingRecord, RecordCollector, TopicSpec } from '../../core/record-collector.js'
+import type { GroupMembership, TopicPartitionOffset } from '../../core/record-consumer.js'
 import type { TopicAdmin } from './topic-admin.js'
 
 const { CODES } = Kafka
@@ -60,7 +61,9 @@ export class RdkafkaRecordCollector implements RecordCollector {
    * transaction commits, and the next one begins. Any failure is fatal for this process: its
    * restart aborts what was open and resumes from the last committed transaction.
    */
-  async commitTransaction(offsets: Array<{ topic: string; partition: number; offset: number }>, consumer: Kafka.KafkaConsumer, timeoutMs: number): Promise<void> {
+  async commitTransaction(offsets: TopicPartitionOffset[], group: GroupMembership, timeoutMs: number): Promise<void> {
+    if (!(group instanceof Kafka.KafkaConsumer)) throw new TypeError('exactly-once needs the group membership of a node-rdkafka consumer')
+    const consumer = group
     await this.flush(timeoutMs)
     if (offsets.length > 0) await transactionStep('send offsets to', (done) => this.producer.sendOffsetsToTransaction(offsets, consumer, timeoutMs, done))
     await transactionStep('commit', (done) => this.producer.commitTransaction(timeoutMs, done))

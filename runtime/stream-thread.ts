@@ -1,0 +1,226 @@
+import type { Logger } from '../core/logger.js'
+import type { RecordCollector } from '../core/record-collector.js'
+import type { ConsumedMessage, RecordConsumer, TopicPartition } from '../core/record-consumer.js'
+import type { DeadLetter } from '../core/record-error.js'
+import type { StateDirectory } from '../state/state-directory.js'
+import type { TopologyGraph } from '../topology/graph.js'
+import { commit, type CommitScope, refusedByGroup } from './commit.js'
+import type { SourceIngest } from './source-ingest.js'
+import { type StreamTask, TaskState } from './stream-task.js'
+import type { TaskManager } from './task-manager.js'
+
+/** The replica's local state as the thread uses it (ReplicaState in production). */
+export interface LocalState {
+  readonly directory: StateDirectory
+  /** Applies global table and standby updates that arrived since the last call. */
+  poll(): Promise<void>
+  /** Replays the changelogs of tasks just assigned, up to their ends. */
+  restore(tasks: StreamTask[]): Promise<void>
+}
+
+export interface StreamThreadOptions {
+  readonly consumer: RecordConsumer
+  readonly collector: RecordCollector
+  readonly tasks: TaskManager
+  readonly processing: Pick<TopologyGraph['processing'], 'maxBatchSize' | 'commitIntervalMs' | 'maxTaskIdleMs'>
+  readonly exactlyOnce: boolean
+  readonly state: LocalState | undefined
+  readonly ingest: SourceIngest | undefined
+  readonly deadLetter: DeadLetter
+  readonly log: Logger
+  /** Where it counts the records it consumed, per topic. */
+  readonly consumedByTopic: Map<string, number>
+}
+
+/** Partitions the group takes away, handed over by the run loop between two batches. */
+interface Revocation {
+  readonly partitions: TopicPartition[]
+  readonly handedOver: () => void
+}
+
+/**
+ * The run loop (Kafka Streams' StreamThread): consume a batch, restore tasks just assigned,
+ * process, land what the sources read, and commit every commitIntervalMs or when the group
+ * takes partitions away. It is also the consumer's rebalance listener. One fault stops it.
+ */
+export class StreamThread {
+  /** Between `run` and its end: revocations wait for the loop (or for `shutdown`). */
+  private looping = false
+  private stopping = false
+  private readonly revocations: Revocation[] = []
+  private failure: unknown
+  private assignedOnce = false
+  private readonly scope: CommitScope
+
+  constructor(private readonly options: StreamThreadOptions) {
+    const { collector, consumer, exactlyOnce, state, ingest } = options
+    this.scope = { collector, consumer, exactlyOnce, directory: state?.directory, ingest }
+    consumer.onCommitError((error) => this.commitFailed(error))
+  }
+
+  /** In the group: its first assignment came, even an empty one. */
+  get assigned(): boolean {
+    return this.assignedOnce
+  }
+
+  /** Set when a fault stopped the thread (or a task reported one). */
+  get failed(): unknown {
+    return this.failure
+  }
+
+  /** A fault outside the loop (a task's producer failure): the loop throws it at its next turn. */
+  fail(error: unknown): void {
+    this.failure ??= error
+  }
+
+  /** Nothing to be assigned (the replica only ingests): ready as soon as it runs. */
+  markAssigned(): void {
+    this.assignedOnce = true
+  }
+
+  /** Runs until `requestStop` or a fault, which it rethrows. */
+  async run(): Promise<void> {
+    const { consumer, collector, tasks, processing, state, ingest, deadLetter } = this.options
+    this.looping = true
+    let lastCommit = Date.now()
+    // One consume is always in flight, so librdkafka's worker thread copies the next batch
+    // while this thread processes the current one. A batch fetched but never processed is
+    // simply not committed: it is read again after a restart or by the partition's next owner.
+    let next = consumer.nextBatch(processing.maxBatchSize)
+    try {
+      while (!this.stopping) {
+        const messages = await next
+        next = consumer.nextBatch(processing.maxBatchSize)
+        await state?.poll()
+        // Tasks assigned during that poll restore before any of their records is processed.
+        const restoring = tasks.inState(TaskState.RESTORING)
+        if (restoring.length > 0) {
+          await this.commit(true)
+          await state!.restore(restoring)
+          for (const task of restoring) if (task.state === TaskState.RESTORING) task.state = TaskState.RUNNING
+          lastCommit = Date.now()
+        }
+        this.dispatch(messages)
+        ingest?.land(collector, deadLetter)
+        if (this.failure !== undefined) throw this.failure
+        await collector.drain()
+        if (this.revocations.length > 0) {
+          await this.handOver()
+        } else if (Date.now() - lastCommit >= processing.commitIntervalMs) {
+          await this.commit(false)
+          lastCommit = Date.now()
+        }
+      }
+      await next.catch(() => undefined)
+    } catch (error) {
+      this.failure = error
+      this.options.log.error({ err: error }, 'processing stopped by a fault; positions whose outputs were not flushed are not committed')
+      this.releaseRevoked()
+      throw error
+    } finally {
+      this.looping = false
+    }
+  }
+
+  /** The loop ends after the batch in hand. */
+  requestStop(): void {
+    this.stopping = true
+  }
+
+  /**
+   * After the loop ended: the last commit (unless a fault ended it), then every task closed.
+   * A commit the group refuses (it rebalanced while this member was leaving, as when replicas
+   * restart together) is not a failed shutdown: the next owner repeats the records since the
+   * last commit, as Kafka Streams does when a commit on close fails so.
+   */
+  async shutdown(timeoutMs: number): Promise<void> {
+    try {
+      if (this.failure === undefined) await this.commitOnShutdown(timeoutMs)
+    } finally {
+      this.releaseRevoked()
+      this.options.tasks.close(this.options.tasks.all())
+    }
+  }
+
+  /** The group gives partitions: their tasks are created (and restore before they process). */
+  assign(partitions: TopicPartition[]): void {
+    this.assignedOnce = true
+    try {
+      this.options.tasks.assign(partitions)
+    } catch (error) {
+      // A task whose stores another live process holds: this replica cannot run it.
+      this.failure ??= error
+    }
+    this.options.log.info({ partitions: partitions.map((p) => `${p.topic}-${p.partition}`) }, 'partitions assigned')
+  }
+
+  /**
+   * The group takes partitions away. While the loop runs, it hands them over between two
+   * batches (flush, commit, close the tasks), or `shutdown` does when it has committed; once
+   * the loop has ended, there is nothing left to commit.
+   */
+  revoke(partitions: TopicPartition[]): Promise<void> {
+    if (!this.looping) {
+      this.options.tasks.close(this.options.tasks.tasksOf(partitions))
+      return Promise.resolve()
+    }
+    return new Promise((handedOver) => this.revocations.push({ partitions, handedOver }))
+  }
+
+  /** A background offset commit failed: every task offers its positions again. */
+  private commitFailed(error: Error): void {
+    this.options.log.warn({ err: error }, 'offset commit failed; the next commit retries')
+    for (const task of this.options.tasks.all()) task.commitAgain()
+  }
+
+  private commit(sync: boolean, flushTimeoutMs?: number): Promise<void> {
+    return commit(this.scope, this.options.tasks.inState(TaskState.RUNNING), sync, flushTimeoutMs)
+  }
+
+  private async commitOnShutdown(timeoutMs: number): Promise<void> {
+    try {
+      await this.commit(true, timeoutMs)
+    } catch (error) {
+      if (!refusedByGroup(error)) throw error
+      this.options.log.warn({ err: error }, 'the group refused the commit on shutdown; the next owner repeats records since the last commit')
+    }
+  }
+
+  /**
+   * Commits, then closes the tasks of revoked partitions and lets the group have them. A commit
+   * the group refuses (this member was already fenced out) only means the next owner repeats
+   * records; a failed delivery stops the thread.
+   */
+  private async handOver(): Promise<void> {
+    const revocations = this.revocations.splice(0)
+    try {
+      await this.commit(true)
+    } catch (error) {
+      if (!refusedByGroup(error)) {
+        this.revocations.unshift(...revocations)
+        throw error
+      }
+      this.options.log.warn({ err: error }, 'commit on revoke failed; the next owner repeats records since the last commit')
+    }
+    for (const { partitions, handedOver } of revocations) {
+      this.options.tasks.close(this.options.tasks.tasksOf(partitions))
+      handedOver()
+      this.options.log.info({ partitions: partitions.map((p) => `${p.topic}-${p.partition}`) }, 'partitions revoked')
+    }
+  }
+
+  /** Lets the group have partitions still waiting, committed or not: their next owner repeats what was not. */
+  private releaseRevoked(): void {
+    for (const { partitions, handedOver } of this.revocations.splice(0)) {
+      this.options.tasks.close(this.options.tasks.tasksOf(partitions))
+      handedOver()
+    }
+  }
+
+  private dispatch(messages: ConsumedMessage[]): void {
+    const { consumer, tasks, processing } = this.options
+    const counts = tasks.dispatch(messages, (topic, partition, next) => consumer.caughtUp(topic, partition, next), processing.maxTaskIdleMs)
+    const consumed = this.options.consumedByTopic
+    for (const [topic, count] of counts) consumed.set(topic, (consumed.get(topic) ?? 0) + count)
+  }
+}

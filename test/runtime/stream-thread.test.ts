@@ -1,0 +1,160 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { KafkaError } from '../../connectors/kafka/kafka-error.js'
+import { CHANGELOG, threadHarness, until } from '../support/runtime.js'
+
+/**
+ * The stream thread against the in-memory collector and consumer: the commit order, the
+ * hand-over on revoke and the shutdown commit, and what a failure at each step leaves behind.
+ * LMDB is real; only the Kafka clients are replaced.
+ */
+type Harness = ReturnType<typeof threadHarness>
+let harness: Harness | undefined
+
+afterEach(async () => {
+  await harness?.close()
+  harness = undefined
+})
+
+/** Starts the thread on in-0 and waits until it has processed `records` records and restored the task. */
+async function running(guarantee: 'at_least_once' | 'exactly_once', records = 3) {
+  const h = (harness = threadHarness(guarantee))
+  h.thread.assign([{ topic: 'in', partition: 0 }])
+  h.push(records)
+  const run = h.thread.run()
+  run.catch(() => undefined)
+  await until(() => h.collector.sentTo('out').length === records)
+  return { ...h, run }
+}
+
+async function stopped(h: Awaited<ReturnType<typeof running>>): Promise<void> {
+  h.thread.requestStop()
+  await h.run
+}
+
+describe('StreamThread under at_least_once', () => {
+  it('restores a new task before it processes, then commits in order: changelog, flush, offsets, LMDB', async () => {
+    const h = await running('at_least_once')
+    expect(h.calls.filter((call) => call !== 'send out').slice(0, 2)).toEqual(['flush', 'restore 0_0'])
+    const from = h.calls.length
+    await stopped(h)
+    await h.thread.shutdown(1_000)
+    expect(h.callsSince(from)).toEqual([`send ${CHANGELOG}`, 'flush', 'commitSync in-0@3', `endOffset ${CHANGELOG}-0`])
+    expect(h.consumer.committed.get('in-0')).toBe(3)
+    expect(h.onDisk()).toEqual({ checkpoint: 1, keys: 1 })
+  })
+
+  it('applies nothing to LMDB and commits nothing when the flush fails', async () => {
+    const h = await running('at_least_once')
+    await stopped(h)
+    h.collector.failNext.set('flush', new KafkaError('DELIVERY', 'delivery to out failed', false))
+    await expect(h.thread.shutdown(1_000)).rejects.toThrow(/delivery to out failed/)
+    expect(h.consumer.committed.size).toBe(0)
+    expect(h.onDisk()).toEqual({ checkpoint: undefined, keys: 0 })
+  })
+
+  it('applies nothing to LMDB when the offset commit fails', async () => {
+    const h = await running('at_least_once')
+    await stopped(h)
+    h.consumer.failNextCommit = new Error('broker down')
+    await expect(h.thread.shutdown(1_000)).rejects.toThrow(/broker down/)
+    expect(h.onDisk()).toEqual({ checkpoint: undefined, keys: 0 })
+  })
+
+  it('applies nothing to LMDB when the changelog end offset cannot be read', async () => {
+    const h = await running('at_least_once')
+    await stopped(h)
+    h.collector.failNext.set('endOffset', new KafkaError('CONNECT', 'cannot read the end offset', true))
+    await expect(h.thread.shutdown(1_000)).rejects.toThrow(/cannot read the end offset/)
+    expect(h.consumer.committed.get('in-0')).toBe(3)
+    expect(h.onDisk()).toEqual({ checkpoint: undefined, keys: 0 })
+  })
+
+  it('hands revoked partitions over only after committing them, then closes their tasks', async () => {
+    const h = await running('at_least_once')
+    const from = h.calls.length
+    let handedOver = false
+    const revoked = h.thread.revoke([{ topic: 'in', partition: 0 }]).then(() => (handedOver = true))
+    expect(handedOver).toBe(false)
+    await revoked
+    expect(h.callsSince(from)).toEqual([`send ${CHANGELOG}`, 'flush', 'commitSync in-0@3', `endOffset ${CHANGELOG}-0`])
+    expect(h.tasks.size).toBe(0)
+    expect(h.onDisk()).toEqual({ checkpoint: 1, keys: 1 })
+    await stopped(h)
+  })
+
+  it('hands over without the commit the group refused, drops the uncommitted store writes and keeps running', async () => {
+    const h = await running('at_least_once')
+    h.consumer.failNextCommit = new KafkaError('COMMIT', 'commit failed: Broker: Specified group generation id is not valid', true)
+    await h.thread.revoke([{ topic: 'in', partition: 0 }])
+    expect(h.tasks.size).toBe(0)
+    expect(h.onDisk()).toEqual({ checkpoint: undefined, keys: 0 })
+    expect(h.thread.failed).toBeUndefined()
+    h.thread.assign([{ topic: 'in', partition: 0 }])
+    h.push(2)
+    await until(() => h.collector.sentTo('out').length === 5)
+    await stopped(h)
+    await h.thread.shutdown(1_000)
+    expect(h.consumer.committed.get('in-0')).toBe(5)
+  })
+
+  it('stops on a failed delivery during the hand-over, and still lets the partitions go', async () => {
+    const h = await running('at_least_once')
+    h.collector.failNext.set('flush', new KafkaError('DELIVERY', 'delivery to out failed', false))
+    await h.thread.revoke([{ topic: 'in', partition: 0 }])
+    await expect(h.run).rejects.toThrow(/delivery to out failed/)
+    expect(h.tasks.size).toBe(0)
+    expect(h.onDisk()).toEqual({ checkpoint: undefined, keys: 0 })
+  })
+
+  it('treats a shutdown commit the group refused as a hand-over, not a failure', async () => {
+    const h = await running('at_least_once')
+    await stopped(h)
+    h.consumer.failNextCommit = new KafkaError('COMMIT', 'commit failed: Broker: Unknown member', true)
+    await h.thread.shutdown(1_000)
+    expect(h.tasks.size).toBe(0)
+  })
+
+  it('offers the positions again after a background commit failed', async () => {
+    const h = (harness = threadHarness('at_least_once', 10))
+    h.thread.assign([{ topic: 'in', partition: 0 }])
+    h.push(3)
+    const run = h.thread.run()
+    await until(() => h.calls.includes('commit in-0@3'))
+    h.consumer.reportCommitError(new KafkaError('COMMIT', 'offset commit failed: Broker: Request timed out', true))
+    const from = h.calls.length
+    await until(() => h.calls.slice(from).includes('commit in-0@3'))
+    h.thread.requestStop()
+    await run
+  })
+})
+
+describe('StreamThread under exactly_once', () => {
+  it('commits changelog, outputs and offsets in one transaction, then LMDB', async () => {
+    const h = await running('exactly_once')
+    const from = h.calls.length
+    await stopped(h)
+    await h.thread.shutdown(1_000)
+    expect(h.callsSince(from)).toEqual([`send ${CHANGELOG}`, 'commitTransaction in-0@3', `endOffset ${CHANGELOG}-0`])
+    expect(h.collector.transactions.at(-1)).toEqual([{ topic: 'in', partition: 0, offset: 3 }])
+    expect(h.consumer.committed.size).toBe(0)
+    expect(h.onDisk()).toEqual({ checkpoint: 1, keys: 1 })
+  })
+
+  it('leaves LMDB at its last checkpoint when the transaction fails', async () => {
+    const h = await running('exactly_once')
+    await stopped(h)
+    h.collector.failNext.set('commitTransaction', new KafkaError('TRANSACTION', 'cannot commit the transaction', false))
+    await expect(h.thread.shutdown(1_000)).rejects.toThrow(/cannot commit the transaction/)
+    expect(h.collector.transactions.every((offsets) => offsets.length === 0)).toBe(true)
+    expect(h.onDisk()).toEqual({ checkpoint: undefined, keys: 0 })
+  })
+
+  it('commits the hand-over in a transaction before letting the partition go', async () => {
+    const h = await running('exactly_once')
+    const from = h.calls.length
+    await h.thread.revoke([{ topic: 'in', partition: 0 }])
+    expect(h.callsSince(from)).toEqual([`send ${CHANGELOG}`, 'commitTransaction in-0@3', `endOffset ${CHANGELOG}-0`])
+    expect(h.onDisk()).toEqual({ checkpoint: 1, keys: 1 })
+    await stopped(h)
+  })
+})
