@@ -1,3 +1,4 @@
+import { KubestreamError, type Recovery } from './kubestream-error.js'
 import type { StreamRecord } from './record.js'
 
 /** Why a record went to the dead-letter topic; written to its `kubestream.error.code` header. */
@@ -12,11 +13,9 @@ export type RecordErrorCode =
   | 'TIMESTAMP'
 
 /** A record that cannot be processed. The record is dead-lettered and the task goes on. */
-export class RecordError extends Error {
-  readonly canRetry = false
-  constructor(readonly code: RecordErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options)
-    this.name = 'RecordError'
+export class RecordError extends KubestreamError<RecordErrorCode> {
+  get recovery(): Recovery {
+    return 'dead-letter'
   }
 }
 

@@ -1,3 +1,4 @@
+import { KubestreamError, type Recovery } from '../core/kubestream-error.js'
 import { Environment } from '@marcbachmann/cel-js'
 import { RecordError } from '../core/record-error.js'
 import type { ExpressionContext } from './record-scope.js'
@@ -11,10 +12,14 @@ export interface CompiledExpression {
 }
 
 /** A CEL expression that does not parse or type-check; `offset` is where in the source. */
-export class ExpressionSyntaxError extends Error {
+export class ExpressionSyntaxError extends KubestreamError<'EXPRESSION'> {
   constructor(readonly summary: string, readonly offset: number) {
-    super(summary)
-    this.name = 'ExpressionSyntaxError'
+    super('EXPRESSION', summary)
+  }
+
+  /** The topology load turns it into a TopologyError with the expression's line and column. */
+  get recovery(): Recovery {
+    return 'stop'
   }
 }
 

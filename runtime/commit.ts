@@ -1,4 +1,3 @@
-import { KafkaError } from '../connectors/kafka/kafka-error.js'
 import type { RecordCollector } from '../core/record-collector.js'
 import type { RecordConsumer } from '../core/record-consumer.js'
 import type { StateDirectory } from '../state/state-directory.js'
@@ -59,9 +58,4 @@ async function applyStores(tasks: StreamTask[], directory: StateDirectory, colle
   if (changed.length === 0) return
   const ends = await Promise.all(changed.map((store) => collector.endOffset(store.changelogTopic, store.partition)))
   directory.commit(changed.map((store, i) => [store, ends[i]] as const))
-}
-
-/** The group refused an offset commit: this member's generation is over, its partitions are someone else's. */
-export function refusedByGroup(error: unknown): boolean {
-  return error instanceof KafkaError && error.code === 'COMMIT'
 }

@@ -1,10 +1,11 @@
+import { taskMigrated } from '../core/kubestream-error.js'
 import type { Logger } from '../core/logger.js'
 import type { RecordCollector } from '../core/record-collector.js'
 import type { ConsumedMessage, RecordConsumer, TopicPartition } from '../core/record-consumer.js'
 import type { DeadLetter } from '../core/record-error.js'
 import type { StateDirectory } from '../state/state-directory.js'
 import type { TopologyGraph } from '../topology/graph.js'
-import { commit, type CommitScope, refusedByGroup } from './commit.js'
+import { commit, type CommitScope } from './commit.js'
 import type { SourceIngest } from './source-ingest.js'
 import { type StreamTask, TaskState } from './stream-task.js'
 import type { TaskManager } from './task-manager.js'
@@ -181,7 +182,7 @@ export class StreamThread {
     try {
       await this.commit(true, timeoutMs)
     } catch (error) {
-      if (!refusedByGroup(error)) throw error
+      if (!taskMigrated(error)) throw error
       this.options.log.warn({ err: error }, 'the group refused the commit on shutdown; the next owner repeats records since the last commit')
     }
   }
@@ -196,7 +197,7 @@ export class StreamThread {
     try {
       await this.commit(true)
     } catch (error) {
-      if (!refusedByGroup(error)) {
+      if (!taskMigrated(error)) {
         this.revocations.unshift(...revocations)
         throw error
       }

@@ -11,7 +11,7 @@ export class EnvelopeWriter {
 
   private constructor(private readonly producer: Kafka.Producer, readonly topic: string) {
     producer.on('delivery-report', (error) => {
-      if (error) this.failure ??= new KafkaError('DELIVERY', error.message, false)
+      if (error) this.failure ??= new KafkaError('DELIVERY', error.message)
     })
   }
 
@@ -27,7 +27,7 @@ export class EnvelopeWriter {
       dr_cb: true,
     })
     await new Promise<void>((resolve, reject) =>
-      producer.connect({ timeout: 30_000 }, (error) => (error ? reject(new KafkaError('CONNECT', error.message, true)) : resolve())))
+      producer.connect({ timeout: 30_000 }, (error) => (error ? reject(new KafkaError('CONNECT', error.message)) : resolve())))
     producer.setPollInterval(50)
     return new EnvelopeWriter(producer, topic)
   }

@@ -30,7 +30,7 @@ export class StateDirectory {
       const env = lmdb().open({ path: join(path, 'state.lmdb'), maxDbs: 10_000, keyEncoding: 'binary', encoding: 'binary' })
       return new StateDirectory(path, env)
     } catch (error) {
-      throw new StateError('STATE_DIR', `cannot open state dir ${path}: ${(error as Error).message}`, false, { cause: error })
+      throw new StateError('STATE_DIR', `cannot open state dir ${path}: ${(error as Error).message}`, { cause: error })
     }
   }
 

@@ -1,4 +1,6 @@
-/** Codes for failures of the state layer; `canRetry` says whether trying again can help. */
+import { KubestreamError, type Recovery } from '../core/kubestream-error.js'
+
+/** Codes for failures of the state layer. */
 export type StateErrorCode =
   /** Another live process holds the task's lock in this state dir. */
   | 'TASK_LOCKED'
@@ -7,10 +9,16 @@ export type StateErrorCode =
   /** The state dir cannot be opened or written. */
   | 'STATE_DIR'
 
-/** A failure of a task's state. Named after the recovery it calls for, as Kafka Streams' are. */
-export class StateError extends Error {
-  constructor(readonly code: StateErrorCode, message: string, readonly canRetry: boolean, options?: { cause?: unknown }) {
-    super(message, options)
-    this.name = 'StateError'
+const RECOVERY: Readonly<Record<StateErrorCode, Recovery>> = {
+  TASK_LOCKED: 'stop',
+  // The changelog consumer reconnects; a source's restore is retried with backoff.
+  RESTORE: 'retry',
+  STATE_DIR: 'stop',
+}
+
+/** A failure of a task's state. */
+export class StateError extends KubestreamError<StateErrorCode> {
+  get recovery(): Recovery {
+    return RECOVERY[this.code]
   }
 }

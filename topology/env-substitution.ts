@@ -1,3 +1,5 @@
+import { KubestreamError, type Recovery } from '../core/kubestream-error.js'
+
 /**
  * `${VAR}` and `${VAR:-default}` in string values are replaced from the environment at load.
  * Only upper-case names are variables: `${value.event.metadata.namespace}` in a topic template
@@ -5,10 +7,14 @@
  */
 const VARIABLE = /\$(\$?)\{([A-Z_][A-Z0-9_]*)(?::-([^}]*))?\}/g
 
-export class MissingVariableError extends Error {
+/** The topology load turns it into a TopologyError (ENV) at the variable's line and column. */
+export class MissingVariableError extends KubestreamError<'ENV'> {
   constructor(readonly variable: string, readonly offset: number) {
-    super(`environment variable ${variable} is not set and has no default (write \${${variable}:-default})`)
-    this.name = 'MissingVariableError'
+    super('ENV', `environment variable ${variable} is not set and has no default (write \${${variable}:-default})`)
+  }
+
+  get recovery(): Recovery {
+    return 'stop'
   }
 }
 

@@ -1,3 +1,5 @@
+import { KubestreamError, type Recovery } from '../core/kubestream-error.js'
+
 /** Where in a topology file something is; line and column count from 1, as editors show them. */
 export interface SourcePosition {
   file: string
@@ -20,18 +22,17 @@ export type TopologyErrorCode =
   | 'ENV'
   | 'FILE'
 
-/**
- * A topology that cannot run. Thrown at load, before any Kafka client exists.
- * `canRetry` is false: the file has to change.
- */
-export class TopologyError extends Error {
-  readonly canRetry = false
+/** A topology that cannot run. Thrown at load, before any Kafka client exists: the file has to change. */
+export class TopologyError extends KubestreamError<TopologyErrorCode> {
   constructor(
-    readonly code: TopologyErrorCode,
+    code: TopologyErrorCode,
     readonly reason: string,
     readonly position?: SourcePosition,
   ) {
-    super(position ? `${position.file}:${position.line}:${position.column}: ${reason}` : reason)
-    this.name = 'TopologyError'
+    super(code, position ? `${position.file}:${position.line}:${position.column}: ${reason}` : reason)
+  }
+
+  get recovery(): Recovery {
+    return 'stop'
   }
 }

@@ -47,7 +47,7 @@ export class BatchConsumer implements RecordConsumer {
     )
     await new Promise<void>((resolve, reject) => {
       consumer.connect({ timeout: 30_000 }, (error) =>
-        error ? reject(new KafkaError('CONNECT', `consumer cannot connect: ${error.message}`, true, { cause: error })) : resolve())
+        error ? reject(new KafkaError('CONNECT', `consumer cannot connect: ${error.message}`, { cause: error })) : resolve())
     })
     return new BatchConsumer(consumer, pollTimeoutMs)
   }
@@ -60,7 +60,7 @@ export class BatchConsumer implements RecordConsumer {
   partitionCounts(topics: string[], timeoutMs = 10_000): Promise<Map<string, number | undefined>> {
     return new Promise((resolve, reject) => {
       this.group.getMetadata({ timeout: timeoutMs }, (error, metadata) => {
-        if (error) return reject(new KafkaError('CONNECT', `cannot read cluster metadata: ${error.message}`, true, { cause: error }))
+        if (error) return reject(new KafkaError('CONNECT', `cannot read cluster metadata: ${error.message}`, { cause: error }))
         const byName = new Map(metadata.topics.map((t) => [t.name, t.partitions.length]))
         resolve(new Map(topics.map((t) => [t, byName.get(t) || undefined])))
       })
@@ -88,7 +88,7 @@ export class BatchConsumer implements RecordConsumer {
         if (!error) return resolve(messages)
         // A timed-out or interrupted poll is not a failure; the loop asks again.
         if (error.code === CODES.ERRORS.ERR__TIMED_OUT || error.code === CODES.ERRORS.ERR__TIMED_OUT_QUEUE) return resolve([])
-        reject(new KafkaError('CONNECT', `consume failed: ${error.message}`, true, { cause: error }))
+        reject(new KafkaError('CONNECT', `consume failed: ${error.message}`, { cause: error }))
       })
     })
   }
@@ -122,13 +122,13 @@ export class BatchConsumer implements RecordConsumer {
     try {
       this.group.commitSync(offsets)
     } catch (error) {
-      throw new KafkaError('COMMIT', `commit failed: ${(error as Error).message}`, true, { cause: error })
+      throw new KafkaError('COMMIT', `commit failed: ${(error as Error).message}`, { cause: error })
     }
   }
 
   onCommitError(handler: (error: Error) => void): void {
     this.group.on('offset.commit', (error) => {
-      if (error) handler(new KafkaError('COMMIT', `offset commit failed: ${error.message}`, true, { cause: error }))
+      if (error) handler(new KafkaError('COMMIT', `offset commit failed: ${error.message}`, { cause: error }))
     })
   }
 

@@ -32,7 +32,7 @@ export class RdkafkaRecordCollector implements RecordCollector {
 
   private constructor(private readonly producer: Kafka.Producer, private readonly admin: TopicAdmin) {
     producer.on('delivery-report', (error, report) => {
-      if (error) this.fatal ??= new KafkaError('DELIVERY', `delivery to ${report.topic} failed: ${error.message}`, false, { cause: error })
+      if (error) this.fatal ??= new KafkaError('DELIVERY', `delivery to ${report.topic} failed: ${error.message}`, { cause: error })
     })
   }
 
@@ -44,7 +44,7 @@ export class RdkafkaRecordCollector implements RecordCollector {
     const producer = new Kafka.Producer(config as Kafka.ProducerGlobalConfig, {})
     await new Promise<void>((resolve, reject) => {
       producer.connect({ timeout: 30_000 }, (error) =>
-        error ? reject(new KafkaError('CONNECT', `producer cannot connect: ${error.message}`, true, { cause: error })) : resolve())
+        error ? reject(new KafkaError('CONNECT', `producer cannot connect: ${error.message}`, { cause: error })) : resolve())
     })
     producer.setPollInterval(pollIntervalMs)
     const collector = new RdkafkaRecordCollector(producer, admin)
@@ -74,7 +74,7 @@ export class RdkafkaRecordCollector implements RecordCollector {
   endOffset(topic: string, partition: number): Promise<number> {
     return new Promise((resolve, reject) =>
       this.producer.queryWatermarkOffsets(topic, partition, 10_000, (error, offsets) =>
-        error ? reject(new KafkaError('CONNECT', `cannot read the end offset of ${topic}-${partition}: ${error.message}`, true, { cause: error })) : resolve(offsets.highOffset)))
+        error ? reject(new KafkaError('CONNECT', `cannot read the end offset of ${topic}-${partition}: ${error.message}`, { cause: error })) : resolve(offsets.highOffset)))
   }
 
   /** Topics created up front (sinks with a fixed name, the dead-letter topic) skip the per-record check. */
@@ -111,7 +111,7 @@ export class RdkafkaRecordCollector implements RecordCollector {
     await this.drain()
     await new Promise<void>((resolve, reject) => {
       this.producer.flush(timeoutMs, (error) => {
-        if (error) reject(new KafkaError('FLUSH_TIMEOUT', `producer flush did not finish in ${timeoutMs} ms: ${error.message}`, true, { cause: error }))
+        if (error) reject(new KafkaError('FLUSH_TIMEOUT', `producer flush did not finish in ${timeoutMs} ms: ${error.message}`, { cause: error }))
         else resolve()
       })
     })
@@ -173,7 +173,7 @@ export class RdkafkaRecordCollector implements RecordCollector {
       this.producer.produce(record.topic, record.partition ?? null, record.value, record.key, record.timestamp, undefined, record.headers)
     } catch (error) {
       if ((error as { code?: number }).code === CODES.ERRORS.ERR__QUEUE_FULL) return false
-      throw new KafkaError('DELIVERY', `cannot produce to ${record.topic}: ${(error as Error).message}`, false, { cause: error })
+      throw new KafkaError('DELIVERY', `cannot produce to ${record.topic}: ${(error as Error).message}`, { cause: error })
     }
     this.producedByTopic.set(record.topic, (this.producedByTopic.get(record.topic) ?? 0) + 1)
     return true
@@ -191,5 +191,5 @@ export class RdkafkaRecordCollector implements RecordCollector {
 
 function transactionStep(what: string, step: (done: (error: Kafka.LibrdKafkaError | null | undefined) => void) => void): Promise<void> {
   return new Promise((resolve, reject) =>
-    step((error) => (error ? reject(new KafkaError('TRANSACTION', `cannot ${what} the transaction: ${error.message}`, false, { cause: error })) : resolve())))
+    step((error) => (error ? reject(new KafkaError('TRANSACTION', `cannot ${what} the transaction: ${error.message}`, { cause: error })) : resolve())))
 }

@@ -25,7 +25,7 @@ export class TopicAdmin {
         this.timeoutMs,
         (error) => {
           if (!error || error.code === CODES.ERRORS.ERR_TOPIC_ALREADY_EXISTS) resolve()
-          else reject(new KafkaError('CREATE_TOPIC', `cannot create topic ${topic}: ${error.message}`, true, { cause: error }))
+          else reject(new KafkaError('CREATE_TOPIC', `cannot create topic ${topic}: ${error.message}`, { cause: error }))
         },
       )
     })

@@ -1,13 +1,19 @@
+import { KubestreamError, type Recovery } from '../../core/kubestream-error.js'
+
 /**
  * Why a request to the Kubernetes API failed. `GONE` (410) means the resourceVersion asked for
  * is older than the server keeps: the watch must list again. The others are retried with backoff.
  */
 export type KubernetesErrorCode = 'UNREACHABLE' | 'TIMEOUT' | 'HTTP_STATUS' | 'GONE' | 'GARBAGE' | 'CONFIG'
 
-export class KubernetesError extends Error {
-  constructor(readonly code: KubernetesErrorCode, message: string, readonly status?: number, options?: { cause?: unknown }) {
-    super(message, options)
-    this.name = 'KubernetesError'
+export class KubernetesError extends KubestreamError<KubernetesErrorCode> {
+  constructor(code: KubernetesErrorCode, message: string, readonly status?: number, options?: { cause?: unknown }) {
+    super(code, message, options)
+  }
+
+  /** A GONE lists again at once; CONFIG (no usable kubeconfig) cannot get better by itself. */
+  get recovery(): Recovery {
+    return this.code === 'CONFIG' ? 'stop' : 'retry'
   }
 }
 

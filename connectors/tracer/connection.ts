@@ -1,3 +1,4 @@
+import { KubestreamError, type Recovery } from '../../core/kubestream-error.js'
 import { isIP } from 'node:net'
 
 /**
@@ -22,11 +23,14 @@ export interface TracerConnection {
 }
 
 /** An entry the tracer sent that cannot be a connection; it goes to the dead-letter topic. */
-export class MalformedConnectionError extends Error {
+export class MalformedConnectionError extends KubestreamError<'MALFORMED_CONNECTION'> {
   /** The entry's `<net ns>|<tuple>` when it could be read: its stored counters are kept, not pruned. */
   constructor(message: string, readonly storeKey?: string) {
-    super(message)
-    this.name = 'MalformedConnectionError'
+    super('MALFORMED_CONNECTION', message)
+  }
+
+  get recovery(): Recovery {
+    return 'dead-letter'
   }
 }
 

@@ -1,3 +1,5 @@
+import { KubestreamError, type Recovery } from '../../core/kubestream-error.js'
+
 /** One answer of the tracer: every connection it tracks at that moment (a complete document) and when it arrived. */
 export interface TracerDocument {
   readonly connections: readonly unknown[]
@@ -9,10 +11,9 @@ export interface TracerDocument {
 }
 
 /** Why the tracer could not be read this time; the reader retries with backoff. */
-export class TracerReadError extends Error {
-  constructor(readonly code: 'UNREACHABLE' | 'TIMEOUT' | 'HTTP_STATUS' | 'GARBAGE', message: string, options?: { cause?: unknown }) {
-    super(message, options)
-    this.name = 'TracerReadError'
+export class TracerReadError extends KubestreamError<'UNREACHABLE' | 'TIMEOUT' | 'HTTP_STATUS' | 'GARBAGE'> {
+  get recovery(): Recovery {
+    return 'retry'
   }
 }
 

@@ -25,7 +25,7 @@ export class ChangelogConsumer {
   static async connect(config: LibrdkafkaConfig, purpose: string): Promise<ChangelogConsumer> {
     const consumer = new Kafka.KafkaConsumer({ ...config, 'enable.auto.commit': false, 'enable.partition.eof': true } as Kafka.ConsumerGlobalConfig, {})
     await new Promise<void>((resolve, reject) =>
-      consumer.connect({ timeout: 30_000 }, (error) => (error ? reject(new StateError('RESTORE', `${purpose} consumer cannot connect: ${error.message}`, true, { cause: error })) : resolve())))
+      consumer.connect({ timeout: 30_000 }, (error) => (error ? reject(new StateError('RESTORE', `${purpose} consumer cannot connect: ${error.message}`, { cause: error })) : resolve())))
     return new ChangelogConsumer(consumer)
   }
 
@@ -50,7 +50,7 @@ export class ChangelogConsumer {
       this.consumer.consume(max, (error, messages) => {
         if (!error) return resolve(messages)
         if (error.code === CODES.ERRORS.ERR__TIMED_OUT || error.code === CODES.ERRORS.ERR__PARTITION_EOF) return resolve([])
-        reject(new StateError('RESTORE', `reading ${messages?.[0]?.topic ?? 'a changelog'} failed: ${error.message}`, true, { cause: error }))
+        reject(new StateError('RESTORE', `reading ${messages?.[0]?.topic ?? 'a changelog'} failed: ${error.message}`, { cause: error }))
       })
     })
   }
@@ -59,7 +59,7 @@ export class ChangelogConsumer {
   watermarks(topic: string, partition: number): Promise<Kafka.WatermarkOffsets> {
     return new Promise((resolve, reject) =>
       this.consumer.queryWatermarkOffsets(topic, partition, 10_000, (error, offsets) =>
-        error ? reject(new StateError('RESTORE', `cannot read the end of ${topic}-${partition}: ${error.message}`, true, { cause: error })) : resolve(offsets)))
+        error ? reject(new StateError('RESTORE', `cannot read the end of ${topic}-${partition}: ${error.message}`, { cause: error })) : resolve(offsets)))
   }
 
   close(): Promise<void> {

@@ -20,16 +20,16 @@ export class TaskLock {
         return new TaskLock(path)
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
-          throw new StateError('STATE_DIR', `cannot lock task ${taskId} in ${dir}: ${(error as Error).message}`, false, { cause: error })
+          throw new StateError('STATE_DIR', `cannot lock task ${taskId} in ${dir}: ${(error as Error).message}`, { cause: error })
         }
         const owner = ownerOf(path)
         if (owner !== undefined && owner !== process.pid && isAlive(owner)) {
-          throw new StateError('TASK_LOCKED', `task ${taskId} in ${dir} is locked by live process ${owner}`, true)
+          throw new StateError('TASK_LOCKED', `task ${taskId} in ${dir} is locked by live process ${owner}`)
         }
         removeQuietly(path)
       }
     }
-    throw new StateError('TASK_LOCKED', `task ${taskId} in ${dir}: could not take over a stale lock`, true)
+    throw new StateError('TASK_LOCKED', `task ${taskId} in ${dir}: could not take over a stale lock`)
   }
 
   release(): void {

@@ -46,7 +46,7 @@ describe('StreamThread under at_least_once', () => {
   it('applies nothing to LMDB and commits nothing when the flush fails', async () => {
     const h = await running('at_least_once')
     await stopped(h)
-    h.collector.failNext.set('flush', new KafkaError('DELIVERY', 'delivery to out failed', false))
+    h.collector.failNext.set('flush', new KafkaError('DELIVERY', 'delivery to out failed'))
     await expect(h.thread.shutdown(1_000)).rejects.toThrow(/delivery to out failed/)
     expect(h.consumer.committed.size).toBe(0)
     expect(h.onDisk()).toEqual({ checkpoint: undefined, keys: 0 })
@@ -63,7 +63,7 @@ describe('StreamThread under at_least_once', () => {
   it('applies nothing to LMDB when the changelog end offset cannot be read', async () => {
     const h = await running('at_least_once')
     await stopped(h)
-    h.collector.failNext.set('endOffset', new KafkaError('CONNECT', 'cannot read the end offset', true))
+    h.collector.failNext.set('endOffset', new KafkaError('CONNECT', 'cannot read the end offset'))
     await expect(h.thread.shutdown(1_000)).rejects.toThrow(/cannot read the end offset/)
     expect(h.consumer.committed.get('in-0')).toBe(3)
     expect(h.onDisk()).toEqual({ checkpoint: undefined, keys: 0 })
@@ -84,7 +84,7 @@ describe('StreamThread under at_least_once', () => {
 
   it('hands over without the commit the group refused, drops the uncommitted store writes and keeps running', async () => {
     const h = await running('at_least_once')
-    h.consumer.failNextCommit = new KafkaError('COMMIT', 'commit failed: Broker: Specified group generation id is not valid', true)
+    h.consumer.failNextCommit = new KafkaError('COMMIT', 'commit failed: Broker: Specified group generation id is not valid')
     await h.thread.revoke([{ topic: 'in', partition: 0 }])
     expect(h.tasks.size).toBe(0)
     expect(h.onDisk()).toEqual({ checkpoint: undefined, keys: 0 })
@@ -99,7 +99,7 @@ describe('StreamThread under at_least_once', () => {
 
   it('stops on a failed delivery during the hand-over, and still lets the partitions go', async () => {
     const h = await running('at_least_once')
-    h.collector.failNext.set('flush', new KafkaError('DELIVERY', 'delivery to out failed', false))
+    h.collector.failNext.set('flush', new KafkaError('DELIVERY', 'delivery to out failed'))
     await h.thread.revoke([{ topic: 'in', partition: 0 }])
     await expect(h.run).rejects.toThrow(/delivery to out failed/)
     expect(h.tasks.size).toBe(0)
@@ -109,7 +109,7 @@ describe('StreamThread under at_least_once', () => {
   it('treats a shutdown commit the group refused as a hand-over, not a failure', async () => {
     const h = await running('at_least_once')
     await stopped(h)
-    h.consumer.failNextCommit = new KafkaError('COMMIT', 'commit failed: Broker: Unknown member', true)
+    h.consumer.failNextCommit = new KafkaError('COMMIT', 'commit failed: Broker: Unknown member')
     await h.thread.shutdown(1_000)
     expect(h.tasks.size).toBe(0)
   })
@@ -120,7 +120,7 @@ describe('StreamThread under at_least_once', () => {
     h.push(3)
     const run = h.thread.run()
     await until(() => h.calls.includes('commit in-0@3'))
-    h.consumer.reportCommitError(new KafkaError('COMMIT', 'offset commit failed: Broker: Request timed out', true))
+    h.consumer.reportCommitError(new KafkaError('COMMIT', 'offset commit failed: Broker: Request timed out'))
     const from = h.calls.length
     await until(() => h.calls.slice(from).includes('commit in-0@3'))
     h.thread.requestStop()
@@ -143,7 +143,7 @@ describe('StreamThread under exactly_once', () => {
   it('leaves LMDB at its last checkpoint when the transaction fails', async () => {
     const h = await running('exactly_once')
     await stopped(h)
-    h.collector.failNext.set('commitTransaction', new KafkaError('TRANSACTION', 'cannot commit the transaction', false))
+    h.collector.failNext.set('commitTransaction', new KafkaError('TRANSACTION', 'cannot commit the transaction'))
     await expect(h.thread.shutdown(1_000)).rejects.toThrow(/cannot commit the transaction/)
     expect(h.collector.transactions.every((offsets) => offsets.length === 0)).toBe(true)
     expect(h.onDisk()).toEqual({ checkpoint: undefined, keys: 0 })
