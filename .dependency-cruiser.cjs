@@ -34,7 +34,9 @@ module.exports = {
     ...LAYERS.slice(0, -1).map((layer, i) => ({
       name: `layer-${layer}`,
       severity: 'error',
-      comment: `${layer} may import only ${LAYERS.slice(0, i).join(', ') || 'nothing of ours'}: see LAYERS in .dependency-cruiser.cjs`,
+      comment:
+        `${layer} may import only ${LAYERS.slice(0, i).join(', ') || 'nothing of ours'}: see LAYERS in ` +
+        `.dependency-cruiser.cjs`,
       from: { path: path([layer]) },
       to: { path: path([...LAYERS.slice(i + 1), 'test']) },
     })),

@@ -8,7 +8,11 @@ import { fileURLToPath } from 'node:url'
 import { type ContenderResult, megabytesPerSecond, recordsPerSecond } from './fanout/report.js'
 
 /** Runs a contender script with tsx and the given environment; resolves with its RESULT line. */
-export function runContender(file: string, env: Record<string, string>, onOutput?: (text: string) => void): Promise<ContenderResult> {
+export function runContender(
+  file: string,
+  env: Record<string, string>,
+  onOutput?: (text: string) => void,
+): Promise<ContenderResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', file], {
       env: { ...process.env, ...env, KAFKAJS_NO_PARTITIONER_WARNING: '1', LOG_LEVEL: 'warn' },
@@ -28,17 +32,25 @@ export function runContender(file: string, env: Record<string, string>, onOutput
 }
 
 export function format(r: ContenderResult): string {
-  return `${Math.round(recordsPerSecond(r)).toLocaleString('en')} records/s, ${megabytesPerSecond(r).toFixed(1)} MB/s, ` +
-    `${r.cpuSeconds.toFixed(1)} CPU s, ${r.peakRssMb.toFixed(0)} MB peak RSS${r.partial ? ` (stopped at the time cap after ${r.records} records)` : ''}`
+  return (
+    `${Math.round(recordsPerSecond(r)).toLocaleString('en')} records/s, ${megabytesPerSecond(r).toFixed(1)} MB/s, ` +
+    `${r.cpuSeconds.toFixed(1)} CPU s, ${r.peakRssMb.toFixed(0)} MB peak ` +
+    `RSS${r.partial ? ` (stopped at the time cap after ${r.records} records)` : ''}`
+  )
 }
 
-
 /** Progress on long work (pre-loading, restoring): a line every `every` items, overwritten in place on a terminal. */
-export function progress(label: string, total: number, every = Math.max(1, Math.floor(total / 20))): (done: number) => void {
+export function progress(
+  label: string,
+  total: number,
+  every = Math.max(1, Math.floor(total / 20)),
+): (done: number) => void {
   const started = performance.now()
   return (done) => {
     if (done % every !== 0 && done !== total) return
-    const text = `${label}: ${done.toLocaleString('en')} / ${total.toLocaleString('en')} (${Math.round((done / total) * 100)}%, ${((performance.now() - started) / 1000).toFixed(1)} s)`
+    const text =
+      `${label}: ${done.toLocaleString('en')} / ${total.toLocaleString('en')} ` +
+      `(${Math.round((done / total) * 100)}%, ${((performance.now() - started) / 1000).toFixed(1)} s)`
     if (process.stdout.isTTY) process.stdout.write(`\r${text}${done === total ? '\n' : ''}`)
     else console.log(text)
   }

@@ -1,9 +1,9 @@
 import { Command, InvalidArgumentError, Option } from 'commander'
-import { TopologyError } from '../topology/errors.js'
+import type { IngestMode } from '../runtime/source-ingest.js'
 import { describeMermaid, describeText } from '../topology/describe.js'
+import { TopologyError } from '../topology/errors.js'
 import { loadTopologyFile } from '../topology/load.js'
 import { topologySchema } from '../topology/schema.js'
-import type { IngestMode } from '../runtime/source-ingest.js'
 import { runTopology } from './run.js'
 
 const program = new Command()
@@ -15,14 +15,41 @@ program
   .command('run')
   .description('Run a topology until SIGTERM/SIGINT; then flush, commit and exit 0.')
   .argument('<file>', 'topology YAML file')
-  .addOption(new Option('--http-port <port>', 'serve /metrics, /healthz and /readyz on this port').env('KUBESTREAM_HTTP_PORT').argParser(port))
+  .addOption(
+    new Option('--http-port <port>', 'serve /metrics, /healthz and /readyz on this port')
+      .env('KUBESTREAM_HTTP_PORT')
+      .argParser(port),
+  )
   .addOption(new Option('--http-host <host>', 'address for the HTTP server').default('0.0.0.0'))
-  .addOption(new Option('--state-dir <dir>', 'where stores live (else spec.processing.stateDir, then /tmp/kubestream)').env('KUBESTREAM_STATE_DIR'))
-  .addOption(new Option('--instance-id <id>', 'stable replica name: static group membership and the transactional id (the pod name)').env('KUBESTREAM_INSTANCE_ID'))
-  .addOption(new Option('--ingest <mode>', 'non-Kafka sources (a tracer): on = read them and run the steps, only = just land their records (per-node DaemonSet), off = just run the steps').choices(['on', 'only', 'off']).default('on').env('KUBESTREAM_INGEST'))
-  .action(async (file: string, options: { httpPort?: number; httpHost: string; stateDir?: string; instanceId?: string; ingest: IngestMode }) => {
-    await runTopology(file, options)
-  })
+  .addOption(
+    new Option('--state-dir <dir>', 'where stores live (else spec.processing.stateDir, then /tmp/kubestream)').env(
+      'KUBESTREAM_STATE_DIR',
+    ),
+  )
+  .addOption(
+    new Option(
+      '--instance-id <id>',
+      'stable replica name: static group membership and the transactional id (the pod name)',
+    ).env('KUBESTREAM_INSTANCE_ID'),
+  )
+  .addOption(
+    new Option(
+      '--ingest <mode>',
+      'non-Kafka sources (a tracer): on = read them and run the steps, only = just land their records (per-node ' +
+        'DaemonSet), off = just run the steps',
+    )
+      .choices(['on', 'only', 'off'])
+      .default('on')
+      .env('KUBESTREAM_INGEST'),
+  )
+  .action(
+    async (
+      file: string,
+      options: { httpPort?: number; httpHost: string; stateDir?: string; instanceId?: string; ingest: IngestMode },
+    ) => {
+      await runTopology(file, options)
+    },
+  )
 
 program
   .command('validate')
@@ -31,7 +58,10 @@ program
   .action((file: string) => {
     const graph = loadTopologyFile(file)
     const count = (kind: string) => [...graph.nodes.values()].filter((n) => n.kind === kind).length
-    console.log(`${file}: valid topology "${graph.applicationId}" (${count('source')} sources, ${count('step')} steps, ${count('sink')} sinks)`)
+    console.log(
+      `${file}: valid topology "${graph.applicationId}" (${count('source')} sources, ${count('step')} steps, ` +
+        `${count('sink')} sinks)`,
+    )
   })
 
 program

@@ -1,8 +1,8 @@
 import type { Server } from 'node:http'
+import { createLogger } from '../core/logger.js'
 import { startHttpServer } from '../runtime/http-server.js'
 import { KubeStream } from '../runtime/kube-stream.js'
 import type { IngestMode } from '../runtime/source-ingest.js'
-import { createLogger } from '../core/logger.js'
 import { loadTopologyFile } from '../topology/load.js'
 
 export interface RunOptions {
@@ -21,7 +21,12 @@ export interface RunOptions {
 export async function runTopology(file: string, options: RunOptions): Promise<void> {
   const log = createLogger()
   const graph = loadTopologyFile(file)
-  const stream = new KubeStream(graph, { logger: log, stateDir: options.stateDir, instanceId: options.instanceId, ingest: options.ingest })
+  const stream = new KubeStream(graph, {
+    logger: log,
+    stateDir: options.stateDir,
+    instanceId: options.instanceId,
+    ingest: options.ingest,
+  })
   let server: Server | undefined
   if (options.httpPort !== undefined) server = await startHttpServer(options.httpPort, options.httpHost, stream)
 

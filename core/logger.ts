@@ -9,7 +9,9 @@ export function createLogger(name = 'kubestream'): Logger {
   return pino({
     name,
     level: process.env.LOG_LEVEL ?? 'info',
-    ...(pretty ? { transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l' } } } : {}),
+    ...(pretty
+      ? { transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l' } } }
+      : {}),
   })
 }
 

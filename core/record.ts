@@ -24,7 +24,10 @@ export type RecordBatch = StreamRecord[]
 export const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({})
 
 /** A copy with some fields replaced; same field order every time so V8 keeps one shape. */
-export function withChanges(record: StreamRecord, changes: Partial<Pick<StreamRecord, 'key' | 'value' | 'headers' | 'encodedValue' | 'timestamp'>>): StreamRecord {
+export function withChanges(
+  record: StreamRecord,
+  changes: Partial<Pick<StreamRecord, 'key' | 'value' | 'headers' | 'encodedValue' | 'timestamp'>>,
+): StreamRecord {
   return {
     key: 'key' in changes ? changes.key : record.key,
     value: 'value' in changes ? changes.value : record.value,

@@ -1,5 +1,5 @@
-import { KubestreamError, type Recovery } from '../core/kubestream-error.js'
 import { Environment } from '@marcbachmann/cel-js'
+import { KubestreamError, type Recovery } from '../core/kubestream-error.js'
 import { RecordError } from '../core/record-error.js'
 import type { ExpressionContext } from './record-scope.js'
 import { type ValueRead, valueReadsOf } from './value-reads.js'
@@ -13,7 +13,10 @@ export interface CompiledExpression {
 
 /** A CEL expression that does not parse or type-check; `offset` is where in the source. */
 export class ExpressionSyntaxError extends KubestreamError<'EXPRESSION'> {
-  constructor(readonly summary: string, readonly offset: number) {
+  constructor(
+    readonly summary: string,
+    readonly offset: number,
+  ) {
     super('EXPRESSION', summary)
   }
 
@@ -39,8 +42,8 @@ export function compileExpression(source: string): CompiledExpression {
   let program: ((context: object) => unknown) & { ast: unknown }
   try {
     const checked = environment.check(source)
-    if (!checked.valid) throw checked.error
-    program = environment.parse(source) as unknown as typeof program
+    if (!checked.valid && checked.error) throw checked.error
+    program = environment.parse(source)
   } catch (error) {
     const cel = error as { summary?: string; message: string; range?: { start: number } }
     throw new ExpressionSyntaxError(cel.summary ?? cel.message, cel.range?.start ?? 0)
@@ -64,7 +67,7 @@ export function compileExpression(source: string): CompiledExpression {
  * CEL integers are BigInt and JSON cannot hold them; values leaving CEL become plain JSON-able
  * JavaScript. Only results are walked, never the record value itself.
  */
-export function toPlain(result: unknown): unknown {
+function toPlain(result: unknown): unknown {
   switch (typeof result) {
     case 'bigint':
       return Number(result)

@@ -22,7 +22,7 @@ export interface ExpressionContext {
 export function exposeRecord(context: ExpressionContext, record: StreamRecord): ExpressionContext {
   context.value = record.value
   context.key = record.key
-  context.headers = record.headers as Record<string, string>
+  context.headers = record.headers
   context.topic = record.origin.topic
   context.partition = record.origin.partition
   context.offset = record.origin.offset
@@ -32,5 +32,15 @@ export function exposeRecord(context: ExpressionContext, record: StreamRecord): 
 
 /** A fresh context for one operator instance. */
 export function newExpressionContext(): ExpressionContext {
-  return { value: null, key: null, headers: {}, topic: '', partition: 0, offset: 0, timestamp: 0, aggregate: null, table: null }
+  return {
+    value: null,
+    key: null,
+    headers: {},
+    topic: '',
+    partition: 0,
+    offset: 0,
+    timestamp: 0,
+    aggregate: null,
+    table: null,
+  }
 }

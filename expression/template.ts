@@ -1,6 +1,6 @@
 import { RecordError } from '../core/record-error.js'
-import { type ExpressionContext } from './record-scope.js'
 import { type CompiledExpression, compileExpression, ExpressionSyntaxError } from './expression.js'
+import { type ExpressionContext } from './record-scope.js'
 import type { ValueRead } from './value-reads.js'
 
 /**
@@ -28,7 +28,8 @@ export function compileTemplate(source: string): CompiledTemplate {
     try {
       parts.push(compileExpression(source.slice(open + 2, close)))
     } catch (error) {
-      if (error instanceof ExpressionSyntaxError) throw new ExpressionSyntaxError(error.summary, open + 2 + error.offset)
+      if (error instanceof ExpressionSyntaxError)
+        throw new ExpressionSyntaxError(error.summary, open + 2 + error.offset)
       throw error
     }
     cursor = close + 1
@@ -51,5 +52,7 @@ export function compileTemplate(source: string): CompiledTemplate {
 
 function stringify(part: unknown): string {
   if (part === null || part === undefined) throw new RecordError('EXPRESSION', 'template part evaluated to null')
-  return typeof part === 'string' ? part : typeof part === 'object' ? JSON.stringify(part) : String(part)
+  if (typeof part === 'string') return part
+  if (typeof part === 'number' || typeof part === 'boolean' || typeof part === 'bigint') return String(part)
+  return JSON.stringify(part)
 }

@@ -1,6 +1,9 @@
 import type { FieldTree } from '../connectors/serde/json-projection.js'
 
-/** Field names below the record value: `value.event.metadata.uid` reads `['event', 'metadata', 'uid']`; `[]` is the value whole. */
+/**
+ * Field names below the record value: `value.event.metadata.uid` reads `['event', 'metadata', 'uid']`; `[]` is the
+ * value whole.
+ */
 export type FieldPath = readonly string[]
 
 /** One read of the value: the field at `path`, whole, or (`has(value.a.b)`) only whether it is there. */
@@ -52,7 +55,8 @@ function presenceTest(node: CelNode): string[] | undefined {
 
 function selectionPath(node: CelNode): string[] | undefined {
   if (node.op === 'id') return node.args === 'value' ? [] : undefined
-  if (node.op !== '.' || !Array.isArray(node.args) || typeof node.args[1] !== 'string' || !isCelNode(node.args[0])) return undefined
+  if (node.op !== '.' || !Array.isArray(node.args) || typeof node.args[1] !== 'string' || !isCelNode(node.args[0]))
+    return undefined
   const base = selectionPath(node.args[0])
   return base && [...base, node.args[1]]
 }

@@ -1,8 +1,8 @@
 import type { OperatorFunction } from 'rxjs'
+import { type RecordBatch, withChanges } from '../core/record.js'
 import type { KeyValueStore } from '../state/key-value-store.js'
 import type { AggregateOperator } from '../topology/graph.js'
 import { foldOf, groupKey } from './aggregation-fold.js'
-import { type RecordBatch, withChanges } from '../core/record.js'
 import { recordOperator, type StepContext } from './record-operator.js'
 
 /**
@@ -18,7 +18,11 @@ import { recordOperator, type StepContext } from './record-operator.js'
  * ```
  * See also: windowedAggregate (the same per time window), keyBy.
  */
-export function aggregate(context: StepContext, operator: AggregateOperator, store: KeyValueStore): OperatorFunction<RecordBatch, RecordBatch> {
+export function aggregate(
+  context: StepContext,
+  operator: AggregateOperator,
+  store: KeyValueStore,
+): OperatorFunction<RecordBatch, RecordBatch> {
   const fold = foldOf(operator)
   return recordOperator(context, (record, out) => {
     const key = groupKey(record)

@@ -1,8 +1,7 @@
-import type { AggregateOperator } from '../topology/graph.js'
-import { newExpressionContext } from '../expression/record-scope.js'
-import type { StreamRecord } from '../core/record.js'
-import { exposeRecord } from '../expression/record-scope.js'
 import { RecordError } from '../core/record-error.js'
+import type { StreamRecord } from '../core/record.js'
+import { exposeRecord, newExpressionContext } from '../expression/record-scope.js'
+import type { AggregateOperator } from '../topology/graph.js'
 
 /** The next aggregate of a key (or window) from the current one (undefined for the first record). */
 export type Fold = (current: unknown, record: StreamRecord) => unknown
@@ -49,6 +48,7 @@ export function mergeOf(operator: AggregateOperator): (earlier: unknown, later: 
 /** Aggregations group by key: a record without one cannot be counted anywhere. */
 export function groupKey(record: StreamRecord): string {
   const { key } = record
-  if (key === null || key === undefined) throw new RecordError('NULL_KEY', 'an aggregation needs a key; this record has none (keyBy first)')
+  if (key === null || key === undefined)
+    throw new RecordError('NULL_KEY', 'an aggregation needs a key; this record has none (keyBy first)')
   return typeof key === 'string' ? key : JSON.stringify(key)
 }

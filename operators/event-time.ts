@@ -1,8 +1,7 @@
-import { newExpressionContext } from '../expression/record-scope.js'
-import { type CompiledExpression } from '../expression/expression.js'
-import type { StreamRecord } from '../core/record.js'
-import { exposeRecord } from '../expression/record-scope.js'
 import { RecordError } from '../core/record-error.js'
+import type { StreamRecord } from '../core/record.js'
+import { type CompiledExpression } from '../expression/expression.js'
+import { exposeRecord, newExpressionContext } from '../expression/record-scope.js'
 
 /**
  * A source's timestamp extractor: the record's event time from a CEL expression that gives
@@ -13,11 +12,16 @@ export function eventTime(expression: CompiledExpression): (record: StreamRecord
   const scope = newExpressionContext()
   return (record) => {
     const result = expression.evaluate(exposeRecord(scope, record))
-    const ms = typeof result === 'number' ? result
-      : typeof result === 'string' ? Date.parse(result)
-      : result instanceof Date ? result.getTime()
-      : Number.NaN
-    if (!Number.isFinite(ms) || ms < 0) throw new RecordError('TIMESTAMP', `timestamp ${expression.source} gave ${JSON.stringify(result)}, not a time`)
+    const ms =
+      typeof result === 'number'
+        ? result
+        : typeof result === 'string'
+          ? Date.parse(result)
+          : result instanceof Date
+            ? result.getTime()
+            : Number.NaN
+    if (!Number.isFinite(ms) || ms < 0)
+      throw new RecordError('TIMESTAMP', `timestamp ${expression.source} gave ${JSON.stringify(result)}, not a time`)
     return Math.trunc(ms)
   }
 }

@@ -1,10 +1,9 @@
 import type { OperatorFunction } from 'rxjs'
-import { newExpressionContext } from '../expression/record-scope.js'
-import { type CompiledExpression } from '../expression/expression.js'
-import { typeName } from './filter.js'
-import { type RecordBatch, withChanges } from '../core/record.js'
-import { exposeRecord } from '../expression/record-scope.js'
 import { RecordError } from '../core/record-error.js'
+import { type RecordBatch, withChanges } from '../core/record.js'
+import { type CompiledExpression } from '../expression/expression.js'
+import { exposeRecord, newExpressionContext } from '../expression/record-scope.js'
+import { typeName } from './filter.js'
 import { recordOperator, type StepContext } from './record-operator.js'
 
 /**
@@ -18,11 +17,15 @@ import { recordOperator, type StepContext } from './record-operator.js'
  * ```
  * See also: map, filter.
  */
-export function flatMap(context: StepContext, projection: CompiledExpression): OperatorFunction<RecordBatch, RecordBatch> {
+export function flatMap(
+  context: StepContext,
+  projection: CompiledExpression,
+): OperatorFunction<RecordBatch, RecordBatch> {
   const scope = newExpressionContext()
   return recordOperator(context, (record, out) => {
     const values = projection.evaluate(exposeRecord(scope, record))
-    if (!Array.isArray(values)) throw new RecordError('EXPRESSION_TYPE', `flatMap returned ${typeName(values)}, expected list`)
+    if (!Array.isArray(values))
+      throw new RecordError('EXPRESSION_TYPE', `flatMap returned ${typeName(values)}, expected list`)
     for (const value of values) out.push(withChanges(record, { value, encodedValue: undefined }))
   })
 }

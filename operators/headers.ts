@@ -1,8 +1,7 @@
 import type { OperatorFunction } from 'rxjs'
-import { newExpressionContext } from '../expression/record-scope.js'
-import { type CompiledExpression } from '../expression/expression.js'
 import { type RecordBatch, withChanges } from '../core/record.js'
-import { exposeRecord } from '../expression/record-scope.js'
+import { type CompiledExpression } from '../expression/expression.js'
+import { exposeRecord, newExpressionContext } from '../expression/record-scope.js'
 import { recordOperator, type StepContext } from './record-operator.js'
 
 /**
@@ -17,7 +16,10 @@ import { recordOperator, type StepContext } from './record-operator.js'
  * ```
  * See also: keyBy, map.
  */
-export function headers(context: StepContext, setters: ReadonlyArray<readonly [string, CompiledExpression]>): OperatorFunction<RecordBatch, RecordBatch> {
+export function headers(
+  context: StepContext,
+  setters: ReadonlyArray<readonly [string, CompiledExpression]>,
+): OperatorFunction<RecordBatch, RecordBatch> {
   const scope = newExpressionContext()
   return recordOperator(context, (record, out) => {
     exposeRecord(scope, record)

@@ -1,11 +1,10 @@
 import type { OperatorFunction } from 'rxjs'
+import { RecordError } from '../core/record-error.js'
+import { type RecordBatch, withChanges } from '../core/record.js'
+import { exposeRecord, newExpressionContext } from '../expression/record-scope.js'
 import type { KeyValueStore } from '../state/key-value-store.js'
-import { newExpressionContext } from '../expression/record-scope.js'
 import type { JoinOperator } from '../topology/graph.js'
 import { groupKey } from './aggregation-fold.js'
-import { type RecordBatch, withChanges } from '../core/record.js'
-import { exposeRecord } from '../expression/record-scope.js'
-import { RecordError } from '../core/record-error.js'
 import { recordOperator, type StepContext } from './record-operator.js'
 
 /**
@@ -22,7 +21,11 @@ import { recordOperator, type StepContext } from './record-operator.js'
  * ```
  * See also: toTable, keyBy.
  */
-export function join(context: StepContext, operator: JoinOperator, table: KeyValueStore): OperatorFunction<RecordBatch, RecordBatch> {
+export function join(
+  context: StepContext,
+  operator: JoinOperator,
+  table: KeyValueStore,
+): OperatorFunction<RecordBatch, RecordBatch> {
   const scope = newExpressionContext()
   const { key: keyExpression, value, joinType } = operator
   return recordOperator(context, (record, out) => {

@@ -1,9 +1,8 @@
 import type { OperatorFunction } from 'rxjs'
-import { newExpressionContext } from '../expression/record-scope.js'
-import { type CompiledExpression } from '../expression/expression.js'
-import { type RecordBatch, withChanges } from '../core/record.js'
-import { exposeRecord } from '../expression/record-scope.js'
 import { RecordError } from '../core/record-error.js'
+import { type RecordBatch, withChanges } from '../core/record.js'
+import { type CompiledExpression } from '../expression/expression.js'
+import { exposeRecord, newExpressionContext } from '../expression/record-scope.js'
 import { recordOperator, type StepContext } from './record-operator.js'
 
 /**

@@ -1,8 +1,7 @@
 import type { OperatorFunction } from 'rxjs'
-import { newExpressionContext } from '../expression/record-scope.js'
-import { type CompiledExpression } from '../expression/expression.js'
 import { type RecordBatch, withChanges } from '../core/record.js'
-import { exposeRecord } from '../expression/record-scope.js'
+import { type CompiledExpression } from '../expression/expression.js'
+import { exposeRecord, newExpressionContext } from '../expression/record-scope.js'
 import { recordOperator, type StepContext } from './record-operator.js'
 
 /**

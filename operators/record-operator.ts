@@ -1,13 +1,13 @@
 import { Observable, type OperatorFunction } from 'rxjs'
+import { type DeadLetter, RecordError } from '../core/record-error.js'
 import type { RecordBatch, StreamRecord } from '../core/record.js'
-import { RecordError, type DeadLetter } from '../core/record-error.js'
 
 /** What every operator instance knows of where it runs. */
 export interface StepContext {
   /** The step's name, as written in the topology: it names the step in dead-letter headers and metrics. */
   readonly step: string
   /** Sends a record that failed here to the dead-letter topic. */
-  deadLetter(record: StreamRecord, error: RecordError, step: string): void
+  readonly deadLetter: DeadLetter
   /** Milliseconds spent per step, its own work only (kubestream_step_process_seconds_total). */
   readonly processMs?: Map<string, number>
 }

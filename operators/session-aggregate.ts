@@ -1,8 +1,8 @@
 import type { OperatorFunction } from 'rxjs'
+import { type RecordBatch, type StreamRecord, withChanges } from '../core/record.js'
 import type { SessionEntry, SessionStore } from '../state/session-store.js'
 import type { AggregateOperator, WindowDefinition } from '../topology/graph.js'
 import { foldOf, groupKey, mergeOf } from './aggregation-fold.js'
-import { type RecordBatch, type StreamRecord, withChanges } from '../core/record.js'
 import { recordOperator, type StepContext } from './record-operator.js'
 import { WindowProgress } from './window-progress.js'
 import type { WindowCounters, WindowedResult } from './windowed-aggregate.js'
@@ -73,7 +73,8 @@ export function sessionAggregate(
     }
     const expiredBefore = progress.streamTime - retention
     if (expiredBefore > progress.expiredBefore) {
-      for (const session of store.endingBetween(progress.expiredBefore, expiredBefore)) store.remove(session.key, session.start, session.end)
+      for (const session of store.endingBetween(progress.expiredBefore, expiredBefore))
+        store.remove(session.key, session.start, session.end)
       progress.expiredBefore = expiredBefore
     }
     progress.save(store)
@@ -83,9 +84,19 @@ export function sessionAggregate(
 }
 
 function result(record: StreamRecord, session: SessionEntry): StreamRecord {
-  const windowed: WindowedResult = { key: session.key, windowStart: session.start, windowEnd: session.end, value: session.value }
+  const windowed: WindowedResult = {
+    key: session.key,
+    windowStart: session.start,
+    windowEnd: session.end,
+    value: session.value,
+  }
   // Timestamped at the session's end at the latest, as Kafka Streams does: not at the later record that closed it.
-  return withChanges(record, { key: `${session.key}@${session.start}`, value: windowed, encodedValue: undefined, timestamp: Math.min(record.timestamp, session.end) })
+  return withChanges(record, {
+    key: `${session.key}@${session.start}`,
+    value: windowed,
+    encodedValue: undefined,
+    timestamp: Math.min(record.timestamp, session.end),
+  })
 }
 
 /** A merged-away session: its result key gets a null value, which compacts it away downstream. */

@@ -1,7 +1,7 @@
 import type { OperatorFunction } from 'rxjs'
+import type { RecordBatch } from '../core/record.js'
 import type { KeyValueStore } from '../state/key-value-store.js'
 import { groupKey } from './aggregation-fold.js'
-import type { RecordBatch } from '../core/record.js'
 import { recordOperator, type StepContext } from './record-operator.js'
 
 /**

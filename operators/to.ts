@@ -1,11 +1,10 @@
 import type { OperatorFunction } from 'rxjs'
-import type { RecordCollector, TopicSpec } from '../core/record-collector.js'
-import { encodeKey, type Serde } from '../connectors/serde/serde.js'
-import { newExpressionContext } from '../expression/record-scope.js'
 import { sanitizeTopicName } from '../connectors/kafka/topic-name.js'
-import type { CompiledTemplate } from '../expression/template.js'
+import { encodeKey, type Serde } from '../connectors/serde/serde.js'
+import type { RecordCollector, TopicSpec } from '../core/record-collector.js'
 import { type RecordBatch, type StreamRecord } from '../core/record.js'
-import { exposeRecord } from '../expression/record-scope.js'
+import { exposeRecord, newExpressionContext } from '../expression/record-scope.js'
+import type { CompiledTemplate } from '../expression/template.js'
 import { recordOperator, type StepContext } from './record-operator.js'
 
 export interface ToOptions {

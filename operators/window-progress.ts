@@ -12,11 +12,18 @@ export interface ProgressHolder {
 export class WindowProgress {
   private saved = ''
 
-  private constructor(public streamTime: number, public emittedBefore: number, public expiredBefore: number) {}
+  private constructor(
+    public streamTime: number,
+    public emittedBefore: number,
+    public expiredBefore: number,
+  ) {}
 
   static load(store: ProgressHolder): WindowProgress {
-    const saved = store.meta('progress') as { streamTime: number; emittedBefore: number; expiredBefore: number } | undefined
-    const progress = saved ? new WindowProgress(saved.streamTime, saved.emittedBefore, saved.expiredBefore) : new WindowProgress(-1, 0, 0)
+    const saved = store.meta('progress') as
+      { streamTime: number; emittedBefore: number; expiredBefore: number } | undefined
+    const progress = saved
+      ? new WindowProgress(saved.streamTime, saved.emittedBefore, saved.expiredBefore)
+      : new WindowProgress(-1, 0, 0)
     progress.saved = JSON.stringify(saved ?? null)
     return progress
   }

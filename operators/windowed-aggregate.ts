@@ -1,8 +1,8 @@
 import type { OperatorFunction } from 'rxjs'
+import { type RecordBatch, type StreamRecord, withChanges } from '../core/record.js'
 import type { WindowStore } from '../state/window-store.js'
 import type { AggregateOperator, WindowDefinition } from '../topology/graph.js'
 import { foldOf, groupKey } from './aggregation-fold.js'
-import { type RecordBatch, type StreamRecord, withChanges } from '../core/record.js'
 import { recordOperator, type StepContext } from './record-operator.js'
 import { WindowProgress } from './window-progress.js'
 
@@ -56,7 +56,11 @@ export function windowedAggregate(
     progress ??= WindowProgress.load(store)
     progress.observe(time)
     // Every window [start, start + size) that holds `time`, as Kafka Streams' TimeWindows#windowsFor.
-    for (let start = Math.floor(Math.max(0, time - size + advance) / advance) * advance; start <= time; start += advance) {
+    for (
+      let start = Math.floor(Math.max(0, time - size + advance) / advance) * advance;
+      start <= time;
+      start += advance
+    ) {
       if (start + size + grace <= progress.streamTime) {
         counters.lateRecords++
         continue
@@ -72,12 +76,14 @@ export function windowedAggregate(
     // Windows with start + size + grace <= stream time have closed; those past retention go.
     const closedBefore = progress.streamTime - size - grace + 1
     if (!emitOnUpdate && crossesWindowStart(progress.emittedBefore, closedBefore, advance)) {
-      for (const window of store.startingBetween(progress.emittedBefore, closedBefore)) out.push(result(last, window.key, window.start, size, window.value))
+      for (const window of store.startingBetween(progress.emittedBefore, closedBefore))
+        out.push(result(last, window.key, window.start, size, window.value))
       progress.emittedBefore = closedBefore
     }
     const expiredBefore = progress.streamTime - retention + 1
     if (crossesWindowStart(progress.expiredBefore, expiredBefore, advance)) {
-      for (const window of store.startingBetween(progress.expiredBefore, expiredBefore)) store.delete(window.key, window.start)
+      for (const window of store.startingBetween(progress.expiredBefore, expiredBefore))
+        store.delete(window.key, window.start)
       progress.expiredBefore = expiredBefore
     }
     progress.save(store)
@@ -93,7 +99,12 @@ export function windowedAggregate(
  */
 function result(record: StreamRecord, key: string, start: number, size: number, value: unknown): StreamRecord {
   const windowed: WindowedResult = { key, windowStart: start, windowEnd: start + size, value }
-  return withChanges(record, { key: `${key}@${start}`, value: windowed, encodedValue: undefined, timestamp: Math.min(record.timestamp, start + size - 1) })
+  return withChanges(record, {
+    key: `${key}@${start}`,
+    value: windowed,
+    encodedValue: undefined,
+    timestamp: Math.min(record.timestamp, start + size - 1),
+  })
 }
 
 /** Window starts are multiples of the advance: a scan is due only when a bound passes one. */

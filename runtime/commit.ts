@@ -5,7 +5,7 @@ import type { SourceIngest } from './source-ingest.js'
 import type { StreamTask } from './stream-task.js'
 
 /** Longer than librdkafka's default message.timeout.ms (300 s), after which an undelivered record fails on its own. */
-export const FLUSH_TIMEOUT_MS = 330_000
+const FLUSH_TIMEOUT_MS = 330_000
 
 /** What one commit touches: the clients, and where state is applied once Kafka has everything. */
 export interface CommitScope {
@@ -31,7 +31,12 @@ export interface CommitScope {
  * Between steps nothing is processed. LMDB is never ahead of Kafka: a failure before step 4
  * leaves the checkpoint behind, and the restore replays the changelog's tail.
  */
-export async function commit(scope: CommitScope, tasks: StreamTask[], sync: boolean, flushTimeoutMs = FLUSH_TIMEOUT_MS): Promise<void> {
+export async function commit(
+  scope: CommitScope,
+  tasks: StreamTask[],
+  sync: boolean,
+  flushTimeoutMs = FLUSH_TIMEOUT_MS,
+): Promise<void> {
   const { collector, consumer, directory, ingest } = scope
   const now = Date.now()
   for (const task of tasks) task.stores?.sendChangelog(collector, now)

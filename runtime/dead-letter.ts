@@ -1,6 +1,6 @@
 import type { RecordCollector } from '../core/record-collector.js'
-import type { StreamRecord } from '../core/record.js'
 import type { RecordError } from '../core/record-error.js'
+import type { StreamRecord } from '../core/record.js'
 
 /** Header names on dead-lettered records. */
 export const DLQ_HEADERS = {
@@ -22,27 +22,29 @@ export class DeadLetterWriter {
   /** Dead letters written, by step and error code; read by metrics. */
   readonly counts = new Map<string, number>()
 
-  constructor(private readonly topic: string, private readonly applicationId: string, private readonly collector: RecordCollector) {}
+  constructor(
+    private readonly topic: string,
+    private readonly applicationId: string,
+    private readonly collector: RecordCollector,
+  ) {}
 
   write(record: StreamRecord, error: RecordError, step: string): void {
     const { origin } = record
-    this.collector.send(
-      {
-        topic: this.topic,
-        key: origin.key,
-        value: origin.value,
-        headers: [
-          { [DLQ_HEADERS.code]: error.code },
-          { [DLQ_HEADERS.message]: error.message.slice(0, 2000) },
-          { [DLQ_HEADERS.step]: step },
-          { [DLQ_HEADERS.topic]: origin.topic },
-          { [DLQ_HEADERS.partition]: String(origin.partition) },
-          { [DLQ_HEADERS.offset]: String(origin.offset) },
-          { [DLQ_HEADERS.application]: this.applicationId },
-        ],
-        timestamp: record.timestamp,
-      },
-    )
+    this.collector.send({
+      topic: this.topic,
+      key: origin.key,
+      value: origin.value,
+      headers: [
+        { [DLQ_HEADERS.code]: error.code },
+        { [DLQ_HEADERS.message]: error.message.slice(0, 2000) },
+        { [DLQ_HEADERS.step]: step },
+        { [DLQ_HEADERS.topic]: origin.topic },
+        { [DLQ_HEADERS.partition]: String(origin.partition) },
+        { [DLQ_HEADERS.offset]: String(origin.offset) },
+        { [DLQ_HEADERS.application]: this.applicationId },
+      ],
+      timestamp: record.timestamp,
+    })
     const label = `${step}\u0000${error.code}`
     this.counts.set(label, (this.counts.get(label) ?? 0) + 1)
   }

@@ -13,7 +13,11 @@ import type { CompiledTopology } from '../topology/compile.js'
  *
  * Returns the partition counts of the source topics and of each sub-topology.
  */
-export async function prepareInternalTopics(compiled: CompiledTopology, consumer: RecordConsumer, collector: RecordCollector): Promise<TopicLayout> {
+export async function prepareInternalTopics(
+  compiled: CompiledTopology,
+  consumer: RecordConsumer,
+  collector: RecordCollector,
+): Promise<TopicLayout> {
   const sourceTopics = [
     ...compiled.subTopologies.flatMap((sub) => sub.inputs.filter((i) => !i.repartition).map((i) => i.source.topic)),
     ...compiled.globalTables.map((table) => table.source.topic),
@@ -21,7 +25,10 @@ export async function prepareInternalTopics(compiled: CompiledTopology, consumer
   const counts = await consumer.partitionCounts(sourceTopics)
   const missing = [...counts].filter(([, count]) => count === undefined).map(([topic]) => topic)
   if (missing.length > 0) {
-    throw new KafkaError('MISSING_SOURCE_TOPIC', `source topic(s) ${missing.join(', ')} do not exist; create them first (kubestream never auto-creates inputs)`)
+    throw new KafkaError(
+      'MISSING_SOURCE_TOPIC',
+      `source topic(s) ${missing.join(', ')} do not exist; create them first (kubestream never auto-creates inputs)`,
+    )
   }
   const partitionsOf = new Map<number, number>()
   const expected: Array<[string, number]> = []
@@ -37,7 +44,11 @@ export async function prepareInternalTopics(compiled: CompiledTopology, consumer
     })
     const distinct = new Set(inputCounts.map(([, count]) => count))
     if (distinct.size > 1) {
-      throw new KafkaError('NOT_COPARTITIONED', `sub-topology ${sub.id} reads topics that are not co-partitioned: ${inputCounts.map(([t, c]) => `${t} (${c} partitions)`).join(', ')}; give them the same partition count`)
+      throw new KafkaError(
+        'NOT_COPARTITIONED',
+        `sub-topology ${sub.id} reads topics that are not co-partitioned: ` +
+          `${inputCounts.map(([t, c]) => `${t} (${c} partitions)`).join(', ')}; give them the same partition count`,
+      )
     }
     const partitions = inputCounts[0][1]
     partitionsOf.set(sub.id, partitions)
@@ -51,10 +62,17 @@ export async function prepareInternalTopics(compiled: CompiledTopology, consumer
       expected.push([store.changelogTopic, partitions])
     }
   }
-  const actual = await settledCounts(consumer, expected.map(([topic]) => topic))
+  const actual = await settledCounts(
+    consumer,
+    expected.map(([topic]) => topic),
+  )
   for (const [topic, partitions] of expected) {
     if (actual.get(topic) !== partitions) {
-      throw new KafkaError('INTERNAL_TOPIC_MISMATCH', `internal topic ${topic} has ${actual.get(topic) ?? 'no'} partitions, but this topology needs ${partitions}; delete it (its state is rebuilt from the inputs) or restore the old partition count`)
+      throw new KafkaError(
+        'INTERNAL_TOPIC_MISMATCH',
+        `internal topic ${topic} has ${actual.get(topic) ?? 'no'} partitions, but this topology needs ` +
+          `${partitions}; delete it (its state is rebuilt from the inputs) or restore the old partition count`,
+      )
     }
   }
   return { sourceTopics: counts as Map<string, number>, subTopologies: partitionsOf }

@@ -60,7 +60,10 @@ export class KubeStream {
   /** Milliseconds each step (and each non-Kafka source) has spent processing, by name. */
   private readonly processMs = new Map<string, number>()
 
-  constructor(readonly graph: TopologyGraph, options: KubeStreamOptions = {}) {
+  constructor(
+    readonly graph: TopologyGraph,
+    options: KubeStreamOptions = {},
+  ) {
     this.compiled = compileTopology(graph)
     this.log = options.logger ?? createLogger()
     const instanceId = options.instanceId ?? (process.env.KUBESTREAM_INSTANCE_ID || process.env.POD_NAME || undefined)
@@ -69,17 +72,23 @@ export class KubeStream {
       exactlyOnce: graph.processing.guarantee === 'exactly_once',
       coPartitioned: this.compiled.subTopologies.some((sub) => sub.inputs.length > 1),
     }
-    this.ingestMode = SourceIngest.hasSources(graph) ? options.ingest ?? 'on' : 'off'
-    this.stateDirPath = options.stateDir ?? (process.env.KUBESTREAM_STATE_DIR || graph.processing.stateDir || '/tmp/kubestream')
+    this.ingestMode = SourceIngest.hasSources(graph) ? (options.ingest ?? 'on') : 'off'
+    this.stateDirPath =
+      options.stateDir ?? (process.env.KUBESTREAM_STATE_DIR || graph.processing.stateDir || '/tmp/kubestream')
     // Tasks exist only once start() has connected the clients they write to.
-    this.taskManager = new TaskManager(this.compiled, () => ({
-      collector: this.collector!,
-      deadLetter: (record, error, step) => this.deadLetters!.write(record, error, step),
-      fail: (error) => this.thread!.fail(error),
-      windowCounters: this.windowCounters,
-      processMs: this.processMs,
-      globalTable: (name) => this.replicaState!.globalTable(name),
-    }), () => this.replicaState!.directory, (tasks) => this.replicaState?.tasksChanged(tasks))
+    this.taskManager = new TaskManager(
+      this.compiled,
+      () => ({
+        collector: this.collector!,
+        deadLetter: (record, error, step) => this.deadLetters!.write(record, error, step),
+        fail: (error) => this.thread!.fail(error),
+        windowCounters: this.windowCounters,
+        processMs: this.processMs,
+        globalTable: (name) => this.replicaState!.globalTable(name),
+      }),
+      () => this.replicaState!.directory,
+      (tasks) => this.replicaState?.tasksChanged(tasks),
+    )
   }
 
   /** Connects, creates internal and output topics, checks sources and starts consuming. Resolves once running. */
@@ -90,9 +99,16 @@ export class KubeStream {
     let thread: StreamThread
     try {
       this.admin = new TopicAdmin(adminConfig(graph.kafka, graph.applicationId))
-      const collector = (this.collector = await RdkafkaRecordCollector.connect(producerConfig(graph.kafka, graph.applicationId, identity), this.admin))
+      const collector = (this.collector = await RdkafkaRecordCollector.connect(
+        producerConfig(graph.kafka, graph.applicationId, identity),
+        this.admin,
+      ))
       for (const [topic, spec] of this.compiled.fixedTopics) await collector.ensureTopic(topic, spec)
-      const deadLetters = (this.deadLetters = new DeadLetterWriter(graph.deadLetter.topic, graph.applicationId, collector))
+      const deadLetters = (this.deadLetters = new DeadLetterWriter(
+        graph.deadLetter.topic,
+        graph.applicationId,
+        collector,
+      ))
       const deadLetter = deadLetters.write.bind(deadLetters)
       const startOffset = graph.sources.every((s) => s.startOffset === 'latest') ? 'latest' : 'earliest'
       const { global, topic } = consumerConfig(graph.kafka, graph.applicationId, startOffset, identity)
@@ -112,9 +128,13 @@ export class KubeStream {
         sourcesWithState: this.ingestMode !== 'off',
         runsSteps: this.ingestMode !== 'only',
       })
-      if (this.ingestMode !== 'off') this.ingest = SourceIngest.open(graph, this.replicaState!.directory, identity, this.processMs, this.log)
+      if (this.ingestMode !== 'off')
+        this.ingest = SourceIngest.open(graph, this.replicaState!.directory, identity, this.processMs, this.log)
       thread = this.thread = this.newThread(consumer, collector, deadLetter)
-      const topics = this.ingestMode === 'only' ? [] : this.compiled.subTopologies.flatMap((sub) => sub.inputs.map((i) => i.source.topic))
+      const topics =
+        this.ingestMode === 'only'
+          ? []
+          : this.compiled.subTopologies.flatMap((sub) => sub.inputs.map((i) => i.source.topic))
       if (topics.length > 0) consumer.subscribe(topics)
       else thread.markAssigned()
     } catch (error) {
@@ -123,7 +143,15 @@ export class KubeStream {
       throw error
     }
     this.state = StreamState.RUNNING
-    this.log.info({ applicationId: graph.applicationId, guarantee: graph.processing.guarantee, instanceId: identity.instanceId, sources: graph.sources.map((s) => s.topic) }, 'running')
+    this.log.info(
+      {
+        applicationId: graph.applicationId,
+        guarantee: graph.processing.guarantee,
+        instanceId: identity.instanceId,
+        sources: graph.sources.map((s) => s.topic),
+      },
+      'running',
+    )
     this.ingest?.start()
     this.loop = thread.run().catch((error: unknown) => {
       this.state = StreamState.ERROR
@@ -136,14 +164,26 @@ export class KubeStream {
     return this.loop ?? Promise.resolve()
   }
 
-  /** Running, in the group (its first assignment came, even an empty one), and no task still restoring: what /readyz reports. */
+  /**
+   * Running, in the group (its first assignment came, even an empty one), and no task still restoring: what /readyz
+   * reports.
+   */
   get ready(): boolean {
-    return this.state === StreamState.RUNNING && this.thread?.assigned === true && this.taskManager.inState(TaskState.RESTORING).length === 0
+    return (
+      this.state === StreamState.RUNNING &&
+      this.thread?.assigned === true &&
+      this.taskManager.inState(TaskState.RESTORING).length === 0
+    )
   }
 
   /** Finishes the batch in hand, flushes the producer, commits what was processed, disconnects. */
   async stop(timeoutMs = this.graph.processing.shutdownTimeoutMs): Promise<void> {
-    if (this.state === StreamState.CREATED || this.state === StreamState.NOT_RUNNING || this.state === StreamState.PENDING_SHUTDOWN) return
+    if (
+      this.state === StreamState.CREATED ||
+      this.state === StreamState.NOT_RUNNING ||
+      this.state === StreamState.PENDING_SHUTDOWN
+    )
+      return
     if (this.state === StreamState.RUNNING) this.state = StreamState.PENDING_SHUTDOWN
     this.thread?.requestStop()
     // Documents read but not landed are read again: their counters were never committed.
@@ -193,7 +233,11 @@ export class KubeStream {
     }
   }
 
-  private newThread(consumer: RecordConsumer, collector: RecordCollector, deadLetter: DeadLetterWriter['write']): StreamThread {
+  private newThread(
+    consumer: RecordConsumer,
+    collector: RecordCollector,
+    deadLetter: DeadLetterWriter['write'],
+  ): StreamThread {
     return new StreamThread({
       consumer,
       collector,

@@ -32,14 +32,27 @@ export function createMetrics(applicationId: string, counters: EngineCounters): 
   registry.setDefaultLabels({ application_id: applicationId })
   const fromMap = (name: string, help: string, label: string, source: () => ReadonlyMap<string, number>) =>
     new Counter({
-      name, help, labelNames: [label], registers: [registry],
+      name,
+      help,
+      labelNames: [label],
+      registers: [registry],
       collect() {
         this.reset()
         for (const [value, count] of source()) this.inc({ [label]: value }, count)
       },
     })
-  fromMap('kubestream_records_consumed_total', 'Records read from source topics', 'topic', () => counters.consumedByTopic)
-  fromMap('kubestream_records_produced_total', 'Records handed to the producer, by destination topic', 'topic', () => counters.producedByTopic)
+  fromMap(
+    'kubestream_records_consumed_total',
+    'Records read from source topics',
+    'topic',
+    () => counters.consumedByTopic,
+  )
+  fromMap(
+    'kubestream_records_produced_total',
+    'Records handed to the producer, by destination topic',
+    'topic',
+    () => counters.producedByTopic,
+  )
   new Counter({
     name: 'kubestream_dead_letter_records_total',
     help: 'Records sent to the dead-letter topic, by step and error code',
@@ -54,38 +67,75 @@ export function createMetrics(applicationId: string, counters: EngineCounters): 
     },
   })
   new Gauge({
-    name: 'kubestream_active_tasks', help: 'Tasks this replica runs', registers: [registry],
-    collect() { this.set(counters.activeTasks()) },
+    name: 'kubestream_active_tasks',
+    help: 'Tasks this replica runs',
+    registers: [registry],
+    collect() {
+      this.set(counters.activeTasks())
+    },
   })
   new Gauge({
-    name: 'kubestream_restoring_tasks', help: 'Tasks replaying their changelogs; the replica is not ready until none is', registers: [registry],
-    collect() { this.set(counters.restoringTasks()) },
+    name: 'kubestream_restoring_tasks',
+    help: 'Tasks replaying their changelogs; the replica is not ready until none is',
+    registers: [registry],
+    collect() {
+      this.set(counters.restoringTasks())
+    },
   })
   new Counter({
-    name: 'kubestream_restore_records_total', help: 'Changelog records replayed into local stores', registers: [registry],
-    collect() { this.reset(); this.inc(counters.restoredRecords()) },
+    name: 'kubestream_restore_records_total',
+    help: 'Changelog records replayed into local stores',
+    registers: [registry],
+    collect() {
+      this.reset()
+      this.inc(counters.restoredRecords())
+    },
   })
   new Counter({
-    name: 'kubestream_standby_records_total', help: 'Changelog records applied to warm standby copies of stores', registers: [registry],
-    collect() { this.reset(); this.inc(counters.standbyRecords()) },
+    name: 'kubestream_standby_records_total',
+    help: 'Changelog records applied to warm standby copies of stores',
+    registers: [registry],
+    collect() {
+      this.reset()
+      this.inc(counters.standbyRecords())
+    },
   })
   new Counter({
-    name: 'kubestream_global_table_records_total', help: 'Records of global tables applied to their local stores', registers: [registry],
-    collect() { this.reset(); this.inc(counters.globalTableRecords()) },
+    name: 'kubestream_global_table_records_total',
+    help: 'Records of global tables applied to their local stores',
+    registers: [registry],
+    collect() {
+      this.reset()
+      this.inc(counters.globalTableRecords())
+    },
   })
   new Counter({
-    name: 'kubestream_dropped_records_total', help: 'Records dropped because their window had closed (later than grace)', labelNames: ['reason'], registers: [registry],
-    collect() { this.reset(); this.inc({ reason: 'late' }, counters.lateRecords()) },
+    name: 'kubestream_dropped_records_total',
+    help: 'Records dropped because their window had closed (later than grace)',
+    labelNames: ['reason'],
+    registers: [registry],
+    collect() {
+      this.reset()
+      this.inc({ reason: 'late' }, counters.lateRecords())
+    },
   })
   new Counter({
-    name: 'kubestream_step_process_seconds_total', help: 'Time each step spent on its own work (batches timed whole), and each non-Kafka source decoding and landing its documents', labelNames: ['step'], registers: [registry],
+    name: 'kubestream_step_process_seconds_total',
+    help:
+      'Time each step spent on its own work (batches timed whole), and each non-Kafka source decoding and ' +
+      'landing its documents',
+    labelNames: ['step'],
+    registers: [registry],
     collect() {
       this.reset()
       for (const [step, ms] of counters.processMs) this.inc({ step }, ms / 1000)
     },
   })
   new Counter({
-    name: 'kubestream_source_errors_total', help: 'Failed reads of a non-Kafka source (tracer down, slow or answering garbage), retried with backoff', labelNames: ['source', 'code'], registers: [registry],
+    name: 'kubestream_source_errors_total',
+    help: 'Failed reads of a non-Kafka source (tracer down, slow or answering garbage), retried with backoff',
+    labelNames: ['source', 'code'],
+    registers: [registry],
     collect() {
       this.reset()
       for (const [key, count] of counters.sourceErrors()) {
@@ -95,14 +145,20 @@ export function createMetrics(applicationId: string, counters: EngineCounters): 
     },
   })
   new Counter({
-    name: 'kubestream_source_documents_total', help: 'Documents read from a non-Kafka source (a tracer /connections answer, a Kubernetes watch change or list)', labelNames: ['source'], registers: [registry],
+    name: 'kubestream_source_documents_total',
+    help: 'Documents read from a non-Kafka source (a tracer /connections answer, a Kubernetes watch change or list)',
+    labelNames: ['source'],
+    registers: [registry],
     collect() {
       this.reset()
       for (const [source, count] of counters.sourceDocuments()) this.inc({ source }, count)
     },
   })
   new Gauge({
-    name: 'kubestream_source_leader', help: '1 where this replica holds the Lease of a leader-elected source (it runs the watch), else 0', labelNames: ['source'], registers: [registry],
+    name: 'kubestream_source_leader',
+    help: '1 where this replica holds the Lease of a leader-elected source (it runs the watch), else 0',
+    labelNames: ['source'],
+    registers: [registry],
     collect() {
       this.reset()
       for (const [source, leading] of counters.sourceLeaders()) this.set({ source }, leading ? 1 : 0)

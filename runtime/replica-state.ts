@@ -1,18 +1,16 @@
 import { mkdirSync } from 'node:fs'
-import type { ClientIdentity } from '../connectors/kafka/client-config.js'
-import { restoreConsumerConfig } from '../connectors/kafka/client-config.js'
-import type { StreamRecord } from '../core/record.js'
-import type { RecordError, DeadLetter } from '../core/record-error.js'
+import { type ClientIdentity, restoreConsumerConfig } from '../connectors/kafka/client-config.js'
+import type { Logger } from '../core/logger.js'
+import type { DeadLetter } from '../core/record-error.js'
 import { ChangelogRestorer } from '../state/changelog-restorer.js'
 import { GlobalTables } from '../state/global-tables.js'
-import type { KeyValueStore } from '../state/key-value-store.js'
 import { partitionKey } from '../state/internals/changelog-consumer.js'
+import type { KeyValueStore } from '../state/key-value-store.js'
 import { StandbyStores } from '../state/standby-stores.js'
 import { StateDirectory } from '../state/state-directory.js'
 import type { CompiledTopology } from '../topology/compile.js'
 import type { TopologyGraph } from '../topology/graph.js'
 import type { TopicLayout } from './internal-topics.js'
-import type { Logger } from '../core/logger.js'
 import type { StreamTask } from './stream-task.js'
 import type { LocalState } from './stream-thread.js'
 
@@ -50,7 +48,9 @@ export class ReplicaState implements LocalState {
     if (!hasStores && compiled.globalTables.length === 0 && !options.sourcesWithState) return undefined
     mkdirSync(options.dir, { recursive: true })
     const directory = StateDirectory.open(options.dir, graph.applicationId)
-    const restorer = hasStores ? await ChangelogRestorer.connect(restoreConsumerConfig(graph.kafka, graph.applicationId, identity), log) : undefined
+    const restorer = hasStores
+      ? await ChangelogRestorer.connect(restoreConsumerConfig(graph.kafka, graph.applicationId, identity), log)
+      : undefined
     let globalTables: GlobalTables | undefined
     if (compiled.globalTables.length > 0) {
       const config = restoreConsumerConfig(graph.kafka, `${graph.applicationId}-global`, identity)
@@ -59,9 +59,21 @@ export class ReplicaState implements LocalState {
     }
     let standbys: StandbyStores | undefined
     if (hasStores && graph.processing.standbyReplicas > 0) {
-      const candidates = compiled.subTopologies.flatMap((sub) => [...sub.stores.values()].flatMap((store) =>
-        Array.from({ length: options.layout.subTopologies.get(sub.id) ?? 0 }, (_, partition) => ({ store: store.name, changelogTopic: store.changelogTopic, partition }))))
-      standbys = await StandbyStores.connect(restoreConsumerConfig(graph.kafka, `${graph.applicationId}-standby`, identity), directory, candidates, log)
+      const candidates = compiled.subTopologies.flatMap((sub) =>
+        [...sub.stores.values()].flatMap((store) =>
+          Array.from({ length: options.layout.subTopologies.get(sub.id) ?? 0 }, (_, partition) => ({
+            store: store.name,
+            changelogTopic: store.changelogTopic,
+            partition,
+          })),
+        ),
+      )
+      standbys = await StandbyStores.connect(
+        restoreConsumerConfig(graph.kafka, `${graph.applicationId}-standby`, identity),
+        directory,
+        candidates,
+        log,
+      )
       standbys.setActive(new Set())
     }
     return new ReplicaState(directory, restorer, globalTables, standbys, log)
@@ -83,7 +95,11 @@ export class ReplicaState implements LocalState {
 
   /** The tasks running here changed: their stores stop being standby copies, the others are. */
   tasksChanged(tasks: StreamTask[]): void {
-    this.standbys?.setActive(new Set(tasks.flatMap((task) => task.stores?.partitions.map((s) => partitionKey(s.changelogTopic, s.partition)) ?? [])))
+    this.standbys?.setActive(
+      new Set(
+        tasks.flatMap((task) => task.stores?.partitions.map((s) => partitionKey(s.changelogTopic, s.partition)) ?? []),
+      ),
+    )
   }
 
   globalTable(name: string): KeyValueStore {
@@ -91,7 +107,10 @@ export class ReplicaState implements LocalState {
     return this.globalTables.store(name)
   }
 
-  /** Applies global table updates and standby changelog records that arrived since the last call; the run loop calls it between batches. */
+  /**
+   * Applies global table updates and standby changelog records that arrived since the last call; the run loop calls it
+   * between batches.
+   */
   async poll(): Promise<void> {
     await this.globalTables?.poll()
     await this.standbys?.poll()
@@ -100,9 +119,15 @@ export class ReplicaState implements LocalState {
   /** Replays the changelogs of tasks that were just assigned, then lets them process. */
   async restore(tasks: StreamTask[]): Promise<void> {
     const started = Date.now()
-    const outcomes = await this.restorer!.restore(tasks.flatMap((task) => task.stores?.partitions ?? []), this.directory)
+    const outcomes = await this.restorer!.restore(
+      tasks.flatMap((task) => task.stores?.partitions ?? []),
+      this.directory,
+    )
     const replayed = outcomes.reduce((sum, o) => sum + o.records, 0)
-    this.log.info({ tasks: tasks.map((t) => t.id), replayed, ms: Date.now() - started, stores: outcomes }, replayed === 0 ? 'state up to date; nothing to restore' : 'state restored')
+    this.log.info(
+      { tasks: tasks.map((t) => t.id), replayed, ms: Date.now() - started, stores: outcomes },
+      replayed === 0 ? 'state up to date; nothing to restore' : 'state restored',
+    )
   }
 
   async close(): Promise<void> {

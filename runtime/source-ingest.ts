@@ -34,7 +34,13 @@ export class SourceIngest {
     private readonly log: Logger,
   ) {}
 
-  static open(graph: TopologyGraph, directory: StateDirectory, identity: ClientIdentity, processMs: Map<string, number>, log: Logger): SourceIngest {
+  static open(
+    graph: TopologyGraph,
+    directory: StateDirectory,
+    identity: ClientIdentity,
+    processMs: Map<string, number>,
+    log: Logger,
+  ): SourceIngest {
     const ingest = new SourceIngest(graph, identity, log)
     const context = {
       directory,
@@ -91,7 +97,8 @@ export class SourceIngest {
   /** Read failures by source and code (`source\0code`), for kubestream_source_errors_total. */
   get errors(): Map<string, number> {
     const out = new Map<string, number>()
-    for (const source of this.sources) for (const [code, count] of source.errors) out.set(`${source.name}\u0000${code}`, count)
+    for (const source of this.sources)
+      for (const [code, count] of source.errors) out.set(`${source.name}\u0000${code}`, count)
     return out
   }
 
@@ -102,19 +109,27 @@ export class SourceIngest {
 
   /** Leader-elected sources and whether this replica leads them, for kubestream_source_leader. */
   get leaders(): Map<string, boolean> {
-    return new Map(this.sources.filter((source) => source.isLeader !== undefined).map((source) => [source.name, source.isLeader!]))
+    return new Map(
+      this.sources.filter((source) => source.isLeader !== undefined).map((source) => [source.name, source.isLeader!]),
+    )
   }
 
   /** One restore at a time: the sources share one restore consumer, connected when first needed. */
   private restoreStore(store: StorePartition, directory: StateDirectory): Promise<void> {
     const run = this.restoring.then(async () => {
-      this.restorer ??= ChangelogRestorer.connect(restoreConsumerConfig(this.graph.kafka, `${this.graph.applicationId}-sources`, this.identity), this.log)
+      this.restorer ??= ChangelogRestorer.connect(
+        restoreConsumerConfig(this.graph.kafka, `${this.graph.applicationId}-sources`, this.identity),
+        this.log,
+      )
       const restorer = await this.restorer.catch((error: unknown) => {
         this.restorer = undefined
         throw error
       })
       const [outcome] = await restorer.restore([store], directory)
-      this.log.info(outcome, outcome.records === 0 ? 'landed versions up to date' : 'landed versions restored from the changelog')
+      this.log.info(
+        outcome,
+        outcome.records === 0 ? 'landed versions up to date' : 'landed versions restored from the changelog',
+      )
     })
     this.restoring = run.catch(() => undefined)
     return run

@@ -1,10 +1,10 @@
 import type { Subject } from 'rxjs'
 import type { Serde } from '../connectors/serde/serde.js'
 import type { ConsumedMessage, TopicPartitionOffset } from '../core/record-consumer.js'
-import { NO_HEADERS, type RecordBatch, type RecordOrigin, type StreamRecord } from '../core/record.js'
 import { RecordError, type DeadLetter } from '../core/record-error.js'
+import { NO_HEADERS, type RecordBatch, type RecordOrigin, type StreamRecord } from '../core/record.js'
 import type { TaskStores } from '../state/task-stores.js'
-import { PartitionProgress } from './partition-progress.js'
+import { type PartitionProgress } from './partition-progress.js'
 
 /** Where a task is in its life (Kafka Streams' Task.State, the states we use). */
 export enum TaskState {
@@ -83,7 +83,11 @@ export class StreamTask {
    * fetch) or has held them for `maxIdleMs` (Kafka Streams' max.task.idle.ms). `caughtUp` is
    * told the next offset this task expects of the input, if it has had any.
    */
-  drain(caughtUp: (topic: string, nextExpected: number | undefined) => boolean, maxIdleMs: number, now = Date.now()): void {
+  drain(
+    caughtUp: (topic: string, nextExpected: number | undefined) => boolean,
+    maxIdleMs: number,
+    now = Date.now(),
+  ): void {
     const queues = this.queues
     if (!queues || this.state !== TaskState.RUNNING) return
     for (;;) {
@@ -94,7 +98,8 @@ export class StreamTask {
       for (const [topic, queue] of queues) {
         if (queue.length === 0) {
           const through = this.queuedThrough.get(topic)
-          if (!this.idled.has(topic) && !caughtUp(topic, through === undefined ? undefined : through + 1)) blocked = true
+          if (!this.idled.has(topic) && !caughtUp(topic, through === undefined ? undefined : through + 1))
+            blocked = true
           continue
         }
         const time = queue[0].timestamp
@@ -163,7 +168,13 @@ export class StreamTask {
   }
 
   private decode(input: TaskInput, message: ConsumedMessage): StreamRecord | undefined {
-    const origin: RecordOrigin = { topic: input.topic, partition: this.partition, offset: message.offset, key: toBuffer(message.key), value: message.value }
+    const origin: RecordOrigin = {
+      topic: input.topic,
+      partition: this.partition,
+      offset: message.offset,
+      key: toBuffer(message.key),
+      value: message.value,
+    }
     let value: unknown = null
     let failure: RecordError | undefined
     if (message.value !== null) {

@@ -103,6 +103,7 @@ export class StreamThread {
         }
         this.dispatch(messages)
         ingest?.land(collector, deadLetter)
+        // eslint-disable-next-line @typescript-eslint/only-throw-error -- rethrows the fault a task reported, as it was
         if (this.failure !== undefined) throw this.failure
         await collector.drain()
         if (this.revocations.length > 0) {
@@ -115,7 +116,10 @@ export class StreamThread {
       await next.catch(() => undefined)
     } catch (error) {
       this.failure = error
-      this.options.log.error({ err: error }, 'processing stopped by a fault; positions whose outputs were not flushed are not committed')
+      this.options.log.error(
+        { err: error },
+        'processing stopped by a fault; positions whose outputs were not flushed are not committed',
+      )
       this.releaseRevoked()
       throw error
     } finally {
@@ -183,7 +187,10 @@ export class StreamThread {
       await this.commit(true, timeoutMs)
     } catch (error) {
       if (!taskMigrated(error)) throw error
-      this.options.log.warn({ err: error }, 'the group refused the commit on shutdown; the next owner repeats records since the last commit')
+      this.options.log.warn(
+        { err: error },
+        'the group refused the commit on shutdown; the next owner repeats records since the last commit',
+      )
     }
   }
 
@@ -201,7 +208,10 @@ export class StreamThread {
         this.revocations.unshift(...revocations)
         throw error
       }
-      this.options.log.warn({ err: error }, 'commit on revoke failed; the next owner repeats records since the last commit')
+      this.options.log.warn(
+        { err: error },
+        'commit on revoke failed; the next owner repeats records since the last commit',
+      )
     }
     for (const { partitions, handedOver } of revocations) {
       this.options.tasks.close(this.options.tasks.tasksOf(partitions))
@@ -220,7 +230,11 @@ export class StreamThread {
 
   private dispatch(messages: ConsumedMessage[]): void {
     const { consumer, tasks, processing } = this.options
-    const counts = tasks.dispatch(messages, (topic, partition, next) => consumer.caughtUp(topic, partition, next), processing.maxTaskIdleMs)
+    const counts = tasks.dispatch(
+      messages,
+      (topic, partition, next) => consumer.caughtUp(topic, partition, next),
+      processing.maxTaskIdleMs,
+    )
     const consumed = this.options.consumedByTopic
     for (const [topic, count] of counts) consumed.set(topic, (consumed.get(topic) ?? 0) + count)
   }

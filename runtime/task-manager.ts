@@ -3,9 +3,9 @@ import { eventTime } from '../operators/event-time.js'
 import type { StateDirectory } from '../state/state-directory.js'
 import { TaskStores } from '../state/task-stores.js'
 import type { CompiledTopology, SubTopology } from '../topology/compile.js'
-import { buildPipeline, type PipelineRuntime } from './task-pipeline.js'
 import { PartitionProgress } from './partition-progress.js'
 import { StreamTask, type TaskInput, TaskState } from './stream-task.js'
+import { buildPipeline, type PipelineRuntime } from './task-pipeline.js'
 
 /** What every task's pipeline shares: where outputs and dead letters go, and how a fault stops the replica. */
 export type SharedRuntime = Omit<PipelineRuntime, 'keyValueStore' | 'windowStore' | 'sessionStore'>
@@ -28,7 +28,8 @@ export class TaskManager {
     /** Told the tasks after each assignment or close (standby copies follow it). */
     private readonly onChange: (tasks: StreamTask[]) => void = () => undefined,
   ) {
-    for (const sub of compiled.subTopologies) for (const { source } of sub.inputs) this.subTopologyOf.set(source.topic, sub)
+    for (const sub of compiled.subTopologies)
+      for (const { source } of sub.inputs) this.subTopologyOf.set(source.topic, sub)
   }
 
   get size(): number {
@@ -74,13 +75,18 @@ export class TaskManager {
    * Splits a consumed batch by input partition (order within a partition kept) and hands each
    * run to its task. Returns the count per topic, for metrics.
    */
-  dispatch(messages: ConsumedMessage[], caughtUp: (topic: string, partition: number, nextExpected: number | undefined) => boolean, maxIdleMs: number): Map<string, number> {
+  dispatch(
+    messages: ConsumedMessage[],
+    caughtUp: (topic: string, partition: number, nextExpected: number | undefined) => boolean,
+    maxIdleMs: number,
+  ): Map<string, number> {
     const runs = new Map<StreamTask, Map<string, ConsumedMessage[]>>()
     for (const message of messages) {
       const task = this.byInput.get(message.topic)?.[message.partition]
-      if (!task || task.state !== TaskState.RUNNING) continue // revoked while the batch was in flight; the new owner reads it again
+      // Revoked while the batch was in flight: the new owner reads it again.
+      if (!task || task.state !== TaskState.RUNNING) continue
       let byTopic = runs.get(task)
-      if (!byTopic) runs.set(task, (byTopic = new Map()))
+      if (!byTopic) runs.set(task, (byTopic = new Map<string, ConsumedMessage[]>()))
       let run = byTopic.get(message.topic)
       if (!run) byTopic.set(message.topic, (run = []))
       run.push(message)
@@ -94,7 +100,8 @@ export class TaskManager {
     }
     // Multi-input tasks take what their queues allow, also when nothing new came for them.
     const now = Date.now()
-    for (const task of this.tasks.values()) task.drain((topic, next) => caughtUp(topic, task.partition, next), maxIdleMs, now)
+    for (const task of this.tasks.values())
+      task.drain((topic, next) => caughtUp(topic, task.partition, next), maxIdleMs, now)
     return counts
   }
 
@@ -106,7 +113,8 @@ export class TaskManager {
 
   private create(sub: SubTopology, partition: number): StreamTask {
     const id = `${sub.id}_${partition}`
-    const stores = sub.stores.size > 0 ? new TaskStores(id, partition, sub.stores.values(), this.stateDirectory()) : undefined
+    const stores =
+      sub.stores.size > 0 ? new TaskStores(id, partition, sub.stores.values(), this.stateDirectory()) : undefined
     const shared = this.shared()
     const runtime: PipelineRuntime = {
       ...shared,
@@ -115,17 +123,19 @@ export class TaskManager {
       sessionStore: (name) => stores!.sessionStore(name),
     }
     const pipelines = buildPipeline(this.compiled, sub, runtime)
-    const inputs = new Map<string, TaskInput>(sub.inputs.map(({ source, valueSerde }) => [
-      source.topic,
-      {
-        topic: source.topic,
-        sourceName: source.name,
-        serde: valueSerde,
-        eventTime: source.timestamp && eventTime(source.timestamp),
-        pipeline: pipelines.get(source.topic)!,
-        progress: new PartitionProgress(),
-      },
-    ]))
+    const inputs = new Map<string, TaskInput>(
+      sub.inputs.map(({ source, valueSerde }) => [
+        source.topic,
+        {
+          topic: source.topic,
+          sourceName: source.name,
+          serde: valueSerde,
+          eventTime: source.timestamp && eventTime(source.timestamp),
+          pipeline: pipelines.get(source.topic)!,
+          progress: new PartitionProgress(),
+        },
+      ]),
+    )
     return new StreamTask(id, partition, inputs, stores, shared.deadLetter)
   }
 }

@@ -30,35 +30,107 @@ export interface GeneratorOptions {
   resyncRate?: number
   /** Share of messages that are not valid envelopes. */
   malformedRate?: number
-  /** Epoch ms of the first event; events advance a little each. */
+  /**
+   * Epoch ms of the first event; events advance ~25 ms each. Default: two hours ago, on the hour.
+   * Not a fixed date: outputs and repartition records carry event time, and a broker deletes
+   * records older than its retention (7 days by default) however recently they were written.
+   */
   startTime?: number
 }
 
 export const DEFAULT_NAMESPACES = [
-  'default', 'kube-system', 'shop', 'payments', 'checkout', 'monitoring', 'ingress-nginx',
-  'data-pipeline', 'auth', 'search', 'ml-training', 'cert-manager',
+  'default',
+  'kube-system',
+  'shop',
+  'payments',
+  'checkout',
+  'monitoring',
+  'ingress-nginx',
+  'data-pipeline',
+  'auth',
+  'search',
+  'ml-training',
+  'cert-manager',
 ]
 
-interface Reason { type: 'Normal' | 'Warning'; reason: string; component: string; message: (pod: string, ns: string, node: string) => string }
+interface Reason {
+  type: 'Normal' | 'Warning'
+  reason: string
+  component: string
+  message: (pod: string, ns: string, node: string) => string
+}
 
 const REASONS: Reason[] = [
-  { type: 'Normal', reason: 'Scheduled', component: 'default-scheduler', message: (p, ns, n) => `Successfully assigned ${ns}/${p} to ${n}` },
-  { type: 'Normal', reason: 'Pulling', component: 'kubelet', message: (p) => `Pulling image "registry.internal/${p.split('-')[0]}:1.24.3"` },
-  { type: 'Normal', reason: 'Pulled', component: 'kubelet', message: (p) => `Successfully pulled image "registry.internal/${p.split('-')[0]}:1.24.3" in 1.482s (1.482s including waiting). Image size: 48213977 bytes.` },
+  {
+    type: 'Normal',
+    reason: 'Scheduled',
+    component: 'default-scheduler',
+    message: (p, ns, n) => `Successfully assigned ${ns}/${p} to ${n}`,
+  },
+  {
+    type: 'Normal',
+    reason: 'Pulling',
+    component: 'kubelet',
+    message: (p) => `Pulling image "registry.internal/${p.split('-')[0]}:1.24.3"`,
+  },
+  {
+    type: 'Normal',
+    reason: 'Pulled',
+    component: 'kubelet',
+    message: (p) =>
+      `Successfully pulled image "registry.internal/${p.split('-')[0]}:1.24.3" in 1.482s (1.482s including ` +
+      `waiting). Image size: 48213977 bytes.`,
+  },
   { type: 'Normal', reason: 'Created', component: 'kubelet', message: (p) => `Created container ${p.split('-')[0]}` },
   { type: 'Normal', reason: 'Started', component: 'kubelet', message: (p) => `Started container ${p.split('-')[0]}` },
   { type: 'Normal', reason: 'Killing', component: 'kubelet', message: (p) => `Stopping container ${p.split('-')[0]}` },
-  { type: 'Warning', reason: 'BackOff', component: 'kubelet', message: (p, ns) => `Back-off restarting failed container ${p.split('-')[0]} in pod ${p}_${ns}` },
-  { type: 'Warning', reason: 'FailedScheduling', component: 'default-scheduler', message: () => '0/6 nodes are available: 2 Insufficient memory, 4 node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }. preemption: 0/6 nodes are available: 2 No preemption victims found for incoming pod, 4 Preemption is not helpful for scheduling.' },
-  { type: 'Warning', reason: 'Unhealthy', component: 'kubelet', message: () => 'Readiness probe failed: Get "http://10.244.3.17:8080/healthz": context deadline exceeded (Client.Timeout exceeded while awaiting headers)' },
-  { type: 'Warning', reason: 'FailedMount', component: 'kubelet', message: (p) => `MountVolume.SetUp failed for volume "${p.split('-')[0]}-config" : configmap "${p.split('-')[0]}-config" not found` },
+  {
+    type: 'Warning',
+    reason: 'BackOff',
+    component: 'kubelet',
+    message: (p, ns) => `Back-off restarting failed container ${p.split('-')[0]} in pod ${p}_${ns}`,
+  },
+  {
+    type: 'Warning',
+    reason: 'FailedScheduling',
+    component: 'default-scheduler',
+    message: () =>
+      '0/6 nodes are available: 2 Insufficient memory, 4 node(s) had untolerated taint ' +
+      '{node-role.kubernetes.io/control-plane: }. preemption: 0/6 nodes are available: 2 No preemption victims ' +
+      'found for incoming pod, 4 Preemption is not helpful for scheduling.',
+  },
+  {
+    type: 'Warning',
+    reason: 'Unhealthy',
+    component: 'kubelet',
+    message: () =>
+      'Readiness probe failed: Get "http://10.244.3.17:8080/healthz": context deadline exceeded (Client.Timeout ' +
+      'exceeded while awaiting headers)',
+  },
+  {
+    type: 'Warning',
+    reason: 'FailedMount',
+    component: 'kubelet',
+    message: (p) =>
+      `MountVolume.SetUp failed for volume "${p.split('-')[0]}-config" : configmap "${p.split('-')[0]}-config" ` +
+      `not found`,
+  },
 ]
 
 const APPS = ['web', 'api', 'worker', 'cache', 'db-proxy', 'ingest', 'scheduler', 'gateway', 'exporter', 'indexer']
 const LIVE_EVENTS = 400
 
-interface LiveEvent { event: K8sEvent }
-type K8sEvent = Record<string, unknown> & { metadata: { uid: string; namespace: string; resourceVersion: string; [field: string]: unknown }; count: number; lastTimestamp: string; type: string; reason: string; involvedObject: { name: string; [field: string]: unknown } }
+interface LiveEvent {
+  event: K8sEvent
+}
+type K8sEvent = Record<string, unknown> & {
+  metadata: { uid: string; namespace: string; resourceVersion: string; [field: string]: unknown }
+  count: number
+  lastTimestamp: string
+  type: string
+  reason: string
+  involvedObject: { name: string; [field: string]: unknown }
+}
 
 export class ClusterEventGenerator {
   private readonly random: () => number
@@ -71,8 +143,12 @@ export class ClusterEventGenerator {
   constructor(options: GeneratorOptions = {}) {
     this.random = mulberry32(options.seed ?? 1)
     this.namespaces = options.namespaces ?? DEFAULT_NAMESPACES
-    this.clock = options.startTime ?? Date.parse('2026-11-20T09:00:00Z')
-    this.rates = { repeatRate: options.repeatRate ?? 0.25, resyncRate: options.resyncRate ?? 0.1, malformedRate: options.malformedRate ?? 0.005 }
+    this.clock = options.startTime ?? twoHoursAgo()
+    this.rates = {
+      repeatRate: options.repeatRate ?? 0.25,
+      resyncRate: options.resyncRate ?? 0.1,
+      malformedRate: options.malformedRate ?? 0.005,
+    }
   }
 
   next(): GeneratedEnvelope {
@@ -98,12 +174,35 @@ export class ClusterEventGenerator {
         uid: this.uuid(),
         resourceVersion: String(++this.resourceVersion),
         creationTimestamp: at,
-        managedFields: [{
-          manager: reason.component, operation: 'Update', apiVersion: 'v1', time: at, fieldsType: 'FieldsV1',
-          fieldsV1: { 'f:count': {}, 'f:firstTimestamp': {}, 'f:involvedObject': {}, 'f:lastTimestamp': {}, 'f:message': {}, 'f:reason': {}, 'f:source': { 'f:component': {}, 'f:host': {} }, 'f:type': {} },
-        }],
+        managedFields: [
+          {
+            manager: reason.component,
+            operation: 'Update',
+            apiVersion: 'v1',
+            time: at,
+            fieldsType: 'FieldsV1',
+            fieldsV1: {
+              'f:count': {},
+              'f:firstTimestamp': {},
+              'f:involvedObject': {},
+              'f:lastTimestamp': {},
+              'f:message': {},
+              'f:reason': {},
+              'f:source': { 'f:component': {}, 'f:host': {} },
+              'f:type': {},
+            },
+          },
+        ],
       },
-      involvedObject: { kind: 'Pod', namespace, name: pod, uid: this.uuid(), apiVersion: 'v1', resourceVersion: String(this.resourceVersion - 200), fieldPath: `spec.containers{${pod.split('-')[0]}}` },
+      involvedObject: {
+        kind: 'Pod',
+        namespace,
+        name: pod,
+        uid: this.uuid(),
+        apiVersion: 'v1',
+        resourceVersion: String(this.resourceVersion - 200),
+        fieldPath: `spec.containers{${pod.split('-')[0]}}`,
+      },
       reason: reason.reason,
       message: reason.message(pod, namespace, node),
       source: { component: reason.component, host: node },
@@ -147,7 +246,12 @@ export class ClusterEventGenerator {
     return { kind: 'malformed', key: `malformed-${this.hex(6)}`, value: Buffer.from(this.pick(variants)()) }
   }
 
-  private envelope(kind: EnvelopeKind, verb: 'ADDED' | 'UPDATED', event: K8sEvent, old: K8sEvent | undefined): GeneratedEnvelope {
+  private envelope(
+    kind: EnvelopeKind,
+    verb: 'ADDED' | 'UPDATED',
+    event: K8sEvent,
+    old: K8sEvent | undefined,
+  ): GeneratedEnvelope {
     const body = old ? { verb, event, old_event: old } : { verb, event }
     return {
       kind,
@@ -176,7 +280,10 @@ export class ClusterEventGenerator {
 
   private hex(length: number): string {
     let out = ''
-    while (out.length < length) out += Math.floor(this.random() * 0x100000000).toString(16).padStart(8, '0')
+    while (out.length < length)
+      out += Math.floor(this.random() * 0x100000000)
+        .toString(16)
+        .padStart(8, '0')
     return out.slice(0, length)
   }
 
@@ -196,4 +303,9 @@ export function mulberry32(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296
   }
+}
+
+function twoHoursAgo(): number {
+  const hour = 3_600_000
+  return Math.floor(Date.now() / hour) * hour - 2 * hour
 }

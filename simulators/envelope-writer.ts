@@ -9,7 +9,10 @@ import type { GeneratedEnvelope } from './cluster-events.js'
 export class EnvelopeWriter {
   private failure: Error | undefined
 
-  private constructor(private readonly producer: Kafka.Producer, readonly topic: string) {
+  private constructor(
+    private readonly producer: Kafka.Producer,
+    readonly topic: string,
+  ) {
     producer.on('delivery-report', (error) => {
       if (error) this.failure ??= new KafkaError('DELIVERY', error.message)
     })
@@ -27,7 +30,10 @@ export class EnvelopeWriter {
       dr_cb: true,
     })
     await new Promise<void>((resolve, reject) =>
-      producer.connect({ timeout: 30_000 }, (error) => (error ? reject(new KafkaError('CONNECT', error.message)) : resolve())))
+      producer.connect({ timeout: 30_000 }, (error) =>
+        error ? reject(new KafkaError('CONNECT', error.message)) : resolve(),
+      ),
+    )
     producer.setPollInterval(50)
     return new EnvelopeWriter(producer, topic)
   }
@@ -49,7 +55,10 @@ export class EnvelopeWriter {
 
   flush(timeoutMs = 60_000): Promise<void> {
     return new Promise((resolve, reject) =>
-      this.producer.flush(timeoutMs, (error) => (error ? reject(error) : this.failure ? reject(this.failure) : resolve())))
+      this.producer.flush(timeoutMs, (error) =>
+        error ? reject(error) : this.failure ? reject(this.failure) : resolve(),
+      ),
+    )
   }
 
   close(): Promise<void> {

@@ -32,8 +32,16 @@ interface SimulatedConnection {
 }
 
 const DEPLOYMENTS = [
-  ['shop', 'frontend'], ['shop', 'cart'], ['shop', 'checkout'], ['shop', 'catalog'], ['payments', 'api'],
-  ['payments', 'ledger'], ['search', 'indexer'], ['search', 'query'], ['observability', 'collector'], ['default', 'batch'],
+  ['shop', 'frontend'],
+  ['shop', 'cart'],
+  ['shop', 'checkout'],
+  ['shop', 'catalog'],
+  ['payments', 'api'],
+  ['payments', 'ledger'],
+  ['search', 'indexer'],
+  ['search', 'query'],
+  ['observability', 'collector'],
+  ['default', 'batch'],
 ] as const
 
 export interface NetworkSimulationOptions {
@@ -72,13 +80,23 @@ export class NetworkSimulation {
         const nodeIndex = this.nodeNames.indexOf(node)
         const ip = `10.244.${nodeIndex}.${10 + d * perDeployment + p}`
         this.pods.set(ip, {
-          name: `${name}-7d9c${d}-${p.toString(36)}x${d}`, namespace, uid: `uid-${d}-${p}`, node,
-          workload: { kind: 'Deployment', name }, labels: { app: name }, hostNetwork: false,
+          name: `${name}-7d9c${d}-${p.toString(36)}x${d}`,
+          namespace,
+          uid: `uid-${d}-${p}`,
+          node,
+          workload: { kind: 'Deployment', name },
+          labels: { app: name },
+          hostNetwork: false,
         })
         this.podIps.push(ip)
       }
       const serviceIp = `10.96.${d}.${10 + d}`
-      this.services.set(serviceIp, { name, namespace, type: 'ClusterIP', ports: [{ name: 'http', port: 80, protocol: 'TCP', targetPort: 8080 }] })
+      this.services.set(serviceIp, {
+        name,
+        namespace,
+        type: 'ClusterIP',
+        ports: [{ name: 'http', port: 80, protocol: 'TCP', targetPort: 8080 }],
+      })
       this.serviceIps.push(serviceIp)
     })
     for (let i = 0; i < options.connections; i++) this.live.push(this.open())
@@ -104,9 +122,22 @@ export class NetworkSimulation {
     for (const c of this.live) {
       if (node !== undefined && c.node !== node) continue
       connections.push({
-        pid: 1000 + (c.sport % 5000), type: c.udp ? 1 : 0, family: 0, net_ns: 4026532000 + (c.sport % 7), source: c.source, dest: c.dest,
-        sport: c.sport, dport: c.dport, direction: 1, monotonic_sent_bytes: c.sent, last_sent_bytes: 0, monotonic_recv_bytes: c.recv,
-        last_recv_bytes: 0, monotonic_retransmits: c.retransmits, last_retransmits: 0, last_update_epoch: 11457291007926789,
+        pid: 1000 + (c.sport % 5000),
+        type: c.udp ? 1 : 0,
+        family: 0,
+        net_ns: 4026532000 + (c.sport % 7),
+        source: c.source,
+        dest: c.dest,
+        sport: c.sport,
+        dport: c.dport,
+        direction: 1,
+        monotonic_sent_bytes: c.sent,
+        last_sent_bytes: 0,
+        monotonic_recv_bytes: c.recv,
+        last_recv_bytes: 0,
+        monotonic_retransmits: c.retransmits,
+        last_retransmits: 0,
+        last_update_epoch: 11457291007926788,
       })
     }
     return JSON.stringify({ connections })
@@ -116,11 +147,25 @@ export class NetworkSimulation {
     const random = this.random
     const source = this.podIps[Math.floor(random() * this.podIps.length)]
     const roll = random()
-    const [dest, dport, udp] = roll < 0.6
-      ? [this.serviceIps[Math.floor(random() * this.serviceIps.length)], 80, false]
-      : roll < 0.85 ? [this.podIps[Math.floor(random() * this.podIps.length)], 8080, false]
-      : roll < 0.95 ? ['10.96.0.10', 53, true] : [`203.0.113.${Math.floor(random() * 20)}`, 443, false]
+    const [dest, dport, udp] =
+      roll < 0.6
+        ? [this.serviceIps[Math.floor(random() * this.serviceIps.length)], 80, false]
+        : roll < 0.85
+          ? [this.podIps[Math.floor(random() * this.podIps.length)], 8080, false]
+          : roll < 0.95
+            ? ['10.96.0.10', 53, true]
+            : [`203.0.113.${Math.floor(random() * 20)}`, 443, false]
     this.nextPort = this.nextPort >= 60999 ? 32768 : this.nextPort + 1
-    return { node: this.pods.get(source)!.node, source, dest, sport: this.nextPort, dport, udp, sent: 0, recv: 0, retransmits: 0 }
+    return {
+      node: this.pods.get(source)!.node,
+      source,
+      dest,
+      sport: this.nextPort,
+      dport,
+      udp,
+      sent: 0,
+      recv: 0,
+      retransmits: 0,
+    }
   }
 }

@@ -14,7 +14,10 @@ export class TracerSimulatorServer {
   private delayNextMs = 0
   private garbageNext = false
 
-  constructor(readonly socket: string, private readonly answer: () => string) {}
+  constructor(
+    readonly socket: string,
+    private readonly answer: () => string,
+  ) {}
 
   async start(): Promise<void> {
     rmSync(this.socket, { force: true })

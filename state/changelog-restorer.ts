@@ -1,6 +1,11 @@
 import type { LibrdkafkaConfig } from '../connectors/kafka/client-config.js'
 import type { Logger } from '../core/logger.js'
-import { ChangelogConsumer, type ChangelogRecord, partitionKey, runsByPartition } from './internals/changelog-consumer.js'
+import {
+  ChangelogConsumer,
+  type ChangelogRecord,
+  partitionKey,
+  runsByPartition,
+} from './internals/changelog-consumer.js'
 import type { StateDirectory } from './state-directory.js'
 import type { StorePartition } from './store-partition.js'
 
@@ -42,7 +47,10 @@ export class ChangelogRestorer {
   /** Changelog records applied since start; read by metrics. */
   restoredRecords = 0
 
-  private constructor(private readonly consumer: ChangelogConsumer, private readonly log: Logger) {}
+  private constructor(
+    private readonly consumer: ChangelogConsumer,
+    private readonly log: Logger,
+  ) {}
 
   static async connect(config: LibrdkafkaConfig, log: Logger): Promise<ChangelogRestorer> {
     return new ChangelogRestorer(await ChangelogConsumer.connect(config, 'restore'), log)
@@ -55,15 +63,27 @@ export class ChangelogRestorer {
       const { lowOffset, highOffset } = await this.consumer.watermarks(store.changelogTopic, store.partition)
       let from = directory.checkpoint(store) ?? 0
       if (from < lowOffset || from > highOffset) {
-        this.log.warn({ store: store.storeName, partition: store.partition, checkpoint: from, lowOffset, highOffset }, 'checkpoint outside the changelog; restoring from its start')
+        this.log.warn(
+          { store: store.storeName, partition: store.partition, checkpoint: from, lowOffset, highOffset },
+          'checkpoint outside the changelog; restoring from its start',
+        )
         directory.wipe(store)
         from = lowOffset
       }
-      if (from >= highOffset) outcomes.push({ store: store.storeName, partition: store.partition, from, to: from, records: 0 })
-      else pending.set(partitionKey(store.changelogTopic, store.partition), { store, from, end: highOffset, records: 0 })
+      if (from >= highOffset)
+        outcomes.push({ store: store.storeName, partition: store.partition, from, to: from, records: 0 })
+      else
+        pending.set(partitionKey(store.changelogTopic, store.partition), { store, from, end: highOffset, records: 0 })
     }
     if (pending.size > 0) await this.replay(pending, directory)
-    for (const { store, from, end, records } of pending.values()) outcomes.push({ store: store.storeName, partition: store.partition, from, to: Math.max(end, directory.checkpoint(store) ?? end), records })
+    for (const { store, from, end, records } of pending.values())
+      outcomes.push({
+        store: store.storeName,
+        partition: store.partition,
+        from,
+        to: Math.max(end, directory.checkpoint(store) ?? end),
+        records,
+      })
     return outcomes
   }
 
@@ -81,7 +101,13 @@ export class ChangelogRestorer {
     const total = [...pending.values()].reduce((sum, p) => sum + (p.end - p.from), 0)
     const ends: Array<{ topic: string; partition: number; offset: number }> = []
     const stopListening = this.consumer.onEndOfPartition((eof) => void ends.push(eof))
-    this.consumer.assign([...pending.values()].map(({ store, from }) => ({ topic: store.changelogTopic, partition: store.partition, offset: from })))
+    this.consumer.assign(
+      [...pending.values()].map(({ store, from }) => ({
+        topic: store.changelogTopic,
+        partition: store.partition,
+        offset: from,
+      })),
+    )
     let lastReport = Date.now()
     let replayed = 0
     try {
@@ -93,11 +119,15 @@ export class ChangelogRestorer {
         for (const eof of ends.splice(0)) {
           const entry = pending.get(partitionKey(eof.topic, eof.partition))
           if (!entry || !remaining.delete(partitionKey(eof.topic, eof.partition))) continue
-          if ((directory.checkpoint(entry.store) ?? -1) < eof.offset) directory.restore([{ store: entry.store, records: [], nextOffset: eof.offset }])
+          if ((directory.checkpoint(entry.store) ?? -1) < eof.offset)
+            directory.restore([{ store: entry.store, records: [], nextOffset: eof.offset }])
         }
         if (Date.now() - lastReport >= PROGRESS_EVERY_MS) {
           lastReport = Date.now()
-          this.log.info({ replayed, of: total, percent: Math.min(100, Math.round((replayed / Math.max(1, total)) * 100)) }, 'restoring state from changelogs')
+          this.log.info(
+            { replayed, of: total, percent: Math.min(100, Math.round((replayed / Math.max(1, total)) * 100)) },
+            'restoring state from changelogs',
+          )
         }
       }
     } finally {

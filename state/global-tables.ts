@@ -1,14 +1,18 @@
 import type Kafka from 'node-rdkafka'
 import type { LibrdkafkaConfig } from '../connectors/kafka/client-config.js'
-import { NO_HEADERS, type StreamRecord } from '../core/record.js'
-import { RecordError, type DeadLetter } from '../core/record-error.js'
 import type { Logger } from '../core/logger.js'
-import type { GlobalTableDefinition } from './store-definition.js'
-import { ChangelogConsumer, messagesByPartition, OFFSET_BEGINNING, partitionKey } from './internals/changelog-consumer.js'
-import { encodeStoreKey, encodeStoreValue, type KeyValueStore, ReadCachedKeyValueStore } from './key-value-store.js'
+import { RecordError, type DeadLetter } from '../core/record-error.js'
+import { NO_HEADERS } from '../core/record.js'
+import {
+  ChangelogConsumer,
+  messagesByPartition,
+  OFFSET_BEGINNING,
+  partitionKey,
+} from './internals/changelog-consumer.js'
+import { encodeStoreKey, encodeStoreValue, ReadCachedKeyValueStore, type KeyValueStore } from './key-value-store.js'
 import type { StateDirectory } from './state-directory.js'
+import type { GlobalTableDefinition } from './store-definition.js'
 import type { StorePartition } from './store-partition.js'
-
 
 interface GlobalTable {
   readonly definition: GlobalTableDefinition
@@ -71,7 +75,11 @@ export class GlobalTables {
     for (const table of this.byName.values()) {
       const { topic } = table.definition
       for (let partition = 0; partition < (partitionCounts.get(topic) ?? 0); partition++) {
-        assignments.push({ topic, partition, offset: this.directory.globalCheckpoint(table.bytes, partition) ?? OFFSET_BEGINNING })
+        assignments.push({
+          topic,
+          partition,
+          offset: this.directory.globalCheckpoint(table.bytes, partition) ?? OFFSET_BEGINNING,
+        })
       }
     }
     const remaining = new Set(assignments.map((a) => partitionKey(a.topic, a.partition)))
@@ -86,7 +94,10 @@ export class GlobalTables {
     } finally {
       stopListening()
     }
-    this.log.info({ tables: [...this.byName.keys()], records: this.appliedRecords, ms: Date.now() - started }, 'global tables loaded')
+    this.log.info(
+      { tables: [...this.byName.keys()], records: this.appliedRecords, ms: Date.now() - started },
+      'global tables loaded',
+    )
   }
 
   /** Applies what has arrived since the last call, without waiting for more. */
@@ -122,8 +133,25 @@ export class GlobalTables {
       return { key: encodeStoreKey(key), value: encodeStoreValue(valueSerde.decode(message.value)) }
     } catch (error) {
       if (!(error instanceof RecordError)) throw error
-      const origin = { topic: message.topic, partition: message.partition, offset: message.offset, key: key === null ? null : Buffer.from(key), value: message.value }
-      this.deadLetter({ key, value: null, headers: NO_HEADERS, timestamp: message.timestamp ?? Date.now(), encodedValue: message.value ?? undefined, origin }, error, sourceName)
+      const origin = {
+        topic: message.topic,
+        partition: message.partition,
+        offset: message.offset,
+        key: key === null ? null : Buffer.from(key),
+        value: message.value,
+      }
+      this.deadLetter(
+        {
+          key,
+          value: null,
+          headers: NO_HEADERS,
+          timestamp: message.timestamp ?? Date.now(),
+          encodedValue: message.value ?? undefined,
+          origin,
+        },
+        error,
+        sourceName,
+      )
       return undefined
     }
   }

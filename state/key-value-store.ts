@@ -51,12 +51,15 @@ export class ReadCachedKeyValueStore extends KeyValueStore {
 const READ_CACHE_ENTRIES = 100_000
 
 /** LMDB's key limit (lmdb-js builds with 1978 bytes); a longer key is that record's problem. */
-export const MAX_KEY_BYTES = 1900
+const MAX_KEY_BYTES = 1900
 
 export function encodeStoreKey(key: string, prefix?: Buffer): Buffer {
   const bytes = Buffer.from(key, 'utf8')
   if (bytes.length + (prefix?.length ?? 0) > MAX_KEY_BYTES) {
-    throw new RecordError('STATE_KEY', `key of ${bytes.length} bytes is too long for a state store (at most ${MAX_KEY_BYTES})`)
+    throw new RecordError(
+      'STATE_KEY',
+      `key of ${bytes.length} bytes is too long for a state store (at most ${MAX_KEY_BYTES})`,
+    )
   }
   return prefix ? Buffer.concat([prefix, bytes]) : bytes
 }

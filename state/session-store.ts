@@ -32,7 +32,10 @@ export class SessionStore {
   overlapping(key: string, from: number, to: number): SessionEntry[] {
     const prefix = keyPrefix(key)
     const out: SessionEntry[] = []
-    for (const [bytes, value] of this.bytes.range(Buffer.concat([prefix, time(from)]), Buffer.concat([prefix, MAX_TIME, MAX_TIME]))) {
+    for (const [bytes, value] of this.bytes.range(
+      Buffer.concat([prefix, time(from)]),
+      Buffer.concat([prefix, MAX_TIME, MAX_TIME]),
+    )) {
       const end = Number(bytes.readBigUInt64BE(prefix.length))
       const start = Number(bytes.readBigUInt64BE(prefix.length + 8))
       if (start <= to) out.push({ key, start, end, value: decodeStoreValue(value) })
@@ -54,7 +57,10 @@ export class SessionStore {
   endingBetween(from: number, to: number): SessionEntry[] {
     if (to <= from) return []
     const out: SessionEntry[] = []
-    for (const [bytes] of this.bytes.range(Buffer.concat([Buffer.from([BY_END]), time(from)]), Buffer.concat([Buffer.from([BY_END]), time(to)]))) {
+    for (const [bytes] of this.bytes.range(
+      Buffer.concat([Buffer.from([BY_END]), time(from)]),
+      Buffer.concat([Buffer.from([BY_END]), time(to)]),
+    )) {
       const end = Number(bytes.readBigUInt64BE(1))
       const length = bytes.readUInt32BE(9)
       const key = bytes.toString('utf8', 13, 13 + length)

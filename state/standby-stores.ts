@@ -31,11 +31,19 @@ export class StandbyStores {
     private readonly log: Logger,
   ) {
     for (const { store, changelogTopic, partition } of candidates) {
-      this.stores.set(partitionKey(changelogTopic, partition), directory.storePartition(store, changelogTopic, partition))
+      this.stores.set(
+        partitionKey(changelogTopic, partition),
+        directory.storePartition(store, changelogTopic, partition),
+      )
     }
   }
 
-  static async connect(config: LibrdkafkaConfig, directory: StateDirectory, candidates: readonly StandbyCandidate[], log: Logger): Promise<StandbyStores> {
+  static async connect(
+    config: LibrdkafkaConfig,
+    directory: StateDirectory,
+    candidates: readonly StandbyCandidate[],
+    log: Logger,
+  ): Promise<StandbyStores> {
     return new StandbyStores(await ChangelogConsumer.connect(config, 'standby'), directory, candidates, log)
   }
 
@@ -50,7 +58,11 @@ export class StandbyStores {
     this.standby = next
     const assignment = [...next].map((key) => {
       const store = this.stores.get(key)!
-      return { topic: store.changelogTopic, partition: store.partition, offset: this.directory.checkpoint(store) ?? OFFSET_BEGINNING }
+      return {
+        topic: store.changelogTopic,
+        partition: store.partition,
+        offset: this.directory.checkpoint(store) ?? OFFSET_BEGINNING,
+      }
     })
     this.consumer.assign(assignment)
     this.log.info({ standbys: assignment.map((a) => `${a.topic}-${a.partition}`) }, 'standby store copies')
@@ -61,7 +73,13 @@ export class StandbyStores {
     // A run fetched before its task became active here is left out: the task's restore covers it.
     const runs = [...runsByPartition(await this.consumer.consume(1_000, 0))].filter(([key]) => this.standby.has(key))
     if (runs.length === 0) return
-    this.directory.restore(runs.map(([key, run]) => ({ store: this.stores.get(key)!, records: run, nextOffset: run[run.length - 1].offset + 1 })))
+    this.directory.restore(
+      runs.map(([key, run]) => ({
+        store: this.stores.get(key)!,
+        records: run,
+        nextOffset: run[run.length - 1].offset + 1,
+      })),
+    )
     for (const [, run] of runs) this.appliedRecords += run.length
   }
 

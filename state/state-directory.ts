@@ -1,7 +1,7 @@
+import type * as Lmdb from 'lmdb'
 import { mkdirSync } from 'node:fs'
-import { join } from 'node:path'
 import { createRequire } from 'node:module'
-import type { Database, RootDatabase } from 'lmdb'
+import { join } from 'node:path'
 import { TaskLock } from './internals/task-lock.js'
 import { StateError } from './state-error.js'
 import { StorePartition } from './store-partition.js'
@@ -15,11 +15,17 @@ import { StorePartition } from './store-partition.js'
  * databases are named `<store>/<partition>`.
  */
 export class StateDirectory {
-  private readonly checkpoints: Database<number, string>
+  private readonly checkpoints: Lmdb.Database<number, string>
   private readonly locks = new Map<string, TaskLock>()
 
-  private constructor(readonly path: string, private readonly env: RootDatabase) {
-    this.checkpoints = env.openDB<number, string>('kubestream.checkpoints', { encoding: 'msgpack', keyEncoding: 'ordered-binary' })
+  private constructor(
+    readonly path: string,
+    private readonly env: Lmdb.RootDatabase,
+  ) {
+    this.checkpoints = env.openDB<number, string>('kubestream.checkpoints', {
+      encoding: 'msgpack',
+      keyEncoding: 'ordered-binary',
+    })
   }
 
   static open(dir: string, applicationId: string): StateDirectory {
@@ -27,7 +33,12 @@ export class StateDirectory {
     try {
       mkdirSync(join(path, 'tasks'), { recursive: true })
       // maxDbs bounds named databases (one per store and task) for the life of the environment.
-      const env = lmdb().open({ path: join(path, 'state.lmdb'), maxDbs: 10_000, keyEncoding: 'binary', encoding: 'binary' })
+      const env = lmdb().open({
+        path: join(path, 'state.lmdb'),
+        maxDbs: 10_000,
+        keyEncoding: 'binary',
+        encoding: 'binary',
+      })
       return new StateDirectory(path, env)
     } catch (error) {
       throw new StateError('STATE_DIR', `cannot open state dir ${path}: ${(error as Error).message}`, { cause: error })
@@ -51,7 +62,10 @@ export class StateDirectory {
    * does not orphan the state.
    */
   storePartition(storeName: string, changelogTopic: string, partition: number): StorePartition {
-    const db = this.env.openDB<Buffer, Buffer>(`${storeName}/${partition}`, { keyEncoding: 'binary', encoding: 'binary' })
+    const db = this.env.openDB<Buffer, Buffer>(`${storeName}/${partition}`, {
+      keyEncoding: 'binary',
+      encoding: 'binary',
+    })
     return new StorePartition(storeName, changelogTopic, partition, db)
   }
 
@@ -70,7 +84,12 @@ export class StateDirectory {
   }
 
   /** Applies records of one partition of a global table's topic and the offset they reach, in one transaction. */
-  restoreGlobal(store: StorePartition, partition: number, records: ReadonlyArray<{ key: Buffer; value: Buffer | null }>, nextOffset: number): void {
+  restoreGlobal(
+    store: StorePartition,
+    partition: number,
+    records: ReadonlyArray<{ key: Buffer; value: Buffer | null }>,
+    nextOffset: number,
+  ): void {
     this.env.transactionSync(() => {
       for (const { key, value } of records) store.applyRestored(key, value)
       this.checkpoints.putSync(`${checkpointKey(store)}/${partition}`, nextOffset)
@@ -124,8 +143,8 @@ export class StateDirectory {
  * fan-out ~10% slower with ~60 MB more RSS (bench/fanout, A/B), so topologies without stores
  * never load it.
  */
-function lmdb(): typeof import('lmdb') {
-  return createRequire(import.meta.url)('lmdb') as typeof import('lmdb')
+function lmdb(): typeof Lmdb {
+  return createRequire(import.meta.url)('lmdb') as typeof Lmdb
 }
 
 /** Changelog records of one store read back in a row, and the offset after them. */

@@ -45,9 +45,11 @@ export class StorePartition {
   /** Entries with keys in [from, to), in key order, the buffer laid over what is on disk. */
   range(from: Buffer, to: Buffer): Array<[Buffer, Buffer]> {
     const merged = new Map<string, [Buffer, Buffer | null]>()
-    for (const { key, value } of this.db.getRange({ start: from, end: to })) merged.set((key as Buffer).toString('latin1'), [key as Buffer, value as Buffer])
+    for (const { key, value } of this.db.getRange({ start: from, end: to }))
+      merged.set(key.toString('latin1'), [key, value])
     for (const [id, change] of this.buffer) {
-      if (Buffer.compare(change.key, from) >= 0 && Buffer.compare(change.key, to) < 0) merged.set(id, [change.key, change.value])
+      if (Buffer.compare(change.key, from) >= 0 && Buffer.compare(change.key, to) < 0)
+        merged.set(id, [change.key, change.value])
     }
     const out: Array<[Buffer, Buffer]> = []
     for (const [key, value] of merged.values()) if (value !== null) out.push([key, value])
@@ -88,7 +90,7 @@ export class StorePartition {
 
   /** Every entry on disk, in key order (tests and tools; not the hot path). */
   entriesOnDisk(): Array<[Buffer, Buffer]> {
-    return [...this.db.getRange({})].map(({ key, value }) => [key as Buffer, value as Buffer])
+    return [...this.db.getRange({})].map(({ key, value }) => [key, value])
   }
 }
 

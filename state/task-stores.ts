@@ -1,9 +1,9 @@
 import type { RecordCollector } from '../core/record-collector.js'
-import type { StoreDefinition } from './store-definition.js'
 import { KeyValueStore } from './key-value-store.js'
-import type { StateDirectory } from './state-directory.js'
-import type { StorePartition } from './store-partition.js'
 import { SessionStore } from './session-store.js'
+import type { StateDirectory } from './state-directory.js'
+import type { StoreDefinition } from './store-definition.js'
+import type { StorePartition } from './store-partition.js'
 import { WindowStore } from './window-store.js'
 
 /**
@@ -16,7 +16,12 @@ export class TaskStores {
   private readonly windowed = new Map<string, WindowStore>()
   private readonly sessions = new Map<string, SessionStore>()
 
-  constructor(readonly taskId: string, partition: number, definitions: Iterable<StoreDefinition>, private readonly directory: StateDirectory) {
+  constructor(
+    readonly taskId: string,
+    partition: number,
+    definitions: Iterable<StoreDefinition>,
+    private readonly directory: StateDirectory,
+  ) {
     directory.lockTask(taskId)
     const partitions: StorePartition[] = []
     for (const definition of definitions) {
@@ -51,7 +56,14 @@ export class TaskStores {
   sendChangelog(collector: RecordCollector, timestamp: number): void {
     for (const store of this.partitions) {
       for (const { key, value } of store.changes()) {
-        collector.send({ topic: store.changelogTopic, partition: store.partition, key, value, headers: undefined, timestamp })
+        collector.send({
+          topic: store.changelogTopic,
+          partition: store.partition,
+          key,
+          value,
+          headers: undefined,
+          timestamp,
+        })
       }
     }
   }

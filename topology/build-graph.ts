@@ -1,13 +1,28 @@
 import { closest } from 'fastest-levenshtein'
-import { type DocumentPath, type Fail, formatPath, type Locator } from './document-path.js'
-import { TopologyError } from './errors.js'
+import { type CompiledExpression, compileExpression, ExpressionSyntaxError } from '../expression/expression.js'
+import { type CompiledTemplate, compileTemplate } from '../expression/template.js'
 import { aggregateOperator } from './aggregation.js'
-import { joinOperator, rejectTableChildren } from './join.js'
-import { compileExpression, type CompiledExpression, ExpressionSyntaxError } from '../expression/expression.js'
+import { type DocumentPath, type Fail, formatPath, type Locator } from './document-path.js'
 import { durationMs } from './duration.js'
-import type { GraphNode, KubernetesSettings, SinkNode, SourceNode, StepNode, StepOperator, TopologyGraph, TracerSettings } from './graph.js'
-import { type KubernetesSourceSpec, OPERATOR_KEYS, type StepSpec, type TopologyDocument, type TracerSourceSpec } from './spec.js'
-import { compileTemplate, type CompiledTemplate } from '../expression/template.js'
+import { TopologyError } from './errors.js'
+import type {
+  GraphNode,
+  KubernetesSettings,
+  SinkNode,
+  SourceNode,
+  StepNode,
+  StepOperator,
+  TopologyGraph,
+  TracerSettings,
+} from './graph.js'
+import { joinOperator, rejectTableChildren } from './join.js'
+import {
+  type KubernetesSourceSpec,
+  OPERATOR_KEYS,
+  type StepSpec,
+  type TopologyDocument,
+  type TracerSourceSpec,
+} from './spec.js'
 
 const DEFAULT_PROCESSING = {
   guarantee: 'at_least_once',
@@ -26,8 +41,17 @@ const DEFAULT_PROCESSING = {
  * environment the document was loaded with: defaults such as a lease's namespace
  * ($POD_NAMESPACE) come from it.
  */
-export function buildGraph(doc: TopologyDocument, locate: Locator = () => undefined, env: NodeJS.ProcessEnv = process.env): TopologyGraph {
-  const fail = (code: ConstructorParameters<typeof TopologyError>[0], reason: string, path: DocumentPath, offset?: number): never => {
+export function buildGraph(
+  doc: TopologyDocument,
+  locate: Locator = () => undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): TopologyGraph {
+  const fail = (
+    code: ConstructorParameters<typeof TopologyError>[0],
+    reason: string,
+    path: DocumentPath,
+    offset?: number,
+  ): never => {
     throw new TopologyError(code, reason, locate(path, offset))
   }
   const expression = (source: string, path: DocumentPath): CompiledExpression =>
@@ -37,19 +61,59 @@ export function buildGraph(doc: TopologyDocument, locate: Locator = () => undefi
 
   const nodes = new Map<string, GraphNode>()
   const claim = (node: GraphNode, path: DocumentPath) => {
-    if (nodes.has(node.name)) fail('DUPLICATE_NAME', `name "${node.name}" is used twice; sources, steps and sinks share one namespace`, [...path, 'name'])
+    if (nodes.has(node.name))
+      fail('DUPLICATE_NAME', `name "${node.name}" is used twice; sources, steps and sinks share one namespace`, [
+        ...path,
+        'name',
+      ])
     nodes.set(node.name, node)
   }
 
   const sources: SourceNode[] = doc.spec.sources.map((source, i) => {
     const readers = (['kafka', 'tracer', 'kubernetes'] as const).filter((reader) => source[reader])
-    if (readers.length !== 1) fail('SCHEMA', `source "${source.name}" must read exactly one of kafka, tracer or kubernetes (it has ${readers.length === 0 ? 'none' : readers.join(' and ')})`, ['spec', 'sources', i, readers[1] ?? 'name'])
-    const inputs = source.tracer ? (['socket', 'ndjsonFile', 'ndjsonSocket'] as const).filter((input) => source.tracer![input]) : ['socket']
-    if (inputs.length !== 1) fail('SCHEMA', `tracer source "${source.name}" must read exactly one of socket, ndjsonFile or ndjsonSocket`, ['spec', 'sources', i, 'tracer', inputs[1] ?? 'topic'])
-    if (source.tracer && source.table) fail('JOIN', `source "${source.name}" reads a tracer, which cannot be a table`, ['spec', 'sources', i, 'table'])
-    if (source.kubernetes && source.table) fail('JOIN', `source "${source.name}" reads the Kubernetes API; to join its rows, read its topic as a table in another source`, ['spec', 'sources', i, 'table'])
-    if (source.kubernetes?.node !== undefined && source.kubernetes.resource !== 'pods') fail('SCHEMA', `source "${source.name}": node applies to pods only (services and nodes are cluster-wide)`, ['spec', 'sources', i, 'kubernetes', 'node'])
-    if (source.kubernetes?.resource === 'nodes' && source.kubernetes.namespaces?.length) fail('SCHEMA', `source "${source.name}": nodes are not namespaced; remove namespaces`, ['spec', 'sources', i, 'kubernetes', 'namespaces'])
+    if (readers.length !== 1)
+      fail(
+        'SCHEMA',
+        `source "${source.name}" must read exactly one of kafka, tracer or kubernetes (it has ` +
+          `${readers.length === 0 ? 'none' : readers.join(' and ')})`,
+        ['spec', 'sources', i, readers[1] ?? 'name'],
+      )
+    const inputs = source.tracer
+      ? (['socket', 'ndjsonFile', 'ndjsonSocket'] as const).filter((input) => source.tracer![input])
+      : ['socket']
+    if (inputs.length !== 1)
+      fail('SCHEMA', `tracer source "${source.name}" must read exactly one of socket, ndjsonFile or ndjsonSocket`, [
+        'spec',
+        'sources',
+        i,
+        'tracer',
+        inputs[1] ?? 'topic',
+      ])
+    if (source.tracer && source.table)
+      fail('JOIN', `source "${source.name}" reads a tracer, which cannot be a table`, ['spec', 'sources', i, 'table'])
+    if (source.kubernetes && source.table)
+      fail(
+        'JOIN',
+        `source "${source.name}" reads the Kubernetes API; to join its rows, read its topic as a table in another ` +
+          `source`,
+        ['spec', 'sources', i, 'table'],
+      )
+    if (source.kubernetes?.node !== undefined && source.kubernetes.resource !== 'pods')
+      fail('SCHEMA', `source "${source.name}": node applies to pods only (services and nodes are cluster-wide)`, [
+        'spec',
+        'sources',
+        i,
+        'kubernetes',
+        'node',
+      ])
+    if (source.kubernetes?.resource === 'nodes' && source.kubernetes.namespaces?.length)
+      fail('SCHEMA', `source "${source.name}": nodes are not namespaced; remove namespaces`, [
+        'spec',
+        'sources',
+        i,
+        'kubernetes',
+        'namespaces',
+      ])
     const kafka = source.kafka
     const node: SourceNode = {
       kind: 'source',
@@ -58,10 +122,17 @@ export function buildGraph(doc: TopologyDocument, locate: Locator = () => undefi
       topic: kafka?.topic ?? source.tracer?.topic ?? source.kubernetes!.topic,
       format: kafka?.format ?? 'json',
       startOffset: kafka?.startOffset ?? 'earliest',
-      timestamp: kafka?.timestamp === undefined ? undefined : expression(kafka.timestamp, ['spec', 'sources', i, 'kafka', 'timestamp']),
-      table: source.table ? { store: source.table.store ?? source.name, global: source.table.global ?? false } : undefined,
+      timestamp:
+        kafka?.timestamp === undefined
+          ? undefined
+          : expression(kafka.timestamp, ['spec', 'sources', i, 'kafka', 'timestamp']),
+      table: source.table
+        ? { store: source.table.store ?? source.name, global: source.table.global ?? false }
+        : undefined,
       tracer: source.tracer ? tracerSettings(source.name, source.tracer) : undefined,
-      kubernetes: source.kubernetes ? kubernetesSettings(doc.metadata.name, source.name, source.kubernetes, env) : undefined,
+      kubernetes: source.kubernetes
+        ? kubernetesSettings(doc.metadata.name, source.name, source.kubernetes, env)
+        : undefined,
       children: [],
     }
     claim(node, ['spec', 'sources', i])
@@ -98,7 +169,14 @@ export function buildGraph(doc: TopologyDocument, locate: Locator = () => undefi
   })
 
   rejectSharedStores(sources, steps, fail)
-  wire([...steps.map((n, i) => [n, ['spec', 'steps', i]] as const), ...sinks.map((n, i) => [n, ['spec', 'sinks', i]] as const)], nodes, fail)
+  wire(
+    [
+      ...steps.map((n, i) => [n, ['spec', 'steps', i]] as const),
+      ...sinks.map((n, i) => [n, ['spec', 'sinks', i]] as const),
+    ],
+    nodes,
+    fail,
+  )
   rejectCycles(steps, nodes, fail)
   rejectTableChildren(sources, steps, sinks, fail)
 
@@ -113,23 +191,40 @@ export function buildGraph(doc: TopologyDocument, locate: Locator = () => undefi
   }
 }
 
-function stepOperator(step: StepSpec, path: DocumentPath, expression: (s: string, p: DocumentPath) => CompiledExpression, fail: Fail, sources: SourceNode[]): StepOperator {
+function stepOperator(
+  step: StepSpec,
+  path: DocumentPath,
+  expression: (s: string, p: DocumentPath) => CompiledExpression,
+  fail: Fail,
+  sources: SourceNode[],
+): StepOperator {
   const present = OPERATOR_KEYS.filter((key) => step[key] !== undefined)
   if (present.length !== 1) {
-    const reason = present.length === 0
-      ? `step "${step.name}" has no operator; give exactly one of ${OPERATOR_KEYS.join(', ')}`
-      : `step "${step.name}" has ${present.length} operators (${present.join(', ')}); a step takes exactly one, chain steps with from:`
+    const reason =
+      present.length === 0
+        ? `step "${step.name}" has no operator; give exactly one of ${OPERATOR_KEYS.join(', ')}`
+        : `step "${step.name}" has ${present.length} operators (${present.join(', ')}); a step takes exactly one, ` +
+          `chain steps with from:`
     fail('STEP_OPERATOR', reason, present.length === 0 ? [...path, 'name'] : [...path, present[1]])
   }
   const key = present[0]
   const at = [...path, key]
   switch (key) {
-    case 'filter': return { type: 'filter', predicate: expression(step.filter!, at) }
-    case 'map': return { type: 'map', projection: expression(step.map!, at) }
-    case 'flatMap': return { type: 'flatMap', projection: expression(step.flatMap!, at) }
-    case 'keyBy': return { type: 'keyBy', selector: expression(step.keyBy!, at) }
+    case 'filter':
+      return { type: 'filter', predicate: expression(step.filter!, at) }
+    case 'map':
+      return { type: 'map', projection: expression(step.map!, at) }
+    case 'flatMap':
+      return { type: 'flatMap', projection: expression(step.flatMap!, at) }
+    case 'keyBy':
+      return { type: 'keyBy', selector: expression(step.keyBy!, at) }
     case 'headers':
-      return { type: 'headers', headers: Object.entries(step.headers!).map(([name, source]) => [name, expression(source, [...at, name])] as const) }
+      return {
+        type: 'headers',
+        headers: Object.entries(step.headers!).map(
+          ([name, source]) => [name, expression(source, [...at, name])] as const,
+        ),
+      }
     case 'count':
     case 'reduce':
     case 'aggregate':
@@ -139,21 +234,32 @@ function stepOperator(step: StepSpec, path: DocumentPath, expression: (s: string
   }
 }
 
-function wire(consumers: ReadonlyArray<readonly [StepNode | SinkNode, DocumentPath]>, nodes: Map<string, GraphNode>, fail: Fail): void {
+function wire(
+  consumers: ReadonlyArray<readonly [StepNode | SinkNode, DocumentPath]>,
+  nodes: Map<string, GraphNode>,
+  fail: Fail,
+): void {
   for (const [node, path] of consumers) {
     const parent = nodes.get(node.from)
     if (!parent || parent.kind === 'sink') {
       const candidates = [...nodes.values()].filter((n) => n.kind !== 'sink' && n.name !== node.name).map((n) => n.name)
       const hint = candidates.length > 0 ? `; did you mean "${closest(node.from, candidates)}"?` : ''
       const what = parent ? 'a sink, which has no output' : 'not a source or step'
-      fail('DANGLING_FROM', `${node.kind} "${node.name}" reads from "${node.from}", which is ${what}${hint}`, [...path, 'from'])
+      fail('DANGLING_FROM', `${node.kind} "${node.name}" reads from "${node.from}", which is ${what}${hint}`, [
+        ...path,
+        'from',
+      ])
     }
-    parent!.children.push(node)
+    parent.children.push(node)
   }
 }
 
 function tracerSettings(sourceName: string, spec: TracerSourceSpec): TracerSettings {
-  const [mode, address] = spec.socket ? ['http', spec.socket] as const : spec.ndjsonFile ? ['file', spec.ndjsonFile] as const : ['socket', spec.ndjsonSocket!] as const
+  const [mode, address] = spec.socket
+    ? (['http', spec.socket] as const)
+    : spec.ndjsonFile
+      ? (['file', spec.ndjsonFile] as const)
+      : (['socket', spec.ndjsonSocket!] as const)
   return {
     mode,
     address,
@@ -168,14 +274,23 @@ function tracerSettings(sourceName: string, spec: TracerSourceSpec): TracerSetti
   }
 }
 
-function kubernetesSettings(applicationId: string, sourceName: string, spec: KubernetesSourceSpec, env: NodeJS.ProcessEnv): KubernetesSettings {
+function kubernetesSettings(
+  applicationId: string,
+  sourceName: string,
+  spec: KubernetesSourceSpec,
+  env: NodeJS.ProcessEnv,
+): KubernetesSettings {
   const node = spec.node || undefined
   const election = spec.leaderElection ?? node === undefined
-  const lease = election === false ? undefined : {
-    name: (typeof election === 'object' ? election.lease : undefined) ?? `${applicationId}-${sourceName}`,
-    namespace: (typeof election === 'object' ? election.namespace : undefined) ?? (env.POD_NAMESPACE || 'default'),
-    durationMs: durationMs((typeof election === 'object' ? election.duration : undefined) ?? '15s'),
-  }
+  const lease =
+    election === false
+      ? undefined
+      : {
+          name: (typeof election === 'object' ? election.lease : undefined) ?? `${applicationId}-${sourceName}`,
+          namespace:
+            (typeof election === 'object' ? election.namespace : undefined) ?? (env.POD_NAMESPACE || 'default'),
+          durationMs: durationMs((typeof election === 'object' ? election.duration : undefined) ?? '15s'),
+        }
   const store = spec.store ?? `${sourceName}-landed`
   return {
     resource: spec.resource,
@@ -203,7 +318,12 @@ function rejectSharedStores(sources: SourceNode[], steps: StepNode[], fail: Fail
   steps.forEach((step, i) => {
     if (step.operator.type !== 'aggregate') return
     const owner = owners.get(step.operator.store)
-    if (owner) fail('STORE', `"${owner}" and "${step.name}" both use store "${step.operator.store}"; a store belongs to one step or table`, ['spec', 'steps', i, step.operator.kind])
+    if (owner)
+      fail(
+        'STORE',
+        `"${owner}" and "${step.name}" both use store "${step.operator.store}"; a store belongs to one step or table`,
+        ['spec', 'steps', i, step.operator.kind],
+      )
     owners.set(step.operator.store, step.name)
   })
 }
@@ -213,7 +333,13 @@ function rejectCycles(steps: StepNode[], nodes: Map<string, GraphNode>, fail: Fa
     const seen = new Set<string>([step.name])
     let current: GraphNode | undefined = nodes.get(step.from)
     while (current && current.kind === 'step') {
-      if (seen.has(current.name)) fail('CYCLE', `step "${step.name}" is part of a cycle: ${[...seen].join(' → ')} → ${current.name}`, ['spec', 'steps', i, 'from'])
+      if (seen.has(current.name))
+        fail('CYCLE', `step "${step.name}" is part of a cycle: ${[...seen].join(' → ')} → ${current.name}`, [
+          'spec',
+          'steps',
+          i,
+          'from',
+        ])
       seen.add(current.name)
       current = nodes.get(current.from)
     }

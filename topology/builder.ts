@@ -1,8 +1,19 @@
 import type { TopologyGraph } from './graph.js'
 import { graphFromDocument } from './load.js'
 import {
-  type AggregationSpec, API_VERSION, type DeadLetterSettings, type JoinSpec, type TableSpec, type TracerSourceSpec, type KafkaSettings, type KubernetesSourceSpec, type ProcessingSettings, type SinkSpec,
-  type SourceSpec, type StepSpec, type TopologyDocument,
+  type AggregationSpec,
+  API_VERSION,
+  type DeadLetterSettings,
+  type JoinSpec,
+  type KafkaSettings,
+  type KubernetesSourceSpec,
+  type ProcessingSettings,
+  type SinkSpec,
+  type SourceSpec,
+  type StepSpec,
+  type TableSpec,
+  type TopologyDocument,
+  type TracerSourceSpec,
 } from './spec.js'
 
 export interface TopologyOptions {
@@ -30,7 +41,10 @@ export class TopologyBuilder {
   private readonly steps: StepSpec[] = []
   private readonly sinks: SinkSpec[] = []
 
-  constructor(readonly applicationId: string, private readonly options: TopologyOptions = {}) {}
+  constructor(
+    readonly applicationId: string,
+    private readonly options: TopologyOptions = {},
+  ) {}
 
   source(name: string, kafka: NonNullable<SourceSpec['kafka']>, description?: string): StreamBuilder {
     this.sources.push({ name, kafka, ...(description ? { description } : {}) })
@@ -49,7 +63,10 @@ export class TopologyBuilder {
     return new StreamBuilder(this, name)
   }
 
-  /** The Kubernetes API (list + watch): events as envelopes, or pods, services, nodes as rows by IP, land in `kubernetes.topic`. */
+  /**
+   * The Kubernetes API (list + watch): events as envelopes, or pods, services, nodes as rows by IP, land in
+   * `kubernetes.topic`.
+   */
   kubernetes(name: string, kubernetes: KubernetesSourceSpec, description?: string): StreamBuilder {
     this.sources.push({ name, kubernetes, ...(description ? { description } : {}) })
     return new StreamBuilder(this, name)
@@ -91,7 +108,10 @@ export class TopologyBuilder {
 
 /** The output of a source or step, to which further steps and sinks attach. */
 export class StreamBuilder {
-  constructor(private readonly topology: TopologyBuilder, readonly name: string) {}
+  constructor(
+    private readonly topology: TopologyBuilder,
+    readonly name: string,
+  ) {}
 
   filter(name: string, predicate: string): StreamBuilder {
     return this.step({ name, from: this.name, filter: predicate })
@@ -123,7 +143,10 @@ export class StreamBuilder {
     return this.step({ name, from: this.name, reduce: { ...options, reducer } })
   }
 
-  /** Folds values per key: starts at `initializer`, then each record gives `adder` (CEL over `aggregate`, `value`, `key`). */
+  /**
+   * Folds values per key: starts at `initializer`, then each record gives `adder` (CEL over `aggregate`, `value`,
+   * `key`).
+   */
   aggregate(name: string, fold: { initializer: string; adder: string }, options: AggregationSpec = {}): StreamBuilder {
     return this.step({ name, from: this.name, aggregate: { ...options, ...fold } })
   }

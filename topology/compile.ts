@@ -1,11 +1,11 @@
-import type { TopicSpec } from '../core/record-collector.js'
-import { projectedJson, type Serde, serdes } from '../connectors/serde/serde.js'
 import { sanitizeTopicName } from '../connectors/kafka/topic-name.js'
+import { projectedJson, type Serde, serdes } from '../connectors/serde/serde.js'
+import type { TopicSpec } from '../core/record-collector.js'
 import type { GlobalTableDefinition, StoreDefinition } from '../state/store-definition.js'
 import { TopologyError } from './errors.js'
 import type { SourceNode, StepNode, TopologyGraph } from './graph.js'
-import type { Format } from './spec.js'
 import { sourceFieldTree } from './source-fields.js'
+import type { Format } from './spec.js'
 
 /**
  * A sub-topology (Kafka Streams' sub-topology): input topics and everything downstream of them
@@ -66,7 +66,12 @@ export function compileTopology(graph: TopologyGraph): CompiledTopology {
   const subTopologies: Array<{ id: number; inputs: SubTopologyInput[]; stores: Map<string, StoreDefinition> }> = []
   const repartitionBefore = new Map<string, RepartitionDefinition>()
 
-  const visit = (sub: (typeof subTopologies)[number], node: SourceNode | StepNode, keyChanged: boolean, format: Format) => {
+  const visit = (
+    sub: (typeof subTopologies)[number],
+    node: SourceNode | StepNode,
+    keyChanged: boolean,
+    format: Format,
+  ) => {
     for (const child of node.children) {
       if (child.kind === 'sink') continue
       const { operator } = child
@@ -107,7 +112,12 @@ export function compileTopology(graph: TopologyGraph): CompiledTopology {
   const addTable = (sub: (typeof subTopologies)[number], tableName: string, step: string) => {
     const owner = tableOwners.get(tableName)
     if (owner === sub.id) return
-    if (owner !== undefined) throw new TopologyError('JOIN', `table "${tableName}" is joined in two sub-topologies (${owner} and ${sub.id}); join it once, or make it global`)
+    if (owner !== undefined)
+      throw new TopologyError(
+        'JOIN',
+        `table "${tableName}" is joined in two sub-topologies (${owner} and ${sub.id}); join it once, or make it ` +
+          `global`,
+      )
     tableOwners.set(tableName, sub.id)
     const table = graph.sources.find((s) => s.name === tableName)!
     sub.inputs.push({ source: table, valueSerde: serdes[table.format] })
@@ -125,14 +135,24 @@ export function compileTopology(graph: TopologyGraph): CompiledTopology {
 
   const fixedTopics: Array<readonly [string, TopicSpec]> = [[graph.deadLetter.topic, graph.deadLetter]]
   for (const node of graph.nodes.values()) {
-    if (node.kind === 'sink' && node.topic.isStatic) fixedTopics.push([sanitizeTopicName(node.topic.source), node.topicSettings])
+    if (node.kind === 'sink' && node.topic.isStatic)
+      fixedTopics.push([sanitizeTopicName(node.topic.source), node.topicSettings])
     if (node.kind === 'source' && node.tracer) fixedTopics.push([node.topic, node.tracer.topicSettings])
     if (node.kind === 'source' && node.kubernetes) {
       fixedTopics.push([node.topic, node.kubernetes.topicSettings])
-      if (node.kubernetes.changelogTopic) fixedTopics.push([node.kubernetes.changelogTopic, { partitions: 1, config: { 'cleanup.policy': 'compact' } }])
+      if (node.kubernetes.changelogTopic)
+        fixedTopics.push([node.kubernetes.changelogTopic, { partitions: 1, config: { 'cleanup.policy': 'compact' } }])
     }
   }
-  const globalTables = graph.sources.filter((s) => s.table?.global).map((source) => ({ source, sourceName: source.name, topic: source.topic, store: source.table!.store, valueSerde: serdes[source.format] }))
+  const globalTables = graph.sources
+    .filter((s) => s.table?.global)
+    .map((source) => ({
+      source,
+      sourceName: source.name,
+      topic: source.topic,
+      store: source.table!.store,
+      valueSerde: serdes[source.format],
+    }))
   return { graph, subTopologies, globalTables, repartitionBefore, fixedTopics }
 }
 
@@ -143,7 +163,14 @@ function input(source: SourceNode, repartition?: RepartitionDefinition): SubTopo
 
 /** The source side of a repartition topic: it feeds only the stateful step it was made for. */
 function repartitionSource(repartition: RepartitionDefinition, step: StepNode): SourceNode {
-  return { kind: 'source', name: repartition.topic, topic: repartition.topic, format: repartition.format, startOffset: 'earliest', children: [step] }
+  return {
+    kind: 'source',
+    name: repartition.topic,
+    topic: repartition.topic,
+    format: repartition.format,
+    startOffset: 'earliest',
+    children: [step],
+  }
 }
 
 function storeOf(applicationId: string, step: string, name: string, type: StoreDefinition['type']): StoreDefinition {
@@ -154,7 +181,11 @@ function rejectSharedSourceTopics(graph: TopologyGraph): void {
   const readers = new Map<string, string>()
   for (const source of graph.sources) {
     const other = readers.get(source.topic)
-    if (other) throw new TopologyError('DUPLICATE_NAME', `sources "${other}" and "${source.name}" both read topic ${source.topic}`)
+    if (other)
+      throw new TopologyError(
+        'DUPLICATE_NAME',
+        `sources "${other}" and "${source.name}" both read topic ${source.topic}`,
+      )
     readers.set(source.topic, source.name)
   }
 }

@@ -1,7 +1,16 @@
-import { formatDuration } from './duration.js'
-import { type CompiledTopology, compileTopology, type RepartitionDefinition } from './compile.js'
-import type { AggregateOperator, GraphNode, SinkNode, SourceNode, StepNode, StepOperator, TopologyGraph } from './graph.js'
 import { fieldPathsOf } from '../expression/value-reads.js'
+import { type CompiledTopology, compileTopology, type RepartitionDefinition } from './compile.js'
+import { formatDuration } from './duration.js'
+import type {
+  AggregateOperator,
+  GraphNode,
+  KubernetesSettings,
+  SourceNode,
+  StepNode,
+  StepOperator,
+  TopologyGraph,
+  TracerSettings,
+} from './graph.js'
 import { sourceFieldTree } from './source-fields.js'
 
 /** A text tree like Kafka Streams' Topology#describe(): sub-topologies, each node with its arrows. */
@@ -13,18 +22,26 @@ export function describeText(graph: TopologyGraph): string {
     for (const { source, repartition } of sub.inputs) {
       for (const { node, cut } of walk(source, compiled, repartition)) {
         if (cut) {
-          lines.push(`    Sink: ${cut.topic} (repartition, read by sub-topology ${subTopologyReading(compiled, cut.topic)})`, `      <-- ${(node as StepNode).from}`)
+          lines.push(
+            `    Sink: ${cut.topic} (repartition, read by sub-topology ${subTopologyReading(compiled, cut.topic)})`,
+            `      <-- ${(node as StepNode).from}`,
+          )
           continue
         }
         lines.push(`    ${headline(node)}`)
-        if (node.kind === 'source' && node.format === 'json' && !node.table) lines.push(`      decodes: ${decodedFields(node)}`)
-        if (node.kind === 'step' && node.operator.type === 'aggregate') lines.push(`      store: ${node.operator.store} (changelog: ${sub.stores.get(node.operator.store)!.changelogTopic})`)
+        if (node.kind === 'source' && node.format === 'json' && !node.table)
+          lines.push(`      decodes: ${decodedFields(node)}`)
+        if (node.kind === 'step' && node.operator.type === 'aggregate')
+          lines.push(
+            `      store: ${node.operator.store} (changelog: ${sub.stores.get(node.operator.store)!.changelogTopic})`,
+          )
         const children = node.children.map((child) => {
           const through = compiled.repartitionBefore.get(child.name)
           return through && through !== repartition ? through.topic : child.name
         })
         if (children.length > 0) lines.push(`      --> ${children.join(', ')}`)
-        if (node.kind !== 'source') lines.push(`      <-- ${repartition?.step === node.name ? repartition.topic : node.from}`)
+        if (node.kind !== 'source')
+          lines.push(`      <-- ${repartition?.step === node.name ? repartition.topic : node.from}`)
       }
     }
   }
@@ -56,13 +73,18 @@ export function describeMermaid(graph: TopologyGraph): string {
         else lines.push(`    ${id(node.name)}["${text}"]`)
         for (const child of node.children) {
           const through = compiled.repartitionBefore.get(child.name)
-          edges.push(through && through !== repartition ? `  ${id(node.name)} --> ${id(through.topic)}` : `  ${id(node.name)} --> ${id(child.name)}`)
+          edges.push(
+            through && through !== repartition
+              ? `  ${id(node.name)} --> ${id(through.topic)}`
+              : `  ${id(node.name)} --> ${id(child.name)}`,
+          )
         }
       }
     }
     lines.push('  end')
   }
-  for (const table of compiled.globalTables) lines.push(`  ${id(table.source.name)}[("${label(headline(table.source))}")]`)
+  for (const table of compiled.globalTables)
+    lines.push(`  ${id(table.source.name)}[("${label(headline(table.source))}")]`)
   return [...lines, ...edges].join('\n') + '\n'
 }
 
@@ -86,13 +108,37 @@ function subTopologyReading(compiled: CompiledTopology, topic: string): number {
   return compiled.subTopologies.find((sub) => sub.inputs.some((input) => input.source.topic === topic))!.id
 }
 
+function tracerText(tracer: TracerSettings): string {
+  const reads =
+    tracer.mode === 'http'
+      ? `GET ${tracer.path} on ${tracer.address} every ${formatDuration(tracer.intervalMs)}`
+      : `NDJSON ${tracer.mode} ${tracer.address}`
+  return `tracer ${reads}, counters in store ${tracer.store}`
+}
+
+function kubernetesText(kubernetes: KubernetesSettings): string {
+  const where = [
+    kubernetes.namespaces.length ? ` in ${kubernetes.namespaces.join(', ')}` : '',
+    kubernetes.node ? ` on node ${kubernetes.node}` : '',
+    kubernetes.lease ? `, leader by lease ${kubernetes.lease.namespace}/${kubernetes.lease.name}` : '',
+  ]
+  return `Kubernetes ${kubernetes.resource} list+watch${where.join('')}, landed versions in store ${kubernetes.store}`
+}
+
 function headline(node: GraphNode): string {
   switch (node.kind) {
-    case 'source': if (node.tracer) return `Source: ${node.name} (tracer ${node.tracer.mode === 'http' ? `GET ${node.tracer.path} on ${node.tracer.address} every ${formatDuration(node.tracer.intervalMs)}` : `NDJSON ${node.tracer.mode} ${node.tracer.address}`}, counters in store ${node.tracer.store}; lands in topic: ${node.topic})`
-      if (node.kubernetes) return `Source: ${node.name} (Kubernetes ${node.kubernetes.resource} list+watch${node.kubernetes.namespaces.length ? ` in ${node.kubernetes.namespaces.join(', ')}` : ''}${node.kubernetes.node ? ` on node ${node.kubernetes.node}` : ''}${node.kubernetes.lease ? `, leader by lease ${node.kubernetes.lease.namespace}/${node.kubernetes.lease.name}` : ''}, landed versions in store ${node.kubernetes.store}; lands in topic: ${node.topic})`
-      return `${node.table ? (node.table.global ? 'Global table' : 'Table') : 'Source'}: ${node.name} (topic: ${node.topic}, format: ${node.format}${node.table ? `, store: ${node.table.store}` : ''})`
-    case 'step': return `Processor: ${node.name} (${operatorText((node as StepNode).operator)})`
-    case 'sink': return `Sink: ${node.name} (topic: ${(node as SinkNode).topic.source})`
+    case 'source':
+      if (node.tracer) return `Source: ${node.name} (${tracerText(node.tracer)}; lands in topic: ${node.topic})`
+      if (node.kubernetes)
+        return `Source: ${node.name} (${kubernetesText(node.kubernetes)}; lands in topic: ${node.topic})`
+      return (
+        `${node.table ? (node.table.global ? 'Global table' : 'Table') : 'Source'}: ${node.name} (topic: ` +
+        `${node.topic}, format: ${node.format}${node.table ? `, store: ${node.table.store}` : ''})`
+      )
+    case 'step':
+      return `Processor: ${node.name} (${operatorText(node.operator)})`
+    case 'sink':
+      return `Sink: ${node.name} (topic: ${node.topic.source})`
   }
 }
 
@@ -105,13 +151,23 @@ function decodedFields(source: SourceNode): string {
 
 function operatorText(operator: StepOperator): string {
   switch (operator.type) {
-    case 'filter': return `filter: ${oneLine(operator.predicate.source)}`
-    case 'map': return `map: ${oneLine(operator.projection.source)}`
-    case 'flatMap': return `flatMap: ${oneLine(operator.projection.source)}`
-    case 'keyBy': return `keyBy: ${oneLine(operator.selector.source)}`
-    case 'headers': return `headers: ${operator.headers.map(([name]) => name).join(', ')}`
-    case 'aggregate': return aggregationText(operator)
-    case 'join': return `${operator.joinType} join ${operator.global ? 'global ' : ''}table ${operator.table}${operator.key ? ` on ${oneLine(operator.key.source)}` : ''}`
+    case 'filter':
+      return `filter: ${oneLine(operator.predicate.source)}`
+    case 'map':
+      return `map: ${oneLine(operator.projection.source)}`
+    case 'flatMap':
+      return `flatMap: ${oneLine(operator.projection.source)}`
+    case 'keyBy':
+      return `keyBy: ${oneLine(operator.selector.source)}`
+    case 'headers':
+      return `headers: ${operator.headers.map(([name]) => name).join(', ')}`
+    case 'aggregate':
+      return aggregationText(operator)
+    case 'join':
+      return (
+        `${operator.joinType} join ${operator.global ? 'global ' : ''}table ` +
+        `${operator.table}${operator.key ? ` on ${oneLine(operator.key.source)}` : ''}`
+      )
   }
 }
 
@@ -119,7 +175,11 @@ function aggregationText(operator: AggregateOperator): string {
   const parts = [`${operator.kind}`, `store: ${operator.store}`]
   const { window } = operator
   if (window?.type === 'hopping') {
-    parts.push(window.advance === window.size ? `tumbling ${formatDuration(window.size)}` : `hopping ${formatDuration(window.size)} every ${formatDuration(window.advance)}`)
+    parts.push(
+      window.advance === window.size
+        ? `tumbling ${formatDuration(window.size)}`
+        : `hopping ${formatDuration(window.size)} every ${formatDuration(window.advance)}`,
+    )
   }
   if (window?.type === 'session') parts.push(`session gap ${formatDuration(window.gap)}`)
   if (window) parts.push(`grace ${formatDuration(window.grace)}`, `emit ${operator.emit}`)

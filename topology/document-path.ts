@@ -11,5 +11,8 @@ export type Fail = (code: TopologyErrorCode, reason: string, path: DocumentPath,
 
 /** `spec.steps[0].filter`: a path as the operator reads it in an error. */
 export function formatPath(path: DocumentPath): string {
-  return path.reduce<string>((out, part) => (typeof part === 'number' ? `${out}[${part}]` : out ? `${out}.${part}` : part), '')
+  return path.reduce<string>(
+    (out, part) => (typeof part === 'number' ? `${out}[${part}]` : out ? `${out}.${part}` : part),
+    '',
+  )
 }

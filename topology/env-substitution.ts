@@ -9,7 +9,10 @@ const VARIABLE = /\$(\$?)\{([A-Z_][A-Z0-9_]*)(?::-([^}]*))?\}/g
 
 /** The topology load turns it into a TopologyError (ENV) at the variable's line and column. */
 export class MissingVariableError extends KubestreamError<'ENV'> {
-  constructor(readonly variable: string, readonly offset: number) {
+  constructor(
+    readonly variable: string,
+    readonly offset: number,
+  ) {
     super('ENV', `environment variable ${variable} is not set and has no default (write \${${variable}:-default})`)
   }
 
@@ -20,11 +23,14 @@ export class MissingVariableError extends KubestreamError<'ENV'> {
 
 export function substituteEnv(text: string, env: NodeJS.ProcessEnv = process.env): string {
   if (!text.includes('${')) return text
-  return text.replace(VARIABLE, (match, escaped: string, variable: string, fallback: string | undefined, offset: number) => {
-    if (escaped) return match.slice(1)
-    const value = env[variable]
-    if (value !== undefined && value !== '') return value
-    if (fallback !== undefined) return fallback
-    throw new MissingVariableError(variable, offset)
-  })
+  return text.replace(
+    VARIABLE,
+    (match, escaped: string, variable: string, fallback: string | undefined, offset: number) => {
+      if (escaped) return match.slice(1)
+      const value = env[variable]
+      if (value !== undefined && value !== '') return value
+      if (fallback !== undefined) return fallback
+      throw new MissingVariableError(variable, offset)
+    },
+  )
 }

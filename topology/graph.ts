@@ -1,6 +1,13 @@
 import type { CompiledExpression } from '../expression/expression.js'
-import type { DeadLetterSettings, Format, KafkaSettings, KubernetesResource, ProcessingSettings, TopicSettings } from './spec.js'
 import type { CompiledTemplate } from '../expression/template.js'
+import type {
+  DeadLetterSettings,
+  Format,
+  KafkaSettings,
+  KubernetesResource,
+  ProcessingSettings,
+  TopicSettings,
+} from './spec.js'
 
 /**
  * The logical topology: named nodes wired parent → children, expressions compiled.
@@ -49,7 +56,10 @@ export interface KubernetesSettings {
   /** Unset: every replica that ingests runs the watch (the node-scoped mode). */
   readonly lease?: { readonly name: string; readonly namespace: string; readonly durationMs: number }
   readonly store: string
-  /** The store's compacted changelog (`<application id>-<store>-changelog`); unset in the node-scoped mode, whose state stays on its node. */
+  /**
+   * The store's compacted changelog (`<application id>-<store>-changelog`); unset in the node-scoped mode, whose state
+   * stays on its node.
+   */
   readonly changelogTopic?: string
   readonly maxBackoffMs: number
   readonly watchTimeoutSeconds: number
@@ -114,7 +124,13 @@ export interface AggregateOperator {
 
 /** Windows in milliseconds. Tumbling windows are hopping windows whose advance is their size. */
 export type WindowDefinition =
-  | { readonly type: 'hopping'; readonly size: number; readonly advance: number; readonly grace: number; readonly retention: number }
+  | {
+      readonly type: 'hopping'
+      readonly size: number
+      readonly advance: number
+      readonly grace: number
+      readonly retention: number
+    }
   | { readonly type: 'session'; readonly gap: number; readonly grace: number; readonly retention: number }
 
 export interface StepNode extends NodeBase {

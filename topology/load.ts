@@ -1,16 +1,18 @@
-import { readFileSync } from 'node:fs'
 import { Ajv, type ErrorObject } from 'ajv'
 import { closest } from 'fastest-levenshtein'
+import { readFileSync } from 'node:fs'
 import { isMap, isScalar, LineCounter, parse, parseDocument, visit, type Document, type Node as YamlNode } from 'yaml'
 import { buildGraph } from './build-graph.js'
-import { type DocumentPath, formatPath, type Locator } from './document-path.js'
+import { formatPath, type DocumentPath, type Locator } from './document-path.js'
 import { MissingVariableError, substituteEnv } from './env-substitution.js'
 import { TopologyError, type SourcePosition } from './errors.js'
 import type { TopologyGraph } from './graph.js'
 import { topologySchema } from './schema.js'
 import type { TopologyDocument } from './spec.js'
 
-const validate = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true }).compile<TopologyDocument>(topologySchema)
+const validate = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true }).compile<TopologyDocument>(
+  topologySchema,
+)
 
 /** Reads, validates and compiles a topology file. Every failure is a TopologyError with file:line:column. */
 export function loadTopologyFile(file: string, env: NodeJS.ProcessEnv = process.env): TopologyGraph {
@@ -33,13 +35,19 @@ export function loadTopology(text: string, file = '<topology>', env: NodeJS.Proc
   substituteEnvInScalars(doc, env, at)
   const value = doc.toJS() as unknown
   const locate: Locator = (path, offsetInValue) => locateInDocument(doc, text, path, offsetInValue, at)
-  if (!validate(value)) throw schemaError(validate.errors ?? [], locate, (path, field) => locateKey(doc, path, field, at))
+  if (!validate(value))
+    throw schemaError(validate.errors ?? [], locate, (path, field) => locateKey(doc, path, field, at))
   return buildGraph(value, locate, env)
 }
 
 /** A document built in code (TopologyBuilder): the same checks, without positions. */
 export function graphFromDocument(value: unknown): TopologyGraph {
-  if (!validate(value)) throw schemaError(validate.errors ?? [], () => undefined, () => undefined)
+  if (!validate(value))
+    throw schemaError(
+      validate.errors ?? [],
+      () => undefined,
+      () => undefined,
+    )
   return buildGraph(value)
 }
 
@@ -75,7 +83,13 @@ function retype(text: string): unknown {
  * The expression text is searched for in the node's source so quoting and block scalars
  * (`|`, `>`) map back correctly.
  */
-function locateInDocument(doc: Document, text: string, path: DocumentPath, offsetInValue: number | undefined, at: (offset: number) => SourcePosition): SourcePosition | undefined {
+function locateInDocument(
+  doc: Document,
+  text: string,
+  path: DocumentPath,
+  offsetInValue: number | undefined,
+  at: (offset: number) => SourcePosition,
+): SourcePosition | undefined {
   const node = nodeAt(doc, path)
   const range = node?.range
   if (!range) return undefined
@@ -99,7 +113,11 @@ function nodeAt(doc: Document, path: DocumentPath): YamlNode | undefined {
 }
 
 /** Picks the most useful of ajv's errors and words it for the person who wrote the file. */
-function schemaError(errors: ErrorObject[], locate: Locator, locateField: (path: DocumentPath, field: string) => SourcePosition | undefined): TopologyError {
+function schemaError(
+  errors: ErrorObject[],
+  locate: Locator,
+  locateField: (path: DocumentPath, field: string) => SourcePosition | undefined,
+): TopologyError {
   const unknown = errors.find((e) => e.keyword === 'additionalProperties')
   const first = unknown ?? errors.find((e) => e.keyword !== 'if') ?? errors[0]
   const path = pointerToPath(first.instancePath)
@@ -108,20 +126,37 @@ function schemaError(errors: ErrorObject[], locate: Locator, locateField: (path:
     const field = String(first.params.additionalProperty)
     const allowed = Object.keys(schemaAt(path)?.properties ?? {})
     const hint = allowed.length > 0 ? `; did you mean "${closest(field, allowed)}"?` : ''
-    return new TopologyError('UNKNOWN_FIELD', `unknown field "${field}" in ${where}${hint}`, locateField(path, field) ?? locate(path))
+    return new TopologyError(
+      'UNKNOWN_FIELD',
+      `unknown field "${field}" in ${where}${hint}`,
+      locateField(path, field) ?? locate(path),
+    )
   }
   if (first.keyword === 'required') {
-    return new TopologyError('SCHEMA', `${where} is missing required field "${String(first.params.missingProperty)}"`, locate(path))
+    return new TopologyError(
+      'SCHEMA',
+      `${where} is missing required field "${String(first.params.missingProperty)}"`,
+      locate(path),
+    )
   }
   if (first.keyword === 'enum' || first.keyword === 'const') {
     const allowed = (first.params.allowedValues as unknown[] | undefined) ?? [first.params.allowedValue]
-    return new TopologyError('SCHEMA', `${where} must be one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}`, locate(path))
+    return new TopologyError(
+      'SCHEMA',
+      `${where} must be one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}`,
+      locate(path),
+    )
   }
   return new TopologyError('SCHEMA', `${where} ${first.message ?? 'is invalid'}`, locate(path))
 }
 
 /** Where a key (not its value) is written: an unknown field is reported at its name. */
-function locateKey(doc: Document, path: DocumentPath, field: string, at: (offset: number) => SourcePosition): SourcePosition | undefined {
+function locateKey(
+  doc: Document,
+  path: DocumentPath,
+  field: string,
+  at: (offset: number) => SourcePosition,
+): SourcePosition | undefined {
   const parent = doc.getIn(path, true)
   if (!isMap(parent)) return undefined
   const pair = parent.items.find((item) => isScalar(item.key) && item.key.value === field)
@@ -131,17 +166,22 @@ function locateKey(doc: Document, path: DocumentPath, field: string, at: (offset
 
 function pointerToPath(pointer: string): DocumentPath {
   if (!pointer) return []
-  return pointer.slice(1).split('/').map((part) => {
-    const unescaped = part.replace(/~1/g, '/').replace(/~0/g, '~')
-    return /^\d+$/.test(unescaped) ? Number(unescaped) : unescaped
-  })
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((part) => {
+      const unescaped = part.replace(/~1/g, '/').replace(/~0/g, '~')
+      return /^\d+$/.test(unescaped) ? Number(unescaped) : unescaped
+    })
 }
 
-interface SchemaNode { properties?: Record<string, SchemaNode>; items?: SchemaNode }
+interface SchemaNode {
+  properties?: Record<string, SchemaNode>
+  items?: SchemaNode
+}
 
 function schemaAt(path: DocumentPath): SchemaNode | undefined {
   let node: SchemaNode | undefined = topologySchema as unknown as SchemaNode
   for (const part of path) node = typeof part === 'number' ? node?.items : node?.properties?.[part]
   return node
 }
-

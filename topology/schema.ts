@@ -14,7 +14,10 @@ const topicSettings = {
 } as const
 const format = { enum: ['json', 'string', 'bytes'] } as const
 const duration = {
-  anyOf: [{ type: 'integer', minimum: 0 }, { type: 'string', pattern: '^[0-9]+(ms|s|m|h|d)$' }],
+  anyOf: [
+    { type: 'integer', minimum: 0 },
+    { type: 'string', pattern: '^[0-9]+(ms|s|m|h|d)$' },
+  ],
   description: 'milliseconds, or a number with ms, s, m, h or d',
 } as const
 const aggregation = {
@@ -22,10 +25,21 @@ const aggregation = {
   window: {
     type: 'object',
     additionalProperties: false,
-    properties: { tumbling: duration, hopping: duration, advance: duration, session: duration, grace: duration, retention: duration },
+    properties: {
+      tumbling: duration,
+      hopping: duration,
+      advance: duration,
+      session: duration,
+      grace: duration,
+      retention: duration,
+    },
   },
   emit: { enum: ['onUpdate', 'onWindowClose'] },
-  repartition: { type: 'object', additionalProperties: false, properties: { partitions: { type: 'integer', minimum: 1 } } },
+  repartition: {
+    type: 'object',
+    additionalProperties: false,
+    properties: { partitions: { type: 'integer', minimum: 1 } },
+  },
 } as const
 
 /**
@@ -127,7 +141,15 @@ export const topologySchema = {
                   leaderElection: {
                     anyOf: [
                       { type: 'boolean' },
-                      { type: 'object', additionalProperties: false, properties: { lease: { type: 'string', minLength: 1 }, namespace: { type: 'string', minLength: 1 }, duration } },
+                      {
+                        type: 'object',
+                        additionalProperties: false,
+                        properties: {
+                          lease: { type: 'string', minLength: 1 },
+                          namespace: { type: 'string', minLength: 1 },
+                          duration,
+                        },
+                      },
                     ],
                   },
                   store: name,
@@ -172,7 +194,12 @@ export const topologySchema = {
               keyBy: expression,
               headers: { type: 'object', minProperties: 1, additionalProperties: expression },
               count: { type: 'object', additionalProperties: false, properties: aggregation },
-              reduce: { type: 'object', additionalProperties: false, required: ['reducer'], properties: { ...aggregation, reducer: expression } },
+              reduce: {
+                type: 'object',
+                additionalProperties: false,
+                required: ['reducer'],
+                properties: { ...aggregation, reducer: expression },
+              },
               aggregate: {
                 type: 'object',
                 additionalProperties: false,

@@ -17,16 +17,29 @@ function sourceValueReads(node: SourceNode | StepNode): ValueRead[] {
     }
     const { operator } = child
     switch (operator.type) {
-      case 'filter': reads.push(...operator.predicate.valueReads); break
-      case 'keyBy': reads.push(...operator.selector.valueReads); break
-      case 'headers': for (const [, expression] of operator.headers) reads.push(...expression.valueReads); break
+      case 'filter':
+        reads.push(...operator.predicate.valueReads)
+        break
+      case 'keyBy':
+        reads.push(...operator.selector.valueReads)
+        break
+      case 'headers':
+        for (const [, expression] of operator.headers) reads.push(...expression.valueReads)
+        break
       case 'map':
-      case 'flatMap': reads.push(...operator.projection.valueReads); continue
+      case 'flatMap':
+        reads.push(...operator.projection.valueReads)
+        continue
       // An aggregation's output is its aggregate: below it, nothing reads the source's value.
-      case 'aggregate': reads.push(...(operator.initializer?.valueReads ?? []), ...(operator.adder?.valueReads ?? [])); continue
+      case 'aggregate':
+        reads.push(...(operator.initializer?.valueReads ?? []), ...(operator.adder?.valueReads ?? []))
+        continue
       // A join's output is its joined value.
-      case 'join': reads.push(...(operator.key?.valueReads ?? []), ...operator.value.valueReads); continue
-      default: return unknownOperator(operator)
+      case 'join':
+        reads.push(...(operator.key?.valueReads ?? []), ...operator.value.valueReads)
+        continue
+      default:
+        return unknownOperator(operator)
     }
     reads.push(...sourceValueReads(child))
   }
@@ -38,4 +51,3 @@ function unknownOperator(operator: never): ValueRead[] {
   void operator
   return [{ path: [] }]
 }
-

@@ -59,7 +59,10 @@ export interface ProcessingSettings {
    * not run (with R replicas, R - 1 copies). Default 0.
    */
   standbyReplicas?: number
-  /** Where stores live on local disk (Kafka Streams' state.dir); `--state-dir` or $KUBESTREAM_STATE_DIR win; default /tmp/kubestream. */
+  /**
+   * Where stores live on local disk (Kafka Streams' state.dir); `--state-dir` or $KUBESTREAM_STATE_DIR win; default
+   * /tmp/kubestream.
+   */
   stateDir?: string
 }
 
@@ -74,7 +77,6 @@ export interface DeadLetterSettings extends TopicSettings {
   /** Defaults to `<application id>-dlq`. */
   topic?: string
 }
-
 
 /** A source reads exactly one of: a Kafka topic, a node's network tracer, or the Kubernetes API. */
 export interface SourceSpec {
@@ -271,5 +273,15 @@ export interface SinkSpec {
   }
 }
 
-export const OPERATOR_KEYS = ['filter', 'map', 'flatMap', 'keyBy', 'headers', 'count', 'reduce', 'aggregate', 'join'] as const
+export const OPERATOR_KEYS = [
+  'filter',
+  'map',
+  'flatMap',
+  'keyBy',
+  'headers',
+  'count',
+  'reduce',
+  'aggregate',
+  'join',
+] as const
 export type OperatorKey = (typeof OPERATOR_KEYS)[number]

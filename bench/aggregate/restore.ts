@@ -17,22 +17,34 @@ const brokers = process.env.KAFKA_BROKERS!
 const applicationId = process.env.BENCH_GROUP_ID!
 const keys = Number(process.env.BENCH_KEYS)
 const phase = (['full', 'intact', 'process'] as const).find((p) => p === process.env.BENCH_PHASE) ?? 'full'
-const graph = loadTopology(`
+const graph = loadTopology(
+  `
 apiVersion: kubestream.io/v1alpha1
 kind: Topology
 metadata: { name: ${applicationId} }
 spec:
-  kafka: { bootstrapServers: "${brokers}", consumer: ${process.env.BENCH_CONSUMER_CONFIG ?? '{}'}, producer: ${process.env.BENCH_PRODUCER_CONFIG ?? '{}'} }
+  kafka:
+    bootstrapServers: "${brokers}"
+    consumer: ${process.env.BENCH_CONSUMER_CONFIG ?? '{}'}
+    producer: ${process.env.BENCH_PRODUCER_CONFIG ?? '{}'}
   sources: [{ name: in, kafka: { topic: ${process.env.BENCH_SOURCE_TOPIC} } }]
   steps: [{ name: per-key, from: in, count: { store: counts } }]
   sinks: [{ name: out, from: per-key, kafka: { topic: ${applicationId}-out, partitions: 6 } }]
-`, 'restore-bench.yaml', {})
+`,
+  'restore-bench.yaml',
+  {},
+)
 
 /** Where the memory is: anonymous (heap, librdkafka buffers) or file-backed (LMDB's map, loaded code). */
 function memory(): { rssMb: number; anonMb: number; fileMb: number; heapTotalMb: number } {
   const status = readFileSync('/proc/self/status', 'utf8')
   const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) / 1024
-  return { rssMb: kb('VmRSS'), anonMb: kb('RssAnon'), fileMb: kb('RssFile'), heapTotalMb: process.memoryUsage().heapTotal / 2 ** 20 }
+  return {
+    rssMb: kb('VmRSS'),
+    anonMb: kb('RssAnon'),
+    fileMb: kb('RssFile'),
+    heapTotalMb: process.memoryUsage().heapTotal / 2 ** 20,
+  }
 }
 
 const peak = memory()
@@ -40,7 +52,10 @@ const sampler = setInterval(() => {
   const now = memory()
   if (now.rssMb > peak.rssMb) Object.assign(peak, now)
 }, 50)
-const stream = new KubeStream(graph, { logger: pino({ level: process.env.BENCH_LOG_LEVEL ?? 'warn' }), stateDir: process.env.BENCH_STATE_DIR })
+const stream = new KubeStream(graph, {
+  logger: pino({ level: process.env.BENCH_LOG_LEVEL ?? 'warn' }),
+  stateDir: process.env.BENCH_STATE_DIR,
+})
 const started = performance.now()
 await stream.start()
 while (!stream.ready) await new Promise((resolve) => setTimeout(resolve, 2))
@@ -50,12 +65,22 @@ if (phase === 'intact') await new Promise((resolve) => setTimeout(resolve, 3_000
 let processedMs = 0
 if (phase === 'process') {
   const input = process.env.BENCH_SOURCE_TOPIC!
-  while ((stream.counters.consumedByTopic.get(input) ?? 0) < keys) await new Promise((resolve) => setTimeout(resolve, 5))
+  while ((stream.counters.consumedByTopic.get(input) ?? 0) < keys)
+    await new Promise((resolve) => setTimeout(resolve, 5))
   processedMs = performance.now() - started - readyMs
 }
 await stream.stop()
 clearInterval(sampler)
 console.log(`DETAIL ${JSON.stringify({ phase, keys, readyMs, restored, processedMs, peak })}`)
-const name = { full: `full restore of ${keys.toLocaleString('en')} keys`, intact: `restart holding ${keys.toLocaleString('en')} keys`, process: `counting ${keys.toLocaleString('en')} records, one per key` }[phase]
-reportResult({ name: `kubestream ${name}`, records: phase === 'process' ? keys : restored, bytes: 0, elapsedMs: phase === 'process' ? processedMs : readyMs })
+const name = {
+  full: `full restore of ${keys.toLocaleString('en')} keys`,
+  intact: `restart holding ${keys.toLocaleString('en')} keys`,
+  process: `counting ${keys.toLocaleString('en')} records, one per key`,
+}[phase]
+reportResult({
+  name: `kubestream ${name}`,
+  records: phase === 'process' ? keys : restored,
+  bytes: 0,
+  elapsedMs: phase === 'process' ? processedMs : readyMs,
+})
 process.exit(0)

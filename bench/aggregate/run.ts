@@ -11,15 +11,15 @@
  *
  * Results go to bench/results/aggregate-*.{json,md}.
  */
+import Kafka from 'node-rdkafka'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { cpus, totalmem, tmpdir } from 'node:os'
+import { cpus, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import Kafka from 'node-rdkafka'
-import { ClusterEventGenerator } from '../../simulators/cluster-events.js'
-import { EnvelopeWriter } from '../../simulators/envelope-writer.js'
 import { TopicAdmin } from '../../connectors/kafka/topic-admin.js'
 import { type LocalBroker, startLocalBroker } from '../../deploy/local/kafka-broker.js'
+import { ClusterEventGenerator } from '../../simulators/cluster-events.js'
+import { EnvelopeWriter } from '../../simulators/envelope-writer.js'
 import { type ContenderResult, recordsPerSecond } from '../fanout/report.js'
 import { format, progress, runContender, saveResults } from '../harness.js'
 
@@ -39,12 +39,19 @@ async function main(): Promise<void> {
     await admin.ensureTopic(sourceTopic, { partitions: PARTITIONS, replicationFactor: 1 })
     const restoreApp = `bench-restore-${run}`
     await admin.ensureTopic(`${restoreApp}-in`, { partitions: PARTITIONS, replicationFactor: 1 })
-    await admin.ensureTopic(`${restoreApp}-counts-changelog`, { partitions: PARTITIONS, replicationFactor: 1, config: { 'cleanup.policy': 'compact' } })
+    await admin.ensureTopic(`${restoreApp}-counts-changelog`, {
+      partitions: PARTITIONS,
+      replicationFactor: 1,
+      config: { 'cleanup.policy': 'compact' },
+    })
     admin.close()
 
     const bytes = await preloadEvents(brokers, sourceTopic)
     const results: Record<string, ContenderResult> = {}
-    for (const [id, guarantee] of [['a', 'at_least_once'], ['b', 'exactly_once']] as const) {
+    for (const [id, guarantee] of [
+      ['a', 'at_least_once'],
+      ['b', 'exactly_once'],
+    ] as const) {
       console.log(`running (${id}) windowed count, ${guarantee}…`)
       results[id] = await runContender(here('windowed-count.ts'), {
         KAFKA_BROKERS: brokers,
@@ -63,24 +70,33 @@ async function main(): Promise<void> {
     const stateDir = mkdtempSync(join(tmpdir(), 'kubestream-restore-bench-'))
     const details: Partial<Record<'full' | 'intact' | 'process', RestoreDetail>> = {}
     try {
-      for (const [id, phase] of [['c', 'full'], ['d', 'intact'], ['e', 'process']] as const) {
+      for (const [id, phase] of [
+        ['c', 'full'],
+        ['d', 'intact'],
+        ['e', 'process'],
+      ] as const) {
         if (phase === 'process') await preloadInput(brokers, `${restoreApp}-in`)
         console.log(`running (${id}) ${phase} phase with ${KEYS.toLocaleString('en')} keys…`)
-        results[id] = await runContender(here('restore.ts'), {
-          KAFKA_BROKERS: brokers,
-          BENCH_SOURCE_TOPIC: `${restoreApp}-in`,
-          BENCH_GROUP_ID: restoreApp,
-          BENCH_KEYS: String(KEYS),
-          BENCH_PHASE: phase,
-          BENCH_STATE_DIR: stateDir,
-          BENCH_LOG_LEVEL: 'info',
-          // librdkafka queue sizes to try for the stateful path, as YAML flow maps, e.g. '{ queued.max.messages.kbytes: 32768 }'.
-          ...(process.env.BENCH_CONSUMER_CONFIG ? { BENCH_CONSUMER_CONFIG: process.env.BENCH_CONSUMER_CONFIG } : {}),
-          ...(process.env.BENCH_PRODUCER_CONFIG ? { BENCH_PRODUCER_CONFIG: process.env.BENCH_PRODUCER_CONFIG } : {}),
-        }, (text) => {
-          const line = text.split('\n').find((l) => l.startsWith('DETAIL '))
-          if (line) details[phase] = JSON.parse(line.slice('DETAIL '.length)) as RestoreDetail
-        })
+        results[id] = await runContender(
+          here('restore.ts'),
+          {
+            KAFKA_BROKERS: brokers,
+            BENCH_SOURCE_TOPIC: `${restoreApp}-in`,
+            BENCH_GROUP_ID: restoreApp,
+            BENCH_KEYS: String(KEYS),
+            BENCH_PHASE: phase,
+            BENCH_STATE_DIR: stateDir,
+            BENCH_LOG_LEVEL: 'info',
+            // librdkafka queue sizes to try for the stateful path, as YAML flow maps, e.g. '{
+            // queued.max.messages.kbytes: 32768 }'.
+            ...(process.env.BENCH_CONSUMER_CONFIG ? { BENCH_CONSUMER_CONFIG: process.env.BENCH_CONSUMER_CONFIG } : {}),
+            ...(process.env.BENCH_PRODUCER_CONFIG ? { BENCH_PRODUCER_CONFIG: process.env.BENCH_PRODUCER_CONFIG } : {}),
+          },
+          (text) => {
+            const line = text.split('\n').find((l) => l.startsWith('DETAIL '))
+            if (line) details[phase] = JSON.parse(line.slice('DETAIL '.length)) as RestoreDetail
+          },
+        )
         console.log(`  ${format(results[id])}`)
       }
     } finally {
@@ -124,8 +140,16 @@ async function preloadInput(brokers: string, topic: string): Promise<void> {
 }
 
 async function produceKeys(brokers: string, topic: string, label: string, value: (i: number) => Buffer): Promise<void> {
-  const producer = new Kafka.Producer({ 'bootstrap.servers': brokers, 'linger.ms': 50, 'batch.num.messages': 10_000, 'queue.buffering.max.messages': 500_000, 'compression.type': 'lz4' })
-  await new Promise<void>((resolve, reject) => producer.connect({ timeout: 30_000 }, (e) => (e ? reject(e) : resolve())))
+  const producer = new Kafka.Producer({
+    'bootstrap.servers': brokers,
+    'linger.ms': 50,
+    'batch.num.messages': 10_000,
+    'queue.buffering.max.messages': 500_000,
+    'compression.type': 'lz4',
+  })
+  await new Promise<void>((resolve, reject) =>
+    producer.connect({ timeout: 30_000 }, (e) => (e ? reject(e) : resolve())),
+  )
   producer.setPollInterval(50)
   const report = progress(label, KEYS)
   for (let i = 0; i < KEYS; i++) {
@@ -152,19 +176,35 @@ interface RestoreDetail {
 
 function describePeak(detail: RestoreDetail): string {
   const { anonMb, heapTotalMb, fileMb } = detail.peak
-  return `at the sampled peak ${Math.round(anonMb)} MB anonymous, V8 heap ${Math.round(heapTotalMb)} MB of it, and ${Math.round(fileMb)} MB file-backed: LMDB's map and the loaded code`
+  return (
+    `at the sampled peak ${Math.round(anonMb)} MB anonymous, V8 heap ${Math.round(heapTotalMb)} MB of it, ` +
+    `and ${Math.round(fileMb)} MB file-backed: LMDB's map and the loaded code`
+  )
 }
 
-function write(results: Record<string, ContenderResult>, bytes: number, full: RestoreDetail, intact: RestoreDetail, processing: RestoreDetail): void {
+function write(
+  results: Record<string, ContenderResult>,
+  bytes: number,
+  full: RestoreDetail,
+  intact: RestoreDetail,
+  processing: RestoreDetail,
+): void {
   const ba = recordsPerSecond(results.b) / recordsPerSecond(results.a)
   const restoreRate = full.restored / (full.readyMs / 1000)
   const summary = {
     date: new Date().toISOString(),
-    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
+    machine: {
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model,
+      memoryGiB: Math.round(totalmem() / 2 ** 30),
+      node: process.version,
+    },
     records: RECORDS,
     keys: KEYS,
     inputMiB: bytes / 1024 / 1024,
-    results: Object.fromEntries(Object.entries(results).map(([id, r]) => [id, { ...r, recordsPerSecond: recordsPerSecond(r) }])),
+    results: Object.fromEntries(
+      Object.entries(results).map(([id, r]) => [id, { ...r, recordsPerSecond: recordsPerSecond(r) }]),
+    ),
     restore: { full, intact, processing, recordsPerSecond: restoreRate },
     ratios: { 'b/a': ba },
     targets: { 'b/a': 0.7, intactReadyMs: 2000, peakRssMbAtKeys: 250 },
@@ -172,16 +212,27 @@ function write(results: Record<string, ContenderResult>, bytes: number, full: Re
   const markdown = [
     `# aggregate benchmark — ${summary.date}`,
     '',
-    `${RECORDS.toLocaleString('en')} envelopes (${summary.inputMiB.toFixed(0)} MiB) on a ${PARTITIONS}-partition topic through examples/warning-counts.yaml; ${summary.machine.cpus} cores, Node ${process.version}; one local KRaft broker.`,
+    `${RECORDS.toLocaleString('en')} envelopes (${summary.inputMiB.toFixed(0)} MiB) on a ${PARTITIONS}-partition ` +
+      `topic through examples/warning-counts.yaml; ${summary.machine.cpus} cores, Node ${process.version}; one ` +
+      `local KRaft broker.`,
     '',
     '| contender | records/s | CPU s | peak RSS MB |',
     '| --- | ---: | ---: | ---: |',
-    ...Object.entries(results).map(([id, r]) => `| (${id}) ${r.name} | ${Math.round(recordsPerSecond(r)).toLocaleString('en')} | ${r.cpuSeconds.toFixed(1)} | ${r.peakRssMb.toFixed(0)} |`),
+    ...Object.entries(results).map(
+      ([id, r]) =>
+        `| (${id}) ${r.name} | ${Math.round(recordsPerSecond(r)).toLocaleString('en')} | ` +
+        `${r.cpuSeconds.toFixed(1)} | ${r.peakRssMb.toFixed(0)} |`,
+    ),
     '',
     `- exactly-once / at-least-once = **${ba.toFixed(2)}** (target ≥ 0.7)`,
-    `- full restore of ${full.restored.toLocaleString('en')} changelog records: ${(full.readyMs / 1000).toFixed(1)} s, **${Math.round(restoreRate).toLocaleString('en')} records/s**`,
-    `- restart with the state dir intact: ready in **${Math.round(intact.readyMs)} ms** (target < 2,000), ${intact.restored} records replayed`,
-    `- peak RSS (target ≤ 250 MB at ${KEYS.toLocaleString('en')} keys): restoring them **${results.c.peakRssMb.toFixed(0)} MB** (${describePeak(full)}); restarted, holding them **${results.d.peakRssMb.toFixed(0)} MB** (${describePeak(intact)}); counting one record per key **${results.e.peakRssMb.toFixed(0)} MB** (${describePeak(processing)})`,
+    `- full restore of ${full.restored.toLocaleString('en')} changelog records: ` +
+      `${(full.readyMs / 1000).toFixed(1)} s, **${Math.round(restoreRate).toLocaleString('en')} records/s**`,
+    `- restart with the state dir intact: ready in **${Math.round(intact.readyMs)} ms** (target < 2,000), ` +
+      `${intact.restored} records replayed`,
+    `- peak RSS (target ≤ 250 MB at ${KEYS.toLocaleString('en')} keys): restoring them ` +
+      `**${results.c.peakRssMb.toFixed(0)} MB** (${describePeak(full)}); restarted, holding them ` +
+      `**${results.d.peakRssMb.toFixed(0)} MB** (${describePeak(intact)}); counting one record per key ` +
+      `**${results.e.peakRssMb.toFixed(0)} MB** (${describePeak(processing)})`,
     '',
   ].join('\n')
   saveResults('aggregate', summary, markdown)

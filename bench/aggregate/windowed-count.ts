@@ -32,7 +32,8 @@ await stream.start()
 const repartition = `${env.groupId}-per-minute-repartition`
 const { consumedByTopic, producedByTopic } = stream.counters
 const consumed = () => consumedByTopic.get(env.sourceTopic) ?? 0
-const drained = () => consumed() >= env.records && (consumedByTopic.get(repartition) ?? 0) >= (producedByTopic.get(repartition) ?? 0)
+const drained = () =>
+  consumed() >= env.records && (consumedByTopic.get(repartition) ?? 0) >= (producedByTopic.get(repartition) ?? 0)
 let started = 0
 const deadline = Date.now() + env.maxSeconds * 1000
 while (!drained() && Date.now() < deadline) {

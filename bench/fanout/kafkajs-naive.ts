@@ -6,6 +6,12 @@
 import { Kafka, logLevel, Partitioners } from 'kafkajs'
 import { benchEnv, reportResult } from './report.js'
 
+/** The EventRouter envelope's fields this loop reads. */
+interface Envelope {
+  verb: string
+  event: { metadata: { namespace: string; uid: string } }
+}
+
 const env = benchEnv()
 const kafka = new Kafka({ brokers: env.brokers.split(','), clientId: 'bench-kafkajs', logLevel: logLevel.NOTHING })
 const consumer = kafka.consumer({ groupId: env.groupId, maxBytesPerPartition: 4 * 1024 * 1024 })
@@ -26,7 +32,7 @@ await consumer.run({
     records++
     bytes += message.value?.length ?? 0
     try {
-      const envelope = JSON.parse(message.value!.toString())
+      const envelope = JSON.parse(message.value!.toString()) as Envelope
       await producer.send({
         topic: `${env.outputPrefix}${envelope.event.metadata.namespace}`,
         messages: [{ key: envelope.event.metadata.uid, value: message.value, headers: { verb: envelope.verb } }],
@@ -39,7 +45,13 @@ await consumer.run({
 })
 await finished
 const elapsedMs = performance.now() - started
-reportResult({ name: 'kafkajs eachMessage → JSON.parse → send', records, bytes, elapsedMs, partial: records < env.records })
+reportResult({
+  name: 'kafkajs eachMessage → JSON.parse → send',
+  records,
+  bytes,
+  elapsedMs,
+  partial: records < env.records,
+})
 await consumer.disconnect()
 await producer.disconnect()
 process.exit(0)

@@ -34,5 +34,11 @@ while (consumed() < env.records && Date.now() < deadline) {
 await stream.stop()
 const elapsedMs = performance.now() - started
 const records = consumed()
-reportResult({ name: 'kubestream events-fanout.yaml', records, bytes: env.records > 0 ? Number(process.env.BENCH_SOURCE_BYTES ?? 0) * (records / env.records) : 0, elapsedMs, partial: records < env.records })
+reportResult({
+  name: 'kubestream events-fanout.yaml',
+  records,
+  bytes: env.records > 0 ? Number(process.env.BENCH_SOURCE_BYTES ?? 0) * (records / env.records) : 0,
+  elapsedMs,
+  partial: records < env.records,
+})
 process.exit(0)

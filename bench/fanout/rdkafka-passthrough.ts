@@ -9,12 +9,23 @@ const env = benchEnv()
 const outputTopic = `${env.outputPrefix}passthrough`
 
 const consumer = new Kafka.KafkaConsumer(
-  { 'bootstrap.servers': env.brokers, 'group.id': env.groupId, 'enable.auto.commit': false, 'max.partition.fetch.bytes': 4 * 1024 * 1024 },
+  {
+    'bootstrap.servers': env.brokers,
+    'group.id': env.groupId,
+    'enable.auto.commit': false,
+    'max.partition.fetch.bytes': 4 * 1024 * 1024,
+  },
   { 'auto.offset.reset': 'earliest' },
 )
 const producer = new Kafka.Producer({
-  'bootstrap.servers': env.brokers, 'linger.ms': 20, 'batch.num.messages': 10_000, 'batch.size': 1_000_000,
-  'queue.buffering.max.messages': 500_000, 'queue.buffering.max.kbytes': 1_048_576, 'compression.type': 'lz4', dr_cb: false,
+  'bootstrap.servers': env.brokers,
+  'linger.ms': 20,
+  'batch.num.messages': 10_000,
+  'batch.size': 1_000_000,
+  'queue.buffering.max.messages': 500_000,
+  'queue.buffering.max.kbytes': 1_048_576,
+  'compression.type': 'lz4',
+  dr_cb: false,
 })
 await new Promise<void>((resolve, reject) => consumer.connect({}, (e) => (e ? reject(e) : resolve())))
 await new Promise<void>((resolve, reject) => producer.connect({}, (e) => (e ? reject(e) : resolve())))
@@ -27,7 +38,9 @@ let bytes = 0
 let started = 0
 const deadline = Date.now() + env.maxSeconds * 1000
 while (records < env.records && Date.now() < deadline) {
-  const messages = await new Promise<Kafka.Message[]>((resolve, reject) => consumer.consume(5000, (e, m) => (e ? reject(e) : resolve(m))))
+  const messages = await new Promise<Kafka.Message[]>((resolve, reject) =>
+    consumer.consume(5000, (e, m) => (e ? reject(e) : resolve(m))),
+  )
   if (messages.length > 0 && started === 0) started = performance.now()
   for (const message of messages) {
     for (;;) {

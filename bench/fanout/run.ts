@@ -6,11 +6,11 @@
  */
 import { cpus, totalmem } from 'node:os'
 import { fileURLToPath } from 'node:url'
-import { ClusterEventGenerator, DEFAULT_NAMESPACES } from '../../simulators/cluster-events.js'
-import { EnvelopeWriter } from '../../simulators/envelope-writer.js'
 import { TopicAdmin } from '../../connectors/kafka/topic-admin.js'
 import { type LocalBroker, startLocalBroker } from '../../deploy/local/kafka-broker.js'
 import { KAFKAJS_COMPATIBLE_VERSION } from '../../deploy/local/kafka-version.js'
+import { ClusterEventGenerator, DEFAULT_NAMESPACES } from '../../simulators/cluster-events.js'
+import { EnvelopeWriter } from '../../simulators/envelope-writer.js'
 import { format, runContender, saveResults } from '../harness.js'
 import { type ContenderResult, megabytesPerSecond, recordsPerSecond } from './report.js'
 
@@ -30,7 +30,8 @@ async function main(): Promise<void> {
     await admin.ensureTopic(sourceTopic, { partitions: PARTITIONS, replicationFactor: 1 })
     // (a) and (b) write to topics created up front; kubestream creates its own, as in production.
     await admin.ensureTopic(`bench-a-${run}.passthrough`, { partitions: 3, replicationFactor: 1 })
-    for (const ns of DEFAULT_NAMESPACES) await admin.ensureTopic(`bench-b-${run}.events.${ns}`, { partitions: 3, replicationFactor: 1 })
+    for (const ns of DEFAULT_NAMESPACES)
+      await admin.ensureTopic(`bench-b-${run}.events.${ns}`, { partitions: 3, replicationFactor: 1 })
     admin.close()
 
     const bytes = await preload(brokers, sourceTopic)
@@ -72,7 +73,10 @@ async function preload(brokers: string, topic: string): Promise<number> {
   await writer.flush(300_000)
   await writer.close()
   const seconds = (performance.now() - started) / 1000
-  console.log(`pre-loaded ${RECORDS} envelopes (${(bytes / 1024 / 1024).toFixed(0)} MiB, mean ${(bytes / RECORDS).toFixed(0)} B) in ${seconds.toFixed(1)} s`)
+  console.log(
+    `pre-loaded ${RECORDS} envelopes (${(bytes / 1024 / 1024).toFixed(0)} MiB, mean ` +
+      `${(bytes / RECORDS).toFixed(0)} B) in ${seconds.toFixed(1)} s`,
+  )
   return bytes
 }
 
@@ -82,20 +86,35 @@ function write(results: Record<string, ContenderResult>, bytes: number): void {
   const cb = ratio(results.c, results.b)
   const summary = {
     date: new Date().toISOString(),
-    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
+    machine: {
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model,
+      memoryGiB: Math.round(totalmem() / 2 ** 30),
+      node: process.version,
+    },
     records: RECORDS,
     partitions: PARTITIONS,
     inputMiB: bytes / 1024 / 1024,
-    results: Object.fromEntries(Object.entries(results).map(([id, r]) => [id, { ...r, recordsPerSecond: recordsPerSecond(r), mbPerSecond: megabytesPerSecond(r) }])),
+    results: Object.fromEntries(
+      Object.entries(results).map(([id, r]) => [
+        id,
+        { ...r, recordsPerSecond: recordsPerSecond(r), mbPerSecond: megabytesPerSecond(r) },
+      ]),
+    ),
     ratios: { 'c/a': ca, 'c/b': cb },
     targets: { 'c/a': 0.8, 'c/b': 3 },
   }
-  const rows = Object.entries(results).map(([id, r]) =>
-    `| (${id}) ${r.name} | ${Math.round(recordsPerSecond(r)).toLocaleString('en')} | ${megabytesPerSecond(r).toFixed(1)} | ${r.cpuSeconds.toFixed(1)} | ${r.peakRssMb.toFixed(0)} |${r.partial ? ' capped' : ''}`)
+  const rows = Object.entries(results).map(
+    ([id, r]) =>
+      `| (${id}) ${r.name} | ${Math.round(recordsPerSecond(r)).toLocaleString('en')} | ` +
+      `${megabytesPerSecond(r).toFixed(1)} | ${r.cpuSeconds.toFixed(1)} | ${r.peakRssMb.toFixed(0)} ` +
+      `|${r.partial ? ' capped' : ''}`,
+  )
   const markdown = [
     `# events-fanout benchmark — ${summary.date}`,
     '',
-    `${RECORDS.toLocaleString('en')} envelopes (${summary.inputMiB.toFixed(0)} MiB) on a ${PARTITIONS}-partition topic; ${summary.machine.cpus} cores, Node ${process.version}; one local KRaft broker shared by all three.`,
+    `${RECORDS.toLocaleString('en')} envelopes (${summary.inputMiB.toFixed(0)} MiB) on a ${PARTITIONS}-partition ` +
+      `topic; ${summary.machine.cpus} cores, Node ${process.version}; one local KRaft broker shared by all three.`,
     '',
     '| contender | records/s | MB/s | CPU s | peak RSS MB |',
     '| --- | ---: | ---: | ---: | ---: |',

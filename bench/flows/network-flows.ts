@@ -41,7 +41,8 @@ await new Promise((resolve) => setTimeout(resolve, seconds * 1000))
 const elapsedMs = performance.now() - started
 const records = through() - startRecords
 const stageMs = Object.fromEntries([...processMs].map(([step, ms]) => [step, ms - (startMs.get(step) ?? 0)]))
-const documents = (await stream.metrics.getSingleMetric('kubestream_source_documents_total')?.get())?.values[0]?.value ?? 0
+const documents =
+  (await stream.metrics.getSingleMetric('kubestream_source_documents_total')?.get())?.values[0]?.value ?? 0
 await stream.stop()
 rmSync(stateDir, { recursive: true, force: true })
 console.log(`DETAIL ${JSON.stringify({ stageMs, elapsedMs, documents })}`)

@@ -6,16 +6,16 @@
  * in the tracer decode (parse, deltas, landing), the three joins and the two windowed sums,
  * and peak RSS. The tracer runs in this process, the engine in its own.
  */
+import Kafka from 'node-rdkafka'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import Kafka from 'node-rdkafka'
-import { NetworkSimulation } from '../../simulators/network-simulation.js'
 import { adminConfig } from '../../connectors/kafka/client-config.js'
 import { TopicAdmin } from '../../connectors/kafka/topic-admin.js'
-import { TracerSimulatorServer } from '../../simulators/tracer-simulator-server.js'
 import { type LocalBroker, startLocalBroker } from '../../deploy/local/kafka-broker.js'
+import { NetworkSimulation } from '../../simulators/network-simulation.js'
+import { TracerSimulatorServer } from '../../simulators/tracer-simulator-server.js'
 import type { ContenderResult } from '../fanout/report.js'
 import { format, runContender, saveResults } from '../harness.js'
 
@@ -24,7 +24,11 @@ const NODES = Number(process.env.BENCH_NODES ?? 20)
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 60)
 const run = Date.now().toString(36)
 
-interface Detail { stageMs: Record<string, number>; elapsedMs: number; documents: number }
+interface Detail {
+  stageMs: Record<string, number>
+  elapsedMs: number
+  documents: number
+}
 
 async function main(): Promise<void> {
   let broker: LocalBroker | undefined
@@ -41,19 +45,26 @@ async function main(): Promise<void> {
       return cluster.document()
     })
     await tracer.start()
-    console.log(`running network-flows.yaml for ${SECONDS} s against ${CONNECTIONS.toLocaleString('en')} connections per poll (${NODES} nodes' pods)…`)
+    console.log(
+      `running network-flows.yaml for ${SECONDS} s against ${CONNECTIONS.toLocaleString('en')} connections per ` +
+        `poll (${NODES} nodes' pods)…`,
+    )
     let detail: Detail | undefined
-    const result = await runContender(fileURLToPath(new URL('./network-flows.ts', import.meta.url)), {
-      KAFKA_BROKERS: brokers,
-      BENCH_GROUP_ID: `bench-flows-${run}`,
-      BENCH_SECONDS: String(SECONDS),
-      BENCH_TRACER_SOCKET: tracer.socket,
-      BENCH_PODS_TOPIC: tables.pods,
-      BENCH_SERVICES_TOPIC: tables.services,
-    }, (text) => {
-      const line = text.split('\n').find((l) => l.startsWith('DETAIL '))
-      if (line) detail = JSON.parse(line.slice('DETAIL '.length)) as Detail
-    })
+    const result = await runContender(
+      fileURLToPath(new URL('./network-flows.ts', import.meta.url)),
+      {
+        KAFKA_BROKERS: brokers,
+        BENCH_GROUP_ID: `bench-flows-${run}`,
+        BENCH_SECONDS: String(SECONDS),
+        BENCH_TRACER_SOCKET: tracer.socket,
+        BENCH_PODS_TOPIC: tables.pods,
+        BENCH_SERVICES_TOPIC: tables.services,
+      },
+      (text) => {
+        const line = text.split('\n').find((l) => l.startsWith('DETAIL '))
+        if (line) detail = JSON.parse(line.slice('DETAIL '.length)) as Detail
+      },
+    )
     await tracer.stop()
     console.log(`  ${format(result)}`)
     write(result, detail!)
@@ -63,14 +74,23 @@ async function main(): Promise<void> {
   }
 }
 
-async function writeTables(brokers: string, topics: { pods: string; services: string }, cluster: NetworkSimulation): Promise<void> {
+async function writeTables(
+  brokers: string,
+  topics: { pods: string; services: string },
+  cluster: NetworkSimulation,
+): Promise<void> {
   const admin = new TopicAdmin(adminConfig({ bootstrapServers: brokers }, 'bench-flows'))
-  for (const topic of Object.values(topics)) await admin.ensureTopic(topic, { partitions: 3, replicationFactor: 1, config: { 'cleanup.policy': 'compact' } })
+  for (const topic of Object.values(topics))
+    await admin.ensureTopic(topic, { partitions: 3, replicationFactor: 1, config: { 'cleanup.policy': 'compact' } })
   admin.close()
-  const producer = new Kafka.Producer({ 'bootstrap.servers': brokers, partitioner: 'murmur2_random' } as Kafka.ProducerGlobalConfig)
+  const producer = new Kafka.Producer({
+    'bootstrap.servers': brokers,
+    partitioner: 'murmur2_random',
+  } as Kafka.ProducerGlobalConfig)
   await new Promise<void>((resolve, reject) => producer.connect({}, (error) => (error ? reject(error) : resolve())))
   for (const [ip, pod] of cluster.pods) producer.produce(topics.pods, null, Buffer.from(JSON.stringify(pod)), ip)
-  for (const [ip, service] of cluster.services) producer.produce(topics.services, null, Buffer.from(JSON.stringify(service)), ip)
+  for (const [ip, service] of cluster.services)
+    producer.produce(topics.services, null, Buffer.from(JSON.stringify(service)), ip)
   await new Promise<void>((resolve, reject) => producer.flush(10_000, (error) => (error ? reject(error) : resolve())))
   await new Promise<void>((resolve) => producer.disconnect(() => resolve()))
 }
@@ -89,18 +109,26 @@ function write(result: ContenderResult, detail: Detail): void {
   const markdown = [
     `# flows benchmark — ${date}`,
     '',
-    `examples/network-flows.yaml (exactly-once) polling a simulated tracer as fast as it answers: ${CONNECTIONS.toLocaleString('en')} connections per answer, pods of ${NODES} simulated nodes, ${SECONDS} s; 2 cores, Node ${process.version}; one local KRaft broker.`,
+    `examples/network-flows.yaml (exactly-once) polling a simulated tracer as fast as it answers: ` +
+      `${CONNECTIONS.toLocaleString('en')} connections per answer, pods of ${NODES} simulated nodes, ${SECONDS} ` +
+      `s; 2 cores, Node ${process.version}; one local KRaft broker.`,
     '',
     '| contender | connection records/s | polls | CPU s | peak RSS MB |',
     '| --- | ---: | ---: | ---: | ---: |',
-    `| kubestream network-flows.yaml | ${Math.round(rate).toLocaleString('en')} | ${detail.documents} | ${result.cpuSeconds.toFixed(1)} | ${result.peakRssMb.toFixed(0)} |`,
+    `| kubestream network-flows.yaml | ${Math.round(rate).toLocaleString('en')} | ${detail.documents} | ` +
+      `${result.cpuSeconds.toFixed(1)} | ${result.peakRssMb.toFixed(0)} |`,
     '',
-    'Share of the engine\'s wall time, by stage (each timed on the main thread, its own work only):',
+    "Share of the engine's wall time, by stage (each timed on the main thread, its own work only):",
     '',
     ...stages.map(([stage, fraction]) => `- ${stage}: **${(fraction * 100).toFixed(1)}%**`),
-    `- the rest (consuming, producing, commits, changelogs, waiting): ${((1 - stages.reduce((s, [, f]) => s + f, 0)) * 100).toFixed(1)}%`,
+    `- the rest (consuming, producing, commits, changelogs, waiting): ` +
+      `${((1 - stages.reduce((s, [, f]) => s + f, 0)) * 100).toFixed(1)}%`,
   ].join('\n')
-  saveResults('flows', { date, ...{ result, detail, connections: CONNECTIONS, nodes: NODES, seconds: SECONDS } }, markdown)
+  saveResults(
+    'flows',
+    { date, ...{ result, detail, connections: CONNECTIONS, nodes: NODES, seconds: SECONDS } },
+    markdown,
+  )
 }
 
 main().catch((error: unknown) => {

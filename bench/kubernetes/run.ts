@@ -9,10 +9,10 @@
  * and the peak RSS of the process (kubestream and the test's own clients; the apiserver and
  * etcd are child processes, not counted).
  */
+import Kafka from 'node-rdkafka'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import Kafka from 'node-rdkafka'
 import { pino } from 'pino'
 import { type LocalBroker, startLocalBroker } from '../../deploy/local/kafka-broker.js'
 import { localApiRequest, startLocalApiServer } from '../../deploy/local/kube-apiserver.js'
@@ -31,20 +31,38 @@ async function main(): Promise<void> {
   const api = await startLocalApiServer()
   const dir = mkdtempSync(join(tmpdir(), 'kubestream-kube-bench-'))
   let peakRss = 0
-  const sampler = setInterval(() => { peakRss = Math.max(peakRss, process.memoryUsage().rss) }, 200)
+  const sampler = setInterval(() => {
+    peakRss = Math.max(peakRss, process.memoryUsage().rss)
+  }, 200)
   try {
     const kubeconfig = api.kubeconfig('admin')
     const path = '/api/v1/namespaces/default/events'
     const names = Array.from({ length: EVENTS }, (_, i) => `bench-${i}.${run}`)
     let started = Date.now()
-    await inParallel(names, (name) => localApiRequest(kubeconfig, 'POST', path, {
-      metadata: { name }, involvedObject: { kind: 'Pod', namespace: 'default', name: name.split('.')[0] }, reason: 'BackOff',
-      message: `Back-off restarting failed container ${name}`, type: 'Warning', count: 1, firstTimestamp: new Date().toISOString(), lastTimestamp: new Date().toISOString(), source: { component: 'kubelet', host: 'node-1' },
-    }))
+    await inParallel(names, (name) =>
+      localApiRequest(kubeconfig, 'POST', path, {
+        metadata: { name },
+        involvedObject: { kind: 'Pod', namespace: 'default', name: name.split('.')[0] },
+        reason: 'BackOff',
+        message: `Back-off restarting failed container ${name}`,
+        type: 'Warning',
+        count: 1,
+        firstTimestamp: new Date().toISOString(),
+        lastTimestamp: new Date().toISOString(),
+        source: { component: 'kubelet', host: 'node-1' },
+      }),
+    )
     const createMs = Date.now() - started
 
     const topic = `bench-cluster-events-${run}`
-    const graph = loadTopologyFile('examples/events-persist.yaml', { APPLICATION_ID: `bench-events-${run}`, KAFKA_BROKERS: brokers, KUBECONFIG: kubeconfig, EVENTS_TOPIC: topic, GUARANTEE: 'at_least_once', COMMIT_INTERVAL_MS: '500' })
+    const graph = loadTopologyFile('examples/events-persist.yaml', {
+      APPLICATION_ID: `bench-events-${run}`,
+      KAFKA_BROKERS: brokers,
+      KUBECONFIG: kubeconfig,
+      EVENTS_TOPIC: topic,
+      GUARANTEE: 'at_least_once',
+      COMMIT_INTERVAL_MS: '500',
+    })
     const start = async () => {
       const stream = new KubeStream(graph, { stateDir: join(dir, 'state'), logger: pino({ level: 'warn' }) })
       await stream.start()
@@ -57,8 +75,12 @@ async function main(): Promise<void> {
 
     started = Date.now()
     await inParallel(names, async (name) => {
-      const event = await localApiRequest(kubeconfig, 'GET', `${path}/${name}`)
-      await localApiRequest(kubeconfig, 'PUT', `${path}/${name}`, { ...event, count: 2, lastTimestamp: new Date().toISOString() })
+      const event = (await localApiRequest(kubeconfig, 'GET', `${path}/${name}`)) as Record<string, unknown>
+      await localApiRequest(kubeconfig, 'PUT', `${path}/${name}`, {
+        ...event,
+        count: 2,
+        lastTimestamp: new Date().toISOString(),
+      })
     })
     const repeatMs = Date.now() - started
     await landedAtLeast(brokers, topic, 2 * EVENTS)
@@ -84,19 +106,37 @@ async function main(): Promise<void> {
     const markdown = [
       `# Kubernetes events source — ${date}`,
       '',
-      `kube-apiserver ${api.kubernetesVersion} (etcd ${api.etcdVersion}) on loopback, Kafka ${broker?.version ?? 'external'}; ${EVENTS.toLocaleString('en')} core/v1 events; examples/events-persist.yaml in this process, at-least-once.`,
+      `kube-apiserver ${api.kubernetesVersion} (etcd ${api.etcdVersion}) on loopback, Kafka ` +
+        `${broker?.version ?? 'external'}; ${EVENTS.toLocaleString('en')} core/v1 events; ` +
+        `examples/events-persist.yaml in this process, at-least-once.`,
       '',
       '| phase | time | rate |',
       '| --- | --- | --- |',
-      `| apiserver takes ${EVENTS} creates (${CONCURRENCY} at a time) | ${createMs} ms | ${rate(EVENTS, createMs)} events/s |`,
+      `| apiserver takes ${EVENTS} creates (${CONCURRENCY} at a time) | ${createMs} ms | ` +
+        `${rate(EVENTS, createMs)} events/s |`,
       `| start → every event landed as ADDED (one list) | ${listMs} ms | ${rate(EVENTS, listMs)} events/s |`,
       `| apiserver takes ${EVENTS} repeats (GET + PUT) | ${repeatMs} ms | ${rate(EVENTS, repeatMs)} repeats/s |`,
       `| first repeat → every UPDATED landed (watch) | ${watchMs} ms | ${rate(EVENTS, watchMs)} events/s |`,
-      `| restart → re-list of ${EVENTS} compared with what was landed | ${relistMs} ms | ${relanded} records landed again |`,
+      `| restart → re-list of ${EVENTS} compared with what was landed | ${relistMs} ms | ${relanded} records ` +
+        `landed again |`,
       '',
       `Peak RSS of this process: ${Math.round(peakRss / 1024 / 1024)} MB.`,
     ].join('\n')
-    saveResults('kubernetes', { date, events: EVENTS, createMs, listMs, repeatMs, watchMs, relistMs, relanded, peakRssMb: Math.round(peakRss / 1024 / 1024) } as { date: string }, markdown)
+    saveResults(
+      'kubernetes',
+      {
+        date,
+        events: EVENTS,
+        createMs,
+        listMs,
+        repeatMs,
+        watchMs,
+        relistMs,
+        relanded,
+        peakRssMb: Math.round(peakRss / 1024 / 1024),
+      } as { date: string },
+      markdown,
+    )
   } finally {
     clearInterval(sampler)
     await api.stop()
@@ -107,9 +147,11 @@ async function main(): Promise<void> {
 
 async function inParallel<T>(items: T[], work: (item: T) => Promise<unknown>): Promise<void> {
   let next = 0
-  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-    while (next < items.length) await work(items[next++])
-  }))
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < items.length) await work(items[next++])
+    }),
+  )
 }
 
 async function landedAtLeast(brokers: string, topic: string, count: number): Promise<void> {
@@ -119,21 +161,25 @@ async function landedAtLeast(brokers: string, topic: string, count: number): Pro
 /** Records in the topic: the sum of its partitions' end offsets (at-least-once: no transaction markers). */
 function landed(brokers: string, topic: string): Promise<number> {
   const consumer = new Kafka.KafkaConsumer({ 'bootstrap.servers': brokers, 'group.id': `bench-reader-${run}` }, {})
-  return new Promise((resolve, reject) => consumer.connect({ timeout: 10_000 }, async (error, metadata) => {
-    if (error) return reject(error)
-    try {
-      const partitions = metadata.topics.find((t) => t.name === topic)?.partitions ?? []
-      let total = 0
-      for (const { id } of partitions) {
-        total += await new Promise<number>((res, rej) => consumer.queryWatermarkOffsets(topic, id, 5_000, (e, o) => (e ? rej(e) : res(o.highOffset))))
+  return new Promise((resolve, reject) => {
+    consumer.connect({ timeout: 10_000 }, async (error, metadata) => {
+      if (error) return reject(error)
+      try {
+        const partitions = metadata.topics.find((t) => t.name === topic)?.partitions ?? []
+        let total = 0
+        for (const { id } of partitions) {
+          total += await new Promise<number>((res, rej) => {
+            consumer.queryWatermarkOffsets(topic, id, 5_000, (e, o) => (e ? rej(e) : res(o.highOffset)))
+          })
+        }
+        resolve(total)
+      } catch (e) {
+        reject(e)
+      } finally {
+        consumer.disconnect()
       }
-      resolve(total)
-    } catch (e) {
-      reject(e)
-    } finally {
-      consumer.disconnect()
-    }
-  }))
+    })
+  })
 }
 
 await main()

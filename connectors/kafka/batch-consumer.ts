@@ -1,6 +1,6 @@
 import Kafka from 'node-rdkafka'
+import type { RebalanceListener, RecordConsumer, TopicPartitionOffset } from '../../core/record-consumer.js'
 import type { LibrdkafkaConfig } from './client-config.js'
-import type { ConsumedMessage, RebalanceListener, RecordConsumer, TopicPartition, TopicPartitionOffset } from '../../core/record-consumer.js'
 import { KafkaError } from './kafka-error.js'
 
 const { CODES } = Kafka
@@ -15,12 +15,20 @@ export class BatchConsumer implements RecordConsumer {
   private idle = true
 
   private constructor(
-    /** The node-rdkafka consumer: exactly-once hands it to the producer with the offsets (its group metadata fences zombies). */
+    /**
+     * The node-rdkafka consumer: exactly-once hands it to the producer with the offsets (its group metadata fences
+     * zombies).
+     */
     readonly group: Kafka.KafkaConsumer,
     private readonly pollTimeoutMs: number,
   ) {}
 
-  static async connect(global: LibrdkafkaConfig, topic: LibrdkafkaConfig, listener: RebalanceListener, pollTimeoutMs = 100): Promise<BatchConsumer> {
+  static async connect(
+    global: LibrdkafkaConfig,
+    topic: LibrdkafkaConfig,
+    listener: RebalanceListener,
+    pollTimeoutMs = 100,
+  ): Promise<BatchConsumer> {
     const consumer = new Kafka.KafkaConsumer(
       {
         ...global,
@@ -42,12 +50,15 @@ export class BatchConsumer implements RecordConsumer {
             listener.onRevoked(partitions).then(letGo, letGo)
           }
         },
-      } as Kafka.ConsumerGlobalConfig,
-      topic as Kafka.ConsumerTopicConfig,
+      },
+      topic,
     )
     await new Promise<void>((resolve, reject) => {
       consumer.connect({ timeout: 30_000 }, (error) =>
-        error ? reject(new KafkaError('CONNECT', `consumer cannot connect: ${error.message}`, { cause: error })) : resolve())
+        error
+          ? reject(new KafkaError('CONNECT', `consumer cannot connect: ${error.message}`, { cause: error }))
+          : resolve(),
+      )
     })
     return new BatchConsumer(consumer, pollTimeoutMs)
   }
@@ -60,7 +71,8 @@ export class BatchConsumer implements RecordConsumer {
   partitionCounts(topics: string[], timeoutMs = 10_000): Promise<Map<string, number | undefined>> {
     return new Promise((resolve, reject) => {
       this.group.getMetadata({ timeout: timeoutMs }, (error, metadata) => {
-        if (error) return reject(new KafkaError('CONNECT', `cannot read cluster metadata: ${error.message}`, { cause: error }))
+        if (error)
+          return reject(new KafkaError('CONNECT', `cannot read cluster metadata: ${error.message}`, { cause: error }))
         const byName = new Map(metadata.topics.map((t) => [t.name, t.partitions.length]))
         resolve(new Map(topics.map((t) => [t, byName.get(t) || undefined])))
       })
@@ -87,7 +99,8 @@ export class BatchConsumer implements RecordConsumer {
         this.idle = !error && messages.length === 0
         if (!error) return resolve(messages)
         // A timed-out or interrupted poll is not a failure; the loop asks again.
-        if (error.code === CODES.ERRORS.ERR__TIMED_OUT || error.code === CODES.ERRORS.ERR__TIMED_OUT_QUEUE) return resolve([])
+        if (error.code === CODES.ERRORS.ERR__TIMED_OUT || error.code === CODES.ERRORS.ERR__TIMED_OUT_QUEUE)
+          return resolve([])
         reject(new KafkaError('CONNECT', `consume failed: ${error.message}`, { cause: error }))
       })
     })

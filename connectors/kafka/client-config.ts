@@ -13,7 +13,7 @@ export interface KafkaSettings {
 }
 
 /** bootstrap.servers from the topology, else $KAFKA_BROKERS, else a local broker. */
-export function bootstrapServers(settings: KafkaSettings, env: NodeJS.ProcessEnv = process.env): string {
+function bootstrapServers(settings: KafkaSettings, env: NodeJS.ProcessEnv = process.env): string {
   return settings.bootstrapServers ?? env.KAFKA_BROKERS ?? 'localhost:9092'
 }
 
@@ -24,7 +24,10 @@ export function bootstrapServers(settings: KafkaSettings, env: NodeJS.ProcessEnv
  */
 /** What the runtime adds to the clients beyond the topology's settings. */
 export interface ClientIdentity {
-  /** Static membership (group.instance.id): the StatefulSet pod name; a restart takes its partitions back without a rebalance. */
+  /**
+   * Static membership (group.instance.id): the StatefulSet pod name; a restart takes its partitions back without a
+   * rebalance.
+   */
   instanceId?: string
   exactlyOnce?: boolean
   /**
@@ -35,7 +38,12 @@ export interface ClientIdentity {
   coPartitioned?: boolean
 }
 
-export function consumerConfig(settings: KafkaSettings, groupId: string, startOffset: 'earliest' | 'latest', identity: ClientIdentity = {}): { global: LibrdkafkaConfig; topic: LibrdkafkaConfig } {
+export function consumerConfig(
+  settings: KafkaSettings,
+  groupId: string,
+  startOffset: 'earliest' | 'latest',
+  identity: ClientIdentity = {},
+): { global: LibrdkafkaConfig; topic: LibrdkafkaConfig } {
   return {
     global: {
       'client.id': `${groupId}-consumer`,
@@ -64,7 +72,11 @@ export function consumerConfig(settings: KafkaSettings, groupId: string, startOf
   }
 }
 
-export function producerConfig(settings: KafkaSettings, applicationId: string, identity: ClientIdentity = {}): LibrdkafkaConfig {
+export function producerConfig(
+  settings: KafkaSettings,
+  applicationId: string,
+  identity: ClientIdentity = {},
+): LibrdkafkaConfig {
   return {
     'client.id': `${applicationId}-producer`,
     // Kafka's Java clients (and so Kafka Streams) hash keys with murmur2: a table written by
@@ -111,7 +123,11 @@ function transactionalId(applicationId: string, instanceId: string | undefined):
 }
 
 /** The consumer that replays changelogs: never joins the group, reads only committed data under exactly-once. */
-export function restoreConsumerConfig(settings: KafkaSettings, applicationId: string, identity: ClientIdentity = {}): LibrdkafkaConfig {
+export function restoreConsumerConfig(
+  settings: KafkaSettings,
+  applicationId: string,
+  identity: ClientIdentity = {},
+): LibrdkafkaConfig {
   return {
     'client.id': `${applicationId}-restore-consumer`,
     'fetch.wait.max.ms': 50,

@@ -1,9 +1,9 @@
-import { setImmediate as nextTurn } from 'node:timers/promises'
 import Kafka from 'node-rdkafka'
-import type { LibrdkafkaConfig } from './client-config.js'
-import { KafkaError } from './kafka-error.js'
+import { setImmediate as nextTurn } from 'node:timers/promises'
 import type { OutgoingRecord, RecordCollector, TopicSpec } from '../../core/record-collector.js'
 import type { GroupMembership, TopicPartitionOffset } from '../../core/record-consumer.js'
+import type { LibrdkafkaConfig } from './client-config.js'
+import { KafkaError } from './kafka-error.js'
 import type { TopicAdmin } from './topic-admin.js'
 
 const { CODES } = Kafka
@@ -30,9 +30,15 @@ export class RdkafkaRecordCollector implements RecordCollector {
   private heldForTopicCount = 0
   private fatal: KafkaError | undefined
 
-  private constructor(private readonly producer: Kafka.Producer, private readonly admin: TopicAdmin) {
+  private constructor(
+    private readonly producer: Kafka.Producer,
+    private readonly admin: TopicAdmin,
+  ) {
     producer.on('delivery-report', (error, report) => {
-      if (error) this.fatal ??= new KafkaError('DELIVERY', `delivery to ${report.topic} failed: ${error.message}`, { cause: error })
+      if (error)
+        this.fatal ??= new KafkaError('DELIVERY', `delivery to ${report.topic} failed: ${error.message}`, {
+          cause: error,
+        })
     })
   }
 
@@ -40,11 +46,18 @@ export class RdkafkaRecordCollector implements RecordCollector {
    * With a `transactional.id` in the config, the producer is fenced in (any older producer with
    * the same id has its open transaction aborted) and a first transaction is begun.
    */
-  static async connect(config: LibrdkafkaConfig, admin: TopicAdmin, pollIntervalMs = 20): Promise<RdkafkaRecordCollector> {
-    const producer = new Kafka.Producer(config as Kafka.ProducerGlobalConfig, {})
+  static async connect(
+    config: LibrdkafkaConfig,
+    admin: TopicAdmin,
+    pollIntervalMs = 20,
+  ): Promise<RdkafkaRecordCollector> {
+    const producer = new Kafka.Producer(config, {})
     await new Promise<void>((resolve, reject) => {
       producer.connect({ timeout: 30_000 }, (error) =>
-        error ? reject(new KafkaError('CONNECT', `producer cannot connect: ${error.message}`, { cause: error })) : resolve())
+        error
+          ? reject(new KafkaError('CONNECT', `producer cannot connect: ${error.message}`, { cause: error }))
+          : resolve(),
+      )
     })
     producer.setPollInterval(pollIntervalMs)
     const collector = new RdkafkaRecordCollector(producer, admin)
@@ -62,19 +75,27 @@ export class RdkafkaRecordCollector implements RecordCollector {
    * restart aborts what was open and resumes from the last committed transaction.
    */
   async commitTransaction(offsets: TopicPartitionOffset[], group: GroupMembership, timeoutMs: number): Promise<void> {
-    if (!(group instanceof Kafka.KafkaConsumer)) throw new TypeError('exactly-once needs the group membership of a node-rdkafka consumer')
+    if (!(group instanceof Kafka.KafkaConsumer))
+      throw new TypeError('exactly-once needs the group membership of a node-rdkafka consumer')
     const consumer = group
     await this.flush(timeoutMs)
-    if (offsets.length > 0) await transactionStep('send offsets to', (done) => this.producer.sendOffsetsToTransaction(offsets, consumer, timeoutMs, done))
+    if (offsets.length > 0)
+      await transactionStep('send offsets to', (done) =>
+        this.producer.sendOffsetsToTransaction(offsets, consumer, timeoutMs, done),
+      )
     await transactionStep('commit', (done) => this.producer.commitTransaction(timeoutMs, done))
     await transactionStep('begin', (done) => this.producer.beginTransaction(done))
   }
 
   /** The partition's end offset (high watermark), asked of the broker. */
   endOffset(topic: string, partition: number): Promise<number> {
-    return new Promise((resolve, reject) =>
-      this.producer.queryWatermarkOffsets(topic, partition, 10_000, (error, offsets) =>
-        error ? reject(new KafkaError('CONNECT', `cannot read the end offset of ${topic}-${partition}: ${error.message}`, { cause: error })) : resolve(offsets.highOffset)))
+    return new Promise((resolve, reject) => {
+      this.producer.queryWatermarkOffsets(topic, partition, 10_000, (error, offsets) => {
+        if (!error) return resolve(offsets.highOffset)
+        const message = `cannot read the end offset of ${topic}-${partition}: ${error.message}`
+        reject(new KafkaError('CONNECT', message, { cause: error }))
+      })
+    })
   }
 
   /** Topics created up front (sinks with a fixed name, the dead-letter topic) skip the per-record check. */
@@ -111,7 +132,12 @@ export class RdkafkaRecordCollector implements RecordCollector {
     await this.drain()
     await new Promise<void>((resolve, reject) => {
       this.producer.flush(timeoutMs, (error) => {
-        if (error) reject(new KafkaError('FLUSH_TIMEOUT', `producer flush did not finish in ${timeoutMs} ms: ${error.message}`, { cause: error }))
+        if (error)
+          reject(
+            new KafkaError('FLUSH_TIMEOUT', `producer flush did not finish in ${timeoutMs} ms: ${error.message}`, {
+              cause: error,
+            }),
+          )
         else resolve()
       })
     })
@@ -170,10 +196,20 @@ export class RdkafkaRecordCollector implements RecordCollector {
   /** False when librdkafka's queue is full; anything else is fatal for this process. */
   private tryProduce(record: OutgoingRecord): boolean {
     try {
-      this.producer.produce(record.topic, record.partition ?? null, record.value, record.key, record.timestamp, undefined, record.headers)
+      this.producer.produce(
+        record.topic,
+        record.partition ?? null,
+        record.value,
+        record.key,
+        record.timestamp,
+        undefined,
+        record.headers,
+      )
     } catch (error) {
       if ((error as { code?: number }).code === CODES.ERRORS.ERR__QUEUE_FULL) return false
-      throw new KafkaError('DELIVERY', `cannot produce to ${record.topic}: ${(error as Error).message}`, { cause: error })
+      throw new KafkaError('DELIVERY', `cannot produce to ${record.topic}: ${(error as Error).message}`, {
+        cause: error,
+      })
     }
     this.producedByTopic.set(record.topic, (this.producedByTopic.get(record.topic) ?? 0) + 1)
     return true
@@ -189,7 +225,15 @@ export class RdkafkaRecordCollector implements RecordCollector {
   }
 }
 
-function transactionStep(what: string, step: (done: (error: Kafka.LibrdKafkaError | null | undefined) => void) => void): Promise<void> {
+function transactionStep(
+  what: string,
+  step: (done: (error: Kafka.LibrdKafkaError | null | undefined) => void) => void,
+): Promise<void> {
   return new Promise((resolve, reject) =>
-    step((error) => (error ? reject(new KafkaError('TRANSACTION', `cannot ${what} the transaction: ${error.message}`, { cause: error })) : resolve())))
+    step((error) =>
+      error
+        ? reject(new KafkaError('TRANSACTION', `cannot ${what} the transaction: ${error.message}`, { cause: error }))
+        : resolve(),
+    ),
+  )
 }

@@ -1,7 +1,7 @@
 import Kafka from 'node-rdkafka'
+import type { TopicSpec } from '../../core/record-collector.js'
 import type { LibrdkafkaConfig } from './client-config.js'
 import { KafkaError } from './kafka-error.js'
-import type { TopicSpec } from '../../core/record-collector.js'
 
 const { AdminClient, CODES } = Kafka
 
@@ -12,8 +12,11 @@ const { AdminClient, CODES } = Kafka
 export class TopicAdmin {
   private readonly client: Kafka.IAdminClient
 
-  constructor(config: LibrdkafkaConfig, private readonly timeoutMs = 30_000) {
-    this.client = AdminClient.create(config as Kafka.GlobalConfig)
+  constructor(
+    config: LibrdkafkaConfig,
+    private readonly timeoutMs = 30_000,
+  ) {
+    this.client = AdminClient.create(config)
   }
 
   /** Creates the topic unless it exists; partitions and replication default to the broker's. */
@@ -25,7 +28,8 @@ export class TopicAdmin {
         this.timeoutMs,
         (error) => {
           if (!error || error.code === CODES.ERRORS.ERR_TOPIC_ALREADY_EXISTS) resolve()
-          else reject(new KafkaError('CREATE_TOPIC', `cannot create topic ${topic}: ${error.message}`, { cause: error }))
+          else
+            reject(new KafkaError('CREATE_TOPIC', `cannot create topic ${topic}: ${error.message}`, { cause: error }))
         },
       )
     })

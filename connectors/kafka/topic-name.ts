@@ -5,6 +5,7 @@ const ILLEGAL = /[^a-zA-Z0-9._-]/g
 /** Kafka topic names are `[a-zA-Z0-9._-]{1,249}` and never `.` or `..`. */
 export function sanitizeTopicName(name: string): string {
   const clean = name.replace(ILLEGAL, '_').slice(0, 249)
-  if (clean === '' || clean === '.' || clean === '..') throw new RecordError('TOPIC_NAME', `"${name}" cannot be a topic name`)
+  if (clean === '' || clean === '.' || clean === '..')
+    throw new RecordError('TOPIC_NAME', `"${name}" cannot be a topic name`)
   return clean
 }

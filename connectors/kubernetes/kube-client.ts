@@ -1,6 +1,6 @@
+import { KubeConfig } from '@kubernetes/client-node'
 import { type ClientRequest, type IncomingMessage, request as httpRequest } from 'node:http'
 import { type RequestOptions, request as httpsRequest } from 'node:https'
-import { KubeConfig } from '@kubernetes/client-node'
 import { KubernetesError, statusError } from './kubernetes-error.js'
 
 /** The answer of one request: its status and parsed JSON body (a `Status` object on failures). */
@@ -17,7 +17,10 @@ export interface KubeResponse<T = unknown> {
  * are in our hands.
  */
 export class KubeClient {
-  private constructor(private readonly config: KubeConfig, readonly server: string) {}
+  private constructor(
+    private readonly config: KubeConfig,
+    readonly server: string,
+  ) {}
 
   /** From a kubeconfig file; without one, client-node's default order ($KUBECONFIG, ~/.kube/config, in-cluster). */
   static load(kubeconfig?: string): KubeClient {
@@ -26,15 +29,33 @@ export class KubeClient {
       if (kubeconfig) config.loadFromFile(kubeconfig)
       else config.loadFromDefault()
     } catch (error) {
-      throw new KubernetesError('CONFIG', `cannot load the kubeconfig${kubeconfig ? ` ${kubeconfig}` : ''}: ${(error as Error).message}`, undefined, { cause: error })
+      throw new KubernetesError(
+        'CONFIG',
+        `cannot load the kubeconfig${kubeconfig ? ` ${kubeconfig}` : ''}: ${(error as Error).message}`,
+        undefined,
+        { cause: error },
+      )
     }
     const server = config.getCurrentCluster()?.server
-    if (!server) throw new KubernetesError('CONFIG', `the kubeconfig${kubeconfig ? ` ${kubeconfig}` : ''} names no cluster server (current context: ${config.getCurrentContext() || 'none'})`)
+    if (!server)
+      throw new KubernetesError(
+        'CONFIG',
+        `the kubeconfig${kubeconfig ? ` ${kubeconfig}` : ''} names no cluster server (current context: ` +
+          `${config.getCurrentContext() || 'none'})`,
+      )
     return new KubeClient(config, server.replace(/\/+$/, ''))
   }
 
-  /** A JSON request; resolves with any status (the caller decides what a 404 or 409 means), rejects when there was no answer. */
-  async request<T = unknown>(method: string, path: string, body?: unknown, timeoutMs = 30_000): Promise<KubeResponse<T>> {
+  /**
+   * A JSON request; resolves with any status (the caller decides what a 404 or 409 means), rejects when there was no
+   * answer.
+   */
+  async request<T = unknown>(
+    method: string,
+    path: string,
+    body?: unknown,
+    timeoutMs = 30_000,
+  ): Promise<KubeResponse<T>> {
     const req = await this.open(method, path, timeoutMs)
     return new Promise((resolve, reject) => {
       req.once('response', (res: IncomingMessage) => {
@@ -46,11 +67,19 @@ export class KubeClient {
           try {
             resolve({ status: res.statusCode ?? 0, body: (text ? JSON.parse(text) : undefined) as T })
           } catch {
-            reject(new KubernetesError('GARBAGE', `${method} ${path}: HTTP ${res.statusCode} with a body that is not JSON: ${text.slice(0, 200)}`, res.statusCode))
+            reject(
+              new KubernetesError(
+                'GARBAGE',
+                `${method} ${path}: HTTP ${res.statusCode} with a body that is not JSON: ${text.slice(0, 200)}`,
+                res.statusCode,
+              ),
+            )
           }
         })
       })
-      req.once('timeout', () => req.destroy(new KubernetesError('TIMEOUT', `${method} ${path}: no answer within ${timeoutMs} ms`)))
+      req.once('timeout', () =>
+        req.destroy(new KubernetesError('TIMEOUT', `${method} ${path}: no answer within ${timeoutMs} ms`)),
+      )
       req.once('error', (error) => reject(error instanceof KubernetesError ? error : unreachable(this.server, error)))
       if (body !== undefined) req.setHeader('content-type', 'application/json')
       req.end(body === undefined ? undefined : JSON.stringify(body))
@@ -67,7 +96,10 @@ export class KubeClient {
   async stream(path: string, onLine: (line: string) => void, idleTimeoutMs: number, abort: AbortSignal): Promise<void> {
     const req = await this.open('GET', path, idleTimeoutMs)
     return new Promise((resolve, reject) => {
-      const onAbort = () => { req.destroy(); resolve() }
+      const onAbort = () => {
+        req.destroy()
+        resolve()
+      }
       if (abort.aborted) return onAbort()
       abort.addEventListener('abort', onAbort, { once: true })
       const settle = (error?: Error) => {
@@ -76,7 +108,9 @@ export class KubeClient {
         if (error) reject(error)
         else resolve()
       }
-      req.once('timeout', () => req.destroy(new KubernetesError('TIMEOUT', `watch ${path}: nothing received for ${idleTimeoutMs} ms`)))
+      req.once('timeout', () =>
+        req.destroy(new KubernetesError('TIMEOUT', `watch ${path}: nothing received for ${idleTimeoutMs} ms`)),
+      )
       req.once('error', (error) => settle(error instanceof KubernetesError ? error : unreachable(this.server, error)))
       req.once('response', (res: IncomingMessage) => {
         if (res.statusCode !== 200) return void collectStatus(res, path).then(settle, settle)
@@ -94,9 +128,23 @@ export class KubeClient {
             settle(error as Error)
           }
         })
-        res.once('aborted', () => settle(new KubernetesError('UNREACHABLE', `watch ${path}: the connection dropped mid-stream`)))
-        res.once('error', (error) => settle(error instanceof KubernetesError ? error : new KubernetesError('UNREACHABLE', `watch ${path}: ${error.message}`, undefined, { cause: error })))
-        res.once('end', () => settle(res.complete ? undefined : new KubernetesError('UNREACHABLE', `watch ${path}: the connection dropped mid-stream`)))
+        res.once('aborted', () =>
+          settle(new KubernetesError('UNREACHABLE', `watch ${path}: the connection dropped mid-stream`)),
+        )
+        res.once('error', (error) =>
+          settle(
+            error instanceof KubernetesError
+              ? error
+              : new KubernetesError('UNREACHABLE', `watch ${path}: ${error.message}`, undefined, { cause: error }),
+          ),
+        )
+        res.once('end', () =>
+          settle(
+            res.complete
+              ? undefined
+              : new KubernetesError('UNREACHABLE', `watch ${path}: the connection dropped mid-stream`),
+          ),
+        )
       })
       req.end()
     })
@@ -112,7 +160,12 @@ export class KubeClient {
 }
 
 function unreachable(server: string, error: Error): KubernetesError {
-  return new KubernetesError('UNREACHABLE', `cannot reach the Kubernetes API at ${server}: ${error.message}`, undefined, { cause: error })
+  return new KubernetesError(
+    'UNREACHABLE',
+    `cannot reach the Kubernetes API at ${server}: ${error.message}`,
+    undefined,
+    { cause: error },
+  )
 }
 
 /** A failed answer's Status message, as an error: 410 is GONE, anything else HTTP_STATUS. */
@@ -122,6 +175,8 @@ async function collectStatus(res: IncomingMessage, path: string): Promise<never>
   let message = Buffer.concat(chunks).toString('utf8').slice(0, 500)
   try {
     message = (JSON.parse(message) as { message?: string }).message ?? message
-  } catch { /* not a Status: keep the text */ }
+  } catch {
+    /* not a Status: keep the text */
+  }
   throw statusError(res.statusCode ?? 0, `${path}: HTTP ${res.statusCode}: ${message}`)
 }

@@ -7,7 +7,12 @@ import { KubestreamError, type Recovery } from '../../core/kubestream-error.js'
 export type KubernetesErrorCode = 'UNREACHABLE' | 'TIMEOUT' | 'HTTP_STATUS' | 'GONE' | 'GARBAGE' | 'CONFIG'
 
 export class KubernetesError extends KubestreamError<KubernetesErrorCode> {
-  constructor(code: KubernetesErrorCode, message: string, readonly status?: number, options?: { cause?: unknown }) {
+  constructor(
+    code: KubernetesErrorCode,
+    message: string,
+    readonly status?: number,
+    options?: { cause?: unknown },
+  ) {
     super(code, message, options)
   }
 

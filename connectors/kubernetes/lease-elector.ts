@@ -61,7 +61,10 @@ export class LeaseElector {
           failing = false
         } catch (error) {
           // Once per outage at warn, the retries at debug.
-          this.log[failing ? 'debug' : 'warn']({ lease: this.describe, err: (error as Error).message }, 'cannot read or write the lease')
+          this.log[failing ? 'debug' : 'warn'](
+            { lease: this.describe, err: (error as Error).message },
+            'cannot read or write the lease',
+          )
           failing = true
         }
         if (this.abort.signal.aborted) return
@@ -72,7 +75,10 @@ export class LeaseElector {
           onLeading()
         } else if (this.leading && Date.now() - this.lastRenewal > (this.lease.durationMs * 2) / 3) {
           this.leading = false
-          this.log.warn({ lease: this.describe, identity: this.identity }, 'could not renew the lease in time; stepping down')
+          this.log.warn(
+            { lease: this.describe, identity: this.identity },
+            'could not renew the lease in time; stepping down',
+          )
           onStopped()
         }
         await sleep(renewEvery, undefined, { signal: this.abort.signal }).catch(() => undefined)
@@ -91,12 +97,23 @@ export class LeaseElector {
     await this.stop()
     if (!this.leading || !this.current) return
     this.leading = false
-    const released: Lease = { ...this.current, spec: { ...this.current.spec, holderIdentity: null, leaseDurationSeconds: 1, renewTime: new Date().toISOString() } }
+    const released: Lease = {
+      ...this.current,
+      spec: {
+        ...this.current.spec,
+        holderIdentity: null,
+        leaseDurationSeconds: 1,
+        renewTime: new Date().toISOString(),
+      },
+    }
     try {
       const { status } = await this.client.request('PUT', this.path(this.lease.name), released, 5_000)
       if (status === 200) this.log.info({ lease: this.describe, identity: this.identity }, 'released the lease')
     } catch (error) {
-      this.log.warn({ lease: this.describe, err: (error as Error).message }, 'could not release the lease; the next leader waits for it to expire')
+      this.log.warn(
+        { lease: this.describe, err: (error as Error).message },
+        'could not release the lease; the next leader waits for it to expire',
+      )
     }
   }
 
@@ -104,24 +121,39 @@ export class LeaseElector {
     const now = new Date().toISOString()
     const { status, body } = await this.client.request<Lease>('GET', this.path(this.lease.name))
     if (status === 404) {
-      const created = await this.client.request<Lease>('POST', this.path(), this.record({ metadata: { name: this.lease.name, namespace: this.lease.namespace }, spec: {} }, now, 0))
+      const created = await this.client.request<Lease>(
+        'POST',
+        this.path(),
+        this.record({ metadata: { name: this.lease.name, namespace: this.lease.namespace }, spec: {} }, now, 0),
+      )
       if (created.status === 409) return false
-      if (created.status !== 201) throw statusError(created.status, `create lease ${this.describe}: HTTP ${created.status}`)
+      if (created.status !== 201)
+        throw statusError(created.status, `create lease ${this.describe}: HTTP ${created.status}`)
       this.current = created.body
       return true
     }
-    if (status !== 200) throw statusError(status, `get lease ${this.describe}: HTTP ${status}: ${(body as unknown as { message?: string })?.message ?? ''}`)
+    if (status !== 200)
+      throw statusError(
+        status,
+        `get lease ${this.describe}: HTTP ${status}: ${(body as unknown as { message?: string })?.message ?? ''}`,
+      )
     const holder = body.spec.holderIdentity ?? ''
     const renewTime = body.spec.renewTime ?? ''
     if (holder !== this.identity && holder !== '') {
-      if (!this.observed || this.observed.holder !== holder || this.observed.renewTime !== renewTime) this.observed = { holder, renewTime, at: Date.now() }
+      if (!this.observed || this.observed.holder !== holder || this.observed.renewTime !== renewTime)
+        this.observed = { holder, renewTime, at: Date.now() }
       const duration = (body.spec.leaseDurationSeconds ?? this.lease.durationMs / 1000) * 1000
       if (Date.now() - this.observed.at < duration) return false
     }
     const transitions = (body.spec.leaseTransitions ?? 0) + (holder === this.identity ? 0 : 1)
-    const updated = await this.client.request<Lease>('PUT', this.path(this.lease.name), this.record(body, holder === this.identity ? body.spec.acquireTime ?? now : now, transitions, now))
+    const updated = await this.client.request<Lease>(
+      'PUT',
+      this.path(this.lease.name),
+      this.record(body, holder === this.identity ? (body.spec.acquireTime ?? now) : now, transitions, now),
+    )
     if (updated.status === 409) return false
-    if (updated.status !== 200) throw statusError(updated.status, `update lease ${this.describe}: HTTP ${updated.status}`)
+    if (updated.status !== 200)
+      throw statusError(updated.status, `update lease ${this.describe}: HTTP ${updated.status}`)
     this.current = updated.body
     return true
   }
@@ -142,7 +174,8 @@ export class LeaseElector {
   }
 
   private path(name?: string): string {
-    return `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(this.lease.namespace)}/leases${name ? `/${encodeURIComponent(name)}` : ''}`
+    const leases = `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(this.lease.namespace)}/leases`
+    return name ? `${leases}/${encodeURIComponent(name)}` : leases
   }
 
   private get describe(): string {
@@ -154,4 +187,3 @@ export class LeaseElector {
 function toMicroTime(iso: string): string {
   return iso.replace(/\.(\d{3})Z$/, '.$1000Z')
 }
-

@@ -5,13 +5,22 @@ import { KubernetesError, statusError } from './kubernetes-error.js'
 
 /** The parts of any Kubernetes object the sources rely on. */
 export interface KubeObject {
-  readonly metadata: { readonly uid: string; readonly name: string; readonly namespace?: string; readonly resourceVersion: string; readonly [field: string]: unknown }
+  readonly metadata: {
+    readonly uid: string
+    readonly name: string
+    readonly namespace?: string
+    readonly resourceVersion: string
+    readonly [field: string]: unknown
+  }
   readonly [field: string]: unknown
 }
 
 /** What a list+watch reports, in the order the server made the changes. */
 export type WatchChange =
-  /** A complete listing (at start or after a 410): anything remembered in this scope and not listed was deleted meanwhile. */
+  /**
+   * A complete listing (at start or after a 410): anything remembered in this scope and not listed was deleted
+   * meanwhile.
+   */
   | { readonly type: 'LISTED'; readonly objects: readonly KubeObject[]; readonly resourceVersion: string }
   | { readonly type: 'ADDED' | 'MODIFIED' | 'DELETED'; readonly object: KubeObject; readonly resourceVersion: string }
   /** Nothing changed up to this resourceVersion: where a reconnect resumes. */
@@ -70,14 +79,19 @@ export class ListWatch {
         failures = 0
       } catch (error) {
         if (this.abort.signal.aborted) return
-        const failure = error instanceof KubernetesError ? error : new KubernetesError('UNREACHABLE', (error as Error).message, undefined, { cause: error })
+        const failure =
+          error instanceof KubernetesError
+            ? error
+            : new KubernetesError('UNREACHABLE', (error as Error).message, undefined, { cause: error })
         this.onError(failure)
         if (failure.code === 'GONE') {
           this.resourceVersion = undefined
           continue
         }
         failures++
-        await sleep(backoffMs(failures, this.options.maxBackoffMs), undefined, { signal: this.abort.signal }).catch(() => undefined)
+        await sleep(backoffMs(failures, this.options.maxBackoffMs), undefined, { signal: this.abort.signal }).catch(
+          () => undefined,
+        )
       }
     }
   }
@@ -89,10 +103,15 @@ export class ListWatch {
     do {
       const query = this.query({ limit: String(this.options.pageSize ?? 500), continue: next })
       const { status, body } = await this.client.request<ObjectList>('GET', `${this.options.path}?${query}`)
-      if (status !== 200) throw statusError(status, `list ${this.options.path}: HTTP ${status}: ${(body as { message?: string } | undefined)?.message ?? ''}`)
+      if (status !== 200)
+        throw statusError(
+          status,
+          `list ${this.options.path}: HTTP ${status}: ${(body as { message?: string } | undefined)?.message ?? ''}`,
+        )
       // List items come without their kind and apiVersion (watch events have them): add them, as kubectl does.
       const kind = body.kind?.replace(/List$/, '')
-      for (const item of body.items) objects.push(kind && body.apiVersion ? { apiVersion: body.apiVersion, kind, ...item } : item)
+      for (const item of body.items)
+        objects.push(kind && body.apiVersion ? { apiVersion: body.apiVersion, kind, ...item } : item)
       next = body.metadata.continue || undefined
       // The first page's version is the snapshot every page belongs to.
       resourceVersion ||= body.metadata.resourceVersion
@@ -103,9 +122,19 @@ export class ListWatch {
   }
 
   private async watch(from: string): Promise<void> {
-    const timeoutSeconds = Math.ceil(this.options.watchTimeoutSeconds * (1 + Math.random()) / 2)
-    const query = this.query({ watch: '1', resourceVersion: from, allowWatchBookmarks: 'true', timeoutSeconds: String(timeoutSeconds) })
-    await this.client.stream(`${this.options.path}?${query}`, (line) => this.received(line), this.options.idleTimeoutMs, this.abort.signal)
+    const timeoutSeconds = Math.ceil((this.options.watchTimeoutSeconds * (1 + Math.random())) / 2)
+    const query = this.query({
+      watch: '1',
+      resourceVersion: from,
+      allowWatchBookmarks: 'true',
+      timeoutSeconds: String(timeoutSeconds),
+    })
+    await this.client.stream(
+      `${this.options.path}?${query}`,
+      (line) => this.received(line),
+      this.options.idleTimeoutMs,
+      this.abort.signal,
+    )
   }
 
   private received(line: string): void {
@@ -120,11 +149,16 @@ export class ListWatch {
       throw statusError(status.code ?? 500, `watch ${this.options.path}: ${status.message ?? 'ERROR event'}`)
     }
     const resourceVersion = (event.object as KubeObject | undefined)?.metadata?.resourceVersion
-    if (typeof resourceVersion !== 'string') throw new KubernetesError('GARBAGE', `watch ${this.options.path}: an event without a resourceVersion: ${line.slice(0, 200)}`)
+    if (typeof resourceVersion !== 'string')
+      throw new KubernetesError(
+        'GARBAGE',
+        `watch ${this.options.path}: an event without a resourceVersion: ${line.slice(0, 200)}`,
+      )
     if (this.abort.signal.aborted) return
     this.resourceVersion = resourceVersion
     if (event.type === 'BOOKMARK') this.onChange({ type: 'BOOKMARK', resourceVersion })
-    else if (event.type === 'ADDED' || event.type === 'MODIFIED' || event.type === 'DELETED') this.onChange({ type: event.type, object: event.object as KubeObject, resourceVersion })
+    else if (event.type === 'ADDED' || event.type === 'MODIFIED' || event.type === 'DELETED')
+      this.onChange({ type: event.type, object: event.object as KubeObject, resourceVersion })
   }
 
   private query(extra: Record<string, string | undefined>): string {

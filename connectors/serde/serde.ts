@@ -13,7 +13,7 @@ export interface Serde {
 const json: Serde = {
   decode(bytes) {
     try {
-      return JSON.parse(bytes.toString('utf8'))
+      return JSON.parse(bytes.toString('utf8')) as unknown
     } catch (error) {
       throw new RecordError('DESERIALIZATION', `value is not JSON: ${(error as Error).message}`)
     }
@@ -60,7 +60,7 @@ export function projectedJson(fields: FieldTree): Serde {
         return json.decode(bytes)
       }
     },
-    encode: json.encode,
+    encode: (value) => json.encode(value),
   }
 }
 

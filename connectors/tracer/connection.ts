@@ -1,5 +1,5 @@
-import { KubestreamError, type Recovery } from '../../core/kubestream-error.js'
 import { isIP } from 'node:net'
+import { KubestreamError, type Recovery } from '../../core/kubestream-error.js'
 
 /**
  * One connection of the tracer's `GET /connections` document (../shared/samples/README.md):
@@ -25,7 +25,10 @@ export interface TracerConnection {
 /** An entry the tracer sent that cannot be a connection; it goes to the dead-letter topic. */
 export class MalformedConnectionError extends KubestreamError<'MALFORMED_CONNECTION'> {
   /** The entry's `<net ns>|<tuple>` when it could be read: its stored counters are kept, not pruned. */
-  constructor(message: string, readonly storeKey?: string) {
+  constructor(
+    message: string,
+    readonly storeKey?: string,
+  ) {
     super('MALFORMED_CONNECTION', message)
   }
 
@@ -43,20 +46,26 @@ export function connectionKey(connection: Pick<TracerConnection, 'source' | 'des
   return `${connection.source}|${connection.dest}|${connection.sport}|${connection.dport}`
 }
 
-/** Checks and names one entry, or throws a MalformedConnectionError saying what is wrong (with the tuple when it can be read). */
+/**
+ * Checks and names one entry, or throws a MalformedConnectionError saying what is wrong (with the tuple when it can be
+ * read).
+ */
 export function parseConnection(entry: unknown): TracerConnection {
-  if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) throw new MalformedConnectionError('a connection must be a JSON object')
+  if (typeof entry !== 'object' || entry === null || Array.isArray(entry))
+    throw new MalformedConnectionError('a connection must be a JSON object')
   const e = entry as Record<string, unknown>
   const address = (field: string) => {
     const value = e[field]
-    if (typeof value !== 'string' || isIP(value) === 0) throw new MalformedConnectionError(`${field} ${JSON.stringify(value)} is not an IP address`)
+    if (typeof value !== 'string' || isIP(value) === 0)
+      throw new MalformedConnectionError(`${field} ${JSON.stringify(value)} is not an IP address`)
     return value
   }
   const source = address('source')
   const dest = address('dest')
   const port = (field: string) => {
     const value = e[field]
-    if (!Number.isInteger(value) || (value as number) < 0 || (value as number) > 65_535) throw new MalformedConnectionError(`${field} ${JSON.stringify(value)} is not a port`)
+    if (!Number.isInteger(value) || (value as number) < 0 || (value as number) > 65_535)
+      throw new MalformedConnectionError(`${field} ${JSON.stringify(value)} is not a port`)
     return value as number
   }
   const sport = port('sport')
@@ -65,17 +74,20 @@ export function parseConnection(entry: unknown): TracerConnection {
   const key = `${netNs}|${connectionKey({ source, dest, sport, dport })}`
   const counter = (field: string) => {
     const value = e[field]
-    if (!Number.isSafeInteger(value) || (value as number) < 0) throw new MalformedConnectionError(`${field} ${JSON.stringify(value)} is not a counter`, key)
+    if (!Number.isSafeInteger(value) || (value as number) < 0)
+      throw new MalformedConnectionError(`${field} ${JSON.stringify(value)} is not a counter`, key)
     return value as number
   }
   const code = <T>(field: string, names: readonly T[]) => {
     const value = e[field]
-    if (!Number.isInteger(value) || names[value as number] === undefined) throw new MalformedConnectionError(`${field} ${JSON.stringify(value)} is not one of 0..${names.length - 1}`, key)
+    if (!Number.isInteger(value) || names[value as number] === undefined)
+      throw new MalformedConnectionError(`${field} ${JSON.stringify(value)} is not one of 0..${names.length - 1}`, key)
     return names[value as number]
   }
   const type = code('type', TYPES)
   const family = code('family', FAMILIES)
-  if ((family === 'ipv4') !== (isIP(source) === 4)) throw new MalformedConnectionError(`family ${family} does not match source ${source}`, key)
+  if ((family === 'ipv4') !== (isIP(source) === 4))
+    throw new MalformedConnectionError(`family ${family} does not match source ${source}`, key)
   const direction = DIRECTIONS[e.direction as number] ?? 'unknown'
   return {
     pid: Number.isInteger(e.pid) ? (e.pid as number) : 0,

@@ -1,7 +1,7 @@
 import { request } from 'node:http'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { type DocumentReader, readDocument, type TracerDocument, TracerReadError } from './tracer-document.js'
 import { backoffMs } from '../../core/backoff.js'
+import { type DocumentReader, readDocument, type TracerDocument, TracerReadError } from './tracer-document.js'
 
 export interface HttpPollerOptions {
   /** The tracer's unix socket. */
@@ -39,7 +39,10 @@ export class HttpPoller implements DocumentReader {
     await this.running
   }
 
-  private async loop(onDocument: (document: TracerDocument) => void, onError: (error: TracerReadError) => void): Promise<void> {
+  private async loop(
+    onDocument: (document: TracerDocument) => void,
+    onError: (error: TracerReadError) => void,
+  ): Promise<void> {
     const { signal } = this.stopping
     let failures = 0
     while (!signal.aborted) {
@@ -51,9 +54,14 @@ export class HttpPoller implements DocumentReader {
       } catch (error) {
         if (signal.aborted) break
         failures++
-        onError(error instanceof TracerReadError ? error : new TracerReadError('UNREACHABLE', (error as Error).message, { cause: error }))
+        onError(
+          error instanceof TracerReadError
+            ? error
+            : new TracerReadError('UNREACHABLE', (error as Error).message, { cause: error }),
+        )
       }
-      const wait = failures > 0 ? backoffMs(failures, this.options.maxBackoffMs) : this.options.intervalMs - (Date.now() - started)
+      const wait =
+        failures > 0 ? backoffMs(failures, this.options.maxBackoffMs) : this.options.intervalMs - (Date.now() - started)
       await sleep(Math.max(0, wait), undefined, { signal }).catch(() => undefined)
     }
   }
@@ -65,18 +73,27 @@ export class HttpPoller implements DocumentReader {
       const fail = (error: Error) => {
         clearTimeout(deadline)
         if (timedOut) reject(new TracerReadError('TIMEOUT', `no complete answer within ${timeoutMs} ms`))
-        else reject(error instanceof TracerReadError ? error : new TracerReadError('UNREACHABLE', `cannot read ${socket}: ${error.message}`, { cause: error }))
+        else
+          reject(
+            error instanceof TracerReadError
+              ? error
+              : new TracerReadError('UNREACHABLE', `cannot read ${socket}: ${error.message}`, { cause: error }),
+          )
       }
-      const req = request({ socketPath: socket, path, method: 'GET', headers: { accept: 'application/json' }, signal }, (res) => {
-        const chunks: Buffer[] = []
-        res.on('data', (chunk: Buffer) => chunks.push(chunk))
-        res.on('error', fail)
-        res.on('end', () => {
-          clearTimeout(deadline)
-          if (res.statusCode !== 200) reject(new TracerReadError('HTTP_STATUS', `GET ${path} answered ${res.statusCode}`))
-          else resolve(Buffer.concat(chunks).toString('utf8'))
-        })
-      })
+      const req = request(
+        { socketPath: socket, path, method: 'GET', headers: { accept: 'application/json' }, signal },
+        (res) => {
+          const chunks: Buffer[] = []
+          res.on('data', (chunk: Buffer) => chunks.push(chunk))
+          res.on('error', fail)
+          res.on('end', () => {
+            clearTimeout(deadline)
+            if (res.statusCode !== 200)
+              reject(new TracerReadError('HTTP_STATUS', `GET ${path} answered ${res.statusCode}`))
+            else resolve(Buffer.concat(chunks).toString('utf8'))
+          })
+        },
+      )
       // The whole answer, not just the first byte: a tracer that trickles is as stuck as one that is silent.
       const deadline = setTimeout(() => {
         timedOut = true

@@ -1,12 +1,15 @@
 import { open, stat } from 'node:fs/promises'
 import { createConnection, type Socket } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { type DocumentReader, readDocument, type TracerDocument, TracerReadError } from './tracer-document.js'
 import { backoffMs } from '../../core/backoff.js'
+import { type DocumentReader, readDocument, type TracerDocument, TracerReadError } from './tracer-document.js'
 
 type Handlers = { onDocument: (document: TracerDocument) => void; onError: (error: TracerReadError) => void }
 
-/** Splits bytes into lines (on bytes, so a chunk may end inside a character); each complete, non-blank line is one /connections document. */
+/**
+ * Splits bytes into lines (on bytes, so a chunk may end inside a character); each complete, non-blank line is one
+ * /connections document.
+ */
 class LineSplitter {
   private pending = Buffer.alloc(0)
 
@@ -44,7 +47,11 @@ export class NdjsonFileReader implements DocumentReader {
   private readonly stopping = new AbortController()
   private running: Promise<void> | undefined
 
-  constructor(private readonly file: string, private position: number, private readonly intervalMs: number) {}
+  constructor(
+    private readonly file: string,
+    private position: number,
+    private readonly intervalMs: number,
+  ) {}
 
   get describe(): string {
     return `file://${this.file}`
@@ -68,9 +75,13 @@ export class NdjsonFileReader implements DocumentReader {
         failures = 0
       } catch (error) {
         failures++
-        onError(new TracerReadError('UNREACHABLE', `cannot read ${this.file}: ${(error as Error).message}`, { cause: error }))
+        onError(
+          new TracerReadError('UNREACHABLE', `cannot read ${this.file}: ${(error as Error).message}`, { cause: error }),
+        )
       }
-      await sleep(failures > 0 ? backoffMs(failures, 30_000) : this.intervalMs, undefined, { signal }).catch(() => undefined)
+      await sleep(failures > 0 ? backoffMs(failures, 30_000) : this.intervalMs, undefined, { signal }).catch(
+        () => undefined,
+      )
     }
   }
 
@@ -102,7 +113,10 @@ export class NdjsonSocketReader implements DocumentReader {
   private socket: Socket | undefined
   private retry: NodeJS.Timeout | undefined
 
-  constructor(private readonly path: string, private readonly maxBackoffMs: number) {}
+  constructor(
+    private readonly path: string,
+    private readonly maxBackoffMs: number,
+  ) {}
 
   get describe(): string {
     return `unix://${this.path}`
@@ -117,7 +131,9 @@ export class NdjsonSocketReader implements DocumentReader {
         failures = 0
         lines.push(chunk)
       })
-      socket.on('error', (error) => onError(new TracerReadError('UNREACHABLE', `cannot read ${this.path}: ${error.message}`, { cause: error })))
+      socket.on('error', (error) =>
+        onError(new TracerReadError('UNREACHABLE', `cannot read ${this.path}: ${error.message}`, { cause: error })),
+      )
       socket.on('close', () => {
         if (this.stopped) return
         failures++

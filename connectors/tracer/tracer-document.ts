@@ -42,6 +42,7 @@ export function parseDocument(text: string): unknown[] {
     throw new TracerReadError('GARBAGE', `not JSON: ${(error as Error).message}`)
   }
   const connections = (document as { connections?: unknown } | null)?.connections
-  if (!Array.isArray(connections)) throw new TracerReadError('GARBAGE', 'not a /connections document: no "connections" array')
+  if (!Array.isArray(connections))
+    throw new TracerReadError('GARBAGE', 'not a /connections document: no "connections" array')
   return connections
 }

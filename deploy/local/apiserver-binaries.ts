@@ -43,16 +43,27 @@ export async function ensureApiServerBinaries(log: (line: string) => void = cons
   const { kubernetes, etcd } = pinnedVersions()
   const base = process.env.KUBESTREAM_CACHE_DIR ?? join(homedir(), '.cache', 'kubestream')
   const dir = join(base, `kube-apiserver-${kubernetes}-etcd-${etcd}`)
-  const binaries = { kubeApiServer: join(dir, 'kube-apiserver'), etcd: join(dir, 'etcd'), kubernetesVersion: kubernetes, etcdVersion: etcd }
+  const binaries = {
+    kubeApiServer: join(dir, 'kube-apiserver'),
+    etcd: join(dir, 'etcd'),
+    kubernetesVersion: kubernetes,
+    etcdVersion: etcd,
+  }
   if (existsSync(binaries.kubeApiServer) && existsSync(binaries.etcd)) return binaries
   mkdirSync(dir, { recursive: true })
   const started = Date.now()
-  log(`building kube-apiserver ${kubernetes} and etcd ${etcd} from Go modules into ${dir} (first run only; minutes on 2 cores)…`)
+  log(
+    `building kube-apiserver ${kubernetes} and etcd ${etcd} from Go modules into ${dir} (first run only; minutes ` +
+      `on 2 cores)…`,
+  )
   const [major, minor] = kubernetes.slice(1).split('.')
   // Kubernetes' own build stamps its version; unstamped, the server reports v0.0.0-master and
   // derives its emulated/compatibility version from that.
   const stamp = ['gitVersion', kubernetes, 'gitMajor', major, 'gitMinor', minor, 'gitTreeState', 'clean']
-  const versionFlags = Array.from({ length: stamp.length / 2 }, (_, i) => `-X k8s.io/component-base/version.${stamp[2 * i]}=${stamp[2 * i + 1]}`)
+  const versionFlags = Array.from(
+    { length: stamp.length / 2 },
+    (_, i) => `-X k8s.io/component-base/version.${stamp[2 * i]}=${stamp[2 * i + 1]}`,
+  )
   const builds = [
     ['go.etcd.io/etcd/server/v3', binaries.etcd, []],
     ['k8s.io/kubernetes/cmd/kube-apiserver', binaries.kubeApiServer, ['-ldflags', versionFlags.join(' ')]],

@@ -9,17 +9,17 @@
  *
  * KAFKA_BROKERS=host:port uses that broker instead.
  */
+import Kafka from 'node-rdkafka'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import Kafka from 'node-rdkafka'
-import { NetworkSimulation } from '../../simulators/network-simulation.js'
 import { adminConfig } from '../../connectors/kafka/client-config.js'
 import { TopicAdmin } from '../../connectors/kafka/topic-admin.js'
-import { TracerSimulatorServer } from '../../simulators/tracer-simulator-server.js'
-import { KubeStream } from '../../runtime/kube-stream.js'
 import { createLogger } from '../../core/logger.js'
+import { KubeStream } from '../../runtime/kube-stream.js'
+import { NetworkSimulation } from '../../simulators/network-simulation.js'
+import { TracerSimulatorServer } from '../../simulators/tracer-simulator-server.js'
 import { loadTopologyFile } from '../../topology/load.js'
 import { followLatest } from './follow-topic.js'
 import { demoBroker } from './kafka-broker.js'
@@ -32,18 +32,37 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'kubestream-flows-demo-'))
   const cluster = new NetworkSimulation({ seed: Date.now() % 100_000, nodes: 3, connections: 300 })
   await writeTables(brokers, cluster)
-  console.log(`Kafka at ${brokers}; pods-by-ip (${cluster.pods.size} pods) and services-by-ip (${cluster.services.size} services) written`)
+  console.log(
+    `Kafka at ${brokers}; pods-by-ip (${cluster.pods.size} pods) and services-by-ip (${cluster.services.size} ` +
+      `services) written`,
+  )
 
-  const tracers = cluster.nodeNames.map((node) => new TracerSimulatorServer(join(dir, `${node}.sock`), () => cluster.document(node)))
+  const tracers = cluster.nodeNames.map(
+    (node) => new TracerSimulatorServer(join(dir, `${node}.sock`), () => cluster.document(node)),
+  )
   for (const tracer of tracers) await tracer.start()
   const ticking = setInterval(() => cluster.tick(), TICK_MS)
 
-  const env = (node: string, socket: string) => ({ ...process.env, NODE_NAME: node, TRACER_SOCKET: socket, TRACER_INTERVAL: `${TICK_MS}ms` })
-  const perNode = cluster.nodeNames.map((node, i) => new KubeStream(loadTopologyFile(flowsFile, env(node, tracers[i].socket)), {
-    logger: createLogger(`ingest-${node}`), stateDir: join(dir, node), instanceId: `ingest-${node}`, ingest: 'only',
-  }))
+  const env = (node: string, socket: string) => ({
+    ...process.env,
+    NODE_NAME: node,
+    TRACER_SOCKET: socket,
+    TRACER_INTERVAL: `${TICK_MS}ms`,
+  })
+  const perNode = cluster.nodeNames.map(
+    (node, i) =>
+      new KubeStream(loadTopologyFile(flowsFile, env(node, tracers[i].socket)), {
+        logger: createLogger(`ingest-${node}`),
+        stateDir: join(dir, node),
+        instanceId: `ingest-${node}`,
+        ingest: 'only',
+      }),
+  )
   const aggregator = new KubeStream(loadTopologyFile(flowsFile, env('aggregator', join(dir, 'none.sock'))), {
-    logger: createLogger('network-flows'), stateDir: join(dir, 'aggregator'), instanceId: 'network-flows-0', ingest: 'off',
+    logger: createLogger('network-flows'),
+    stateDir: join(dir, 'aggregator'),
+    instanceId: 'network-flows-0',
+    ingest: 'off',
   })
   for (const stream of [...perNode, aggregator]) await stream.start()
   const flows = await followLatest<PairSums>(brokers, 'network-flows')
@@ -69,39 +88,55 @@ async function main(): Promise<void> {
     rmSync(dir, { recursive: true, force: true })
     process.exit(code)
   }
-  process.on('SIGINT', stop)
-  process.on('SIGTERM', stop)
+  process.on('SIGINT', () => void stop())
+  process.on('SIGTERM', () => void stop())
   for (const stream of [...perNode, aggregator]) {
     stream.done.catch(async (error: unknown) => {
       console.error(`${stream.graph.applicationId} stopped by a fault:`, error)
       await stop()
     })
   }
-  console.log(`${cluster.nodeNames.length} nodes polled every ${TICK_MS / 1000}s; top workload pairs of the current minute below. Ctrl-C to stop`)
+  console.log(
+    `${cluster.nodeNames.length} nodes polled every ${TICK_MS / 1000}s; top workload pairs of the current minute ` +
+      `below. Ctrl-C to stop`,
+  )
 }
 
 async function writeTables(brokers: string, cluster: NetworkSimulation): Promise<void> {
   const admin = new TopicAdmin(adminConfig({ bootstrapServers: brokers }, 'demo-flows'))
-  for (const topic of ['pods-by-ip', 'services-by-ip']) await admin.ensureTopic(topic, { partitions: 3, replicationFactor: 1, config: { 'cleanup.policy': 'compact' } })
+  for (const topic of ['pods-by-ip', 'services-by-ip'])
+    await admin.ensureTopic(topic, { partitions: 3, replicationFactor: 1, config: { 'cleanup.policy': 'compact' } })
   admin.close()
-  const producer = new Kafka.Producer({ 'bootstrap.servers': brokers, partitioner: 'murmur2_random' } as Kafka.ProducerGlobalConfig)
+  const producer = new Kafka.Producer({
+    'bootstrap.servers': brokers,
+    partitioner: 'murmur2_random',
+  } as Kafka.ProducerGlobalConfig)
   await new Promise<void>((resolve, reject) => producer.connect({}, (error) => (error ? reject(error) : resolve())))
   for (const [ip, pod] of cluster.pods) producer.produce('pods-by-ip', null, Buffer.from(JSON.stringify(pod)), ip)
-  for (const [ip, service] of cluster.services) producer.produce('services-by-ip', null, Buffer.from(JSON.stringify(service)), ip)
+  for (const [ip, service] of cluster.services)
+    producer.produce('services-by-ip', null, Buffer.from(JSON.stringify(service)), ip)
   await new Promise<void>((resolve, reject) => producer.flush(10_000, (error) => (error ? reject(error) : resolve())))
   await new Promise<void>((resolve) => producer.disconnect(() => resolve()))
 }
 
-interface PairSums { windowStart: number; value: { src: string; dst: string; sentBytes: number; recvBytes: number; retransmits: number } }
+interface PairSums {
+  windowStart: number
+  value: { src: string; dst: string; sentBytes: number; recvBytes: number; retransmits: number }
+}
 
 function topPairs(latest: Map<string, PairSums>, n: number): string {
   let window = 0
   for (const sums of latest.values()) window = Math.max(window, sums.windowStart)
-  const top = [...latest.values()].filter((s) => s.windowStart === window)
-    .sort((a, b) => b.value.sentBytes + b.value.recvBytes - (a.value.sentBytes + a.value.recvBytes)).slice(0, n)
+  const top = [...latest.values()]
+    .filter((s) => s.windowStart === window)
+    .sort((a, b) => b.value.sentBytes + b.value.recvBytes - (a.value.sentBytes + a.value.recvBytes))
+    .slice(0, n)
   if (top.length === 0) return 'network flows: (none yet)'
   const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`
-  return `minute ${new Date(window).toISOString().slice(11, 16)} UTC: ${top.map(({ value: v }) => `${v.src}→${v.dst} ↑${mib(v.sentBytes)} ↓${mib(v.recvBytes)} rtx ${v.retransmits}`).join(' | ')}`
+  const pairs = top.map(
+    ({ value: v }) => `${v.src}→${v.dst} ↑${mib(v.sentBytes)} ↓${mib(v.recvBytes)} rtx ${v.retransmits}`,
+  )
+  return `minute ${new Date(window).toISOString().slice(11, 16)} UTC: ${pairs.join(' | ')}`
 }
 
 main().catch((error: unknown) => {

@@ -12,12 +12,12 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { ClusterEventGenerator } from '../../simulators/cluster-events.js'
-import { EnvelopeWriter } from '../../simulators/envelope-writer.js'
 import { adminConfig } from '../../connectors/kafka/client-config.js'
 import { TopicAdmin } from '../../connectors/kafka/topic-admin.js'
-import { KubeStream } from '../../runtime/kube-stream.js'
 import { createLogger } from '../../core/logger.js'
+import { KubeStream } from '../../runtime/kube-stream.js'
+import { ClusterEventGenerator } from '../../simulators/cluster-events.js'
+import { EnvelopeWriter } from '../../simulators/envelope-writer.js'
 import { loadTopologyFile } from '../../topology/load.js'
 import { followLatest } from './follow-topic.js'
 import { demoBroker } from './kafka-broker.js'
@@ -40,7 +40,10 @@ async function main(): Promise<void> {
   const stream = new KubeStream(graph, { logger: createLogger('events-fanout') })
   await stream.start()
   const countsGraph = loadTopologyFile(countsFile, { ...process.env, SOURCE_TOPIC, OUTPUT_TOPIC: COUNTS_TOPIC })
-  const counts = new KubeStream(countsGraph, { logger: createLogger('warning-counts'), stateDir: mkdtempSync(join(tmpdir(), 'kubestream-demo-')) })
+  const counts = new KubeStream(countsGraph, {
+    logger: createLogger('warning-counts'),
+    stateDir: mkdtempSync(join(tmpdir(), 'kubestream-demo-')),
+  })
   await counts.start()
   const latest = await followLatest<WindowedCount>(brokers, COUNTS_TOPIC)
 
@@ -72,9 +75,12 @@ async function main(): Promise<void> {
     await broker?.stop()
     process.exit(code)
   }
-  process.on('SIGINT', stop)
-  process.on('SIGTERM', stop)
-  for (const [name, running] of [['events-fanout', stream], ['warning-counts', counts]] as const) {
+  process.on('SIGINT', () => void stop())
+  process.on('SIGTERM', () => void stop())
+  for (const [name, running] of [
+    ['events-fanout', stream],
+    ['warning-counts', counts],
+  ] as const) {
     running.done.catch(async (error: unknown) => {
       console.error(`${name} stopped by a fault:`, error)
       await stop()
@@ -93,13 +99,20 @@ async function feed(writer: EnvelopeWriter, generator: ClusterEventGenerator, ru
   }
 }
 
-interface WindowedCount { key: string; windowStart: number; value: number }
+interface WindowedCount {
+  key: string
+  windowStart: number
+  value: number
+}
 
 /** The busiest keys of the latest window seen. */
 function topOfLatestWindow(counts: Map<string, WindowedCount>, n: number): string {
   let latest = 0
   for (const count of counts.values()) latest = Math.max(latest, count.windowStart)
-  const top = [...counts.values()].filter((c) => c.windowStart === latest).sort((a, b) => b.value - a.value).slice(0, n)
+  const top = [...counts.values()]
+    .filter((c) => c.windowStart === latest)
+    .sort((a, b) => b.value - a.value)
+    .slice(0, n)
   if (top.length === 0) return 'warnings per minute: (none yet)'
   const minute = new Date(latest).toISOString().slice(11, 16)
   return `warnings in the ${minute} UTC minute of event time: ${top.map((c) => `${c.key} ${c.value}`).join('  ')}`

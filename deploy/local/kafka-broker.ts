@@ -1,13 +1,13 @@
+import Kafka from 'node-rdkafka'
 import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import Kafka from 'node-rdkafka'
 import { ensureKafkaJars } from './kafka-jars.js'
-import { freePort, portOpen, sleep, stopProcess } from './local-process.js'
 import { isLog4j2, kafkaVersion } from './kafka-version.js'
+import { freePort, portOpen, sleep, stopProcess } from './local-process.js'
 
 const run = promisify(execFile)
 
@@ -46,8 +46,18 @@ export async function startLocalBroker(options: StartBrokerOptions = {}): Promis
   const classpath = join(libs, '*')
   const jvm = [...jvmArgs(options.heap ?? '768m'), ...loggingArgs(dir, version)]
 
-  await run('java', [...jvm, '-cp', classpath, 'kafka.tools.StorageTool', 'format',
-    '-t', clusterId(), '-c', config, '--ignore-formatted'])
+  await run('java', [
+    ...jvm,
+    '-cp',
+    classpath,
+    'kafka.tools.StorageTool',
+    'format',
+    '-t',
+    clusterId(),
+    '-c',
+    config,
+    '--ignore-formatted',
+  ])
   const child = spawn('java', [...jvm, '-cp', classpath, 'kafka.Kafka', config], {
     stdio: ['ignore', 'ignore', 'pipe'],
     // Its own process group: a terminal's Ctrl-C must reach us first, so clients can flush
@@ -64,7 +74,7 @@ export async function startLocalBroker(options: StartBrokerOptions = {}): Promis
     await waitUntilServing(child, brokerPort, options.startTimeoutMs ?? 60_000)
   } catch (error) {
     child.kill('SIGKILL')
-    throw new Error(`${(error as Error).message}\n${stderr.join('').slice(-4000)}\nlogs: ${dir}`)
+    throw new Error(`${(error as Error).message}\n${stderr.join('').slice(-4000)}\nlogs: ${dir}`, { cause: error })
   }
   return {
     brokers,
@@ -78,8 +88,12 @@ export async function startLocalBroker(options: StartBrokerOptions = {}): Promis
   }
 }
 
-function serverProperties(dir: string, brokerPort: number, controllerPort: number,
-  extra: Record<string, string> = {}): string {
+function serverProperties(
+  dir: string,
+  brokerPort: number,
+  controllerPort: number,
+  extra: Record<string, string> = {},
+): string {
   const props: Record<string, string> = {
     'process.roles': 'broker,controller',
     'node.id': '1',
@@ -101,7 +115,11 @@ function serverProperties(dir: string, brokerPort: number, controllerPort: numbe
     'log.flush.interval.messages': '9223372036854775807',
     ...extra,
   }
-  return Object.entries(props).map(([k, v]) => `${k}=${v}`).join('\n') + '\n'
+  return (
+    Object.entries(props)
+      .map(([k, v]) => `${k}=${v}`)
+      .join('\n') + '\n'
+  )
 }
 
 /** The broker logs to server.log in its dir, at INFO for Kafka's own classes. */
@@ -164,17 +182,19 @@ function clusterId(): string {
 async function waitUntilServing(child: ChildProcess, port: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs
   let exited = false
-  child.once('exit', () => { exited = true })
+  child.once('exit', () => {
+    exited = true
+  })
   while (Date.now() < deadline) {
     if (exited) throw new Error(`Kafka broker exited during start (code ${child.exitCode})`)
-    if (await portOpen(port) && await answersMetadata(port)) return
+    if ((await portOpen(port)) && (await answersMetadata(port))) return
     await sleep(250)
   }
   throw new Error(`Kafka broker did not start within ${timeoutMs} ms`)
 }
 
 function answersMetadata(port: number): Promise<boolean> {
-  const producer = new Kafka.Producer({ 'bootstrap.servers': `127.0.0.1:${port}`, 'log_level': 0 })
+  const producer = new Kafka.Producer({ 'bootstrap.servers': `127.0.0.1:${port}`, log_level: 0 })
   return new Promise((resolve) => {
     producer.connect({ timeout: 2_000 }, (error, metadata) => {
       const ready = !error && metadata.brokers.length > 0

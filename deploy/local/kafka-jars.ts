@@ -26,11 +26,20 @@ export async function ensureKafkaJars(version = kafkaVersion()): Promise<string>
   writeFileSync(join(dir, 'pom.xml'), brokerPom(version))
   await run(
     'mvn',
-    ['-q', '-B', '-f', join(dir, 'pom.xml'), 'dependency:copy-dependencies',
-      `-DoutputDirectory=${libs}`, '-DincludeScope=runtime'],
+    [
+      '-q',
+      '-B',
+      '-f',
+      join(dir, 'pom.xml'),
+      'dependency:copy-dependencies',
+      `-DoutputDirectory=${libs}`,
+      '-DincludeScope=runtime',
+    ],
     { maxBuffer: 64 * 1024 * 1024 },
   ).catch((error: Error & { stdout?: string; stderr?: string }) => {
-    throw new Error(`Maven could not resolve Kafka ${version}: ${error.message}\n${error.stdout ?? ''}${error.stderr ?? ''}`)
+    throw new Error(
+      `Maven could not resolve Kafka ${version}: ${error.message}\n${error.stdout ?? ''}${error.stderr ?? ''}`,
+    )
   })
   if (!readdirSync(libs).some((f) => f.startsWith(`kafka_${SCALA_VERSION}-`))) {
     throw new Error(`Maven finished but ${libs} holds no kafka_${SCALA_VERSION} jar`)

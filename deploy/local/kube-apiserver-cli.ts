@@ -8,7 +8,10 @@ import { startLocalApiServer } from './kube-apiserver.js'
 
 if (process.argv.includes('--build-only')) {
   const binaries = await ensureApiServerBinaries()
-  console.log(`kube-apiserver ${binaries.kubernetesVersion}: ${binaries.kubeApiServer}\netcd ${binaries.etcdVersion}: ${binaries.etcd}`)
+  console.log(
+    `kube-apiserver ${binaries.kubernetesVersion}: ${binaries.kubeApiServer}\netcd ${binaries.etcdVersion}: ` +
+      `${binaries.etcd}`,
+  )
   process.exit(0)
 }
 const server = await startLocalApiServer()
@@ -18,5 +21,5 @@ const stop = async () => {
   await server.stop()
   process.exit(0)
 }
-process.on('SIGINT', stop)
-process.on('SIGTERM', stop)
+process.on('SIGINT', () => void stop())
+process.on('SIGTERM', () => void stop())

@@ -1,18 +1,18 @@
 import { setTimeout as sleep } from 'node:timers/promises'
+import { KubeClient } from '../../connectors/kubernetes/kube-client.js'
+import type { KubernetesError } from '../../connectors/kubernetes/kubernetes-error.js'
+import { LeaseElector } from '../../connectors/kubernetes/lease-elector.js'
+import { type KubeObject, ListWatch, type WatchChange } from '../../connectors/kubernetes/list-watch.js'
 import { backoffMs } from '../../core/backoff.js'
-import type { RecordCollector } from '../../core/record-collector.js'
-import type { StreamRecord } from '../../core/record.js'
-import { RecordError, type DeadLetter } from '../../core/record-error.js'
 import type { Logger } from '../../core/logger.js'
+import type { RecordCollector } from '../../core/record-collector.js'
+import { type DeadLetter, RecordError } from '../../core/record-error.js'
+import type { StreamRecord } from '../../core/record.js'
 import type { StateDirectory } from '../../state/state-directory.js'
 import type { StorePartition } from '../../state/store-partition.js'
 import type { KubernetesSettings, SourceNode } from '../../topology/graph.js'
 import type { EndOffset, Source, SourceContext } from '../source.js'
-import { KubeClient } from '../../connectors/kubernetes/kube-client.js'
-import type { KubernetesError } from '../../connectors/kubernetes/kubernetes-error.js'
 import { LandedObjects } from './landed-objects.js'
-import { LeaseElector } from '../../connectors/kubernetes/lease-elector.js'
-import { type KubeObject, ListWatch, type WatchChange } from '../../connectors/kubernetes/list-watch.js'
 import { EventEnvelopes, type Land, type ObjectLanding, TableLanding } from './object-landing.js'
 import { nodeRows, podRows, replicaSetOwner, serviceRows, type Workload, workloadOf } from './object-tables.js'
 
@@ -57,7 +57,16 @@ export class KubernetesSource implements Source {
     const settings = source.kubernetes!
     const store = context.directory.storePartition(settings.store, settings.changelogTopic ?? source.topic, 0)
     const restore = settings.changelogTopic ? context.restore : undefined
-    return new KubernetesSource(source.name, source.topic, settings, store, restore, context.replicaName, context.processMs, context.log)
+    return new KubernetesSource(
+      source.name,
+      source.topic,
+      settings,
+      store,
+      restore,
+      context.replicaName,
+      context.processMs,
+      context.log,
+    )
   }
 
   constructor(
@@ -78,8 +87,23 @@ export class KubernetesSource implements Source {
   }
 
   start(): void {
-    this.log.info({ source: this.name, resource: this.settings.resource, server: this.client.server, namespaces: this.settings.namespaces, node: this.settings.node, topic: this.topic, lease: this.settings.lease && `${this.settings.lease.namespace}/${this.settings.lease.name}` }, 'watching the Kubernetes API')
-    if (this.elector) this.elector.run(() => void this.startWatching(), () => void this.stopWatching())
+    this.log.info(
+      {
+        source: this.name,
+        resource: this.settings.resource,
+        server: this.client.server,
+        namespaces: this.settings.namespaces,
+        node: this.settings.node,
+        topic: this.topic,
+        lease: this.settings.lease && `${this.settings.lease.namespace}/${this.settings.lease.name}`,
+      },
+      'watching the Kubernetes API',
+    )
+    if (this.elector)
+      this.elector.run(
+        () => void this.startWatching(),
+        () => void this.stopWatching(),
+      )
     else void this.startWatching()
   }
 
@@ -99,7 +123,13 @@ export class KubernetesSource implements Source {
     for (const { scope, change } of this.pending.splice(0)) {
       this.apply(scope, change, deadLetter)
       for (const { key, value, timestamp } of this.pendingRecords.splice(0)) {
-        collector.send({ topic: this.topic, key, value: value === null ? null : Buffer.from(JSON.stringify(value)), headers: undefined, timestamp })
+        collector.send({
+          topic: this.topic,
+          key,
+          value: value === null ? null : Buffer.from(JSON.stringify(value)),
+          headers: undefined,
+          timestamp,
+        })
         produced++
       }
       this.documents++
@@ -111,14 +141,17 @@ export class KubernetesSource implements Source {
   /** Before the flush: the interval's store changes to the changelog (none in the node-scoped mode). */
   sendChangelog(collector: RecordCollector, timestamp: number): void {
     if (!this.settings.changelogTopic) return
-    for (const { key, value } of this.store.changes()) collector.send({ topic: this.settings.changelogTopic, partition: 0, key, value, headers: undefined, timestamp })
+    for (const { key, value } of this.store.changes())
+      collector.send({ topic: this.settings.changelogTopic, partition: 0, key, value, headers: undefined, timestamp })
   }
 
   /** After Kafka accepted the records: what was landed, to LMDB, checkpointed at the changelog's end. */
   async checkpoint(directory: StateDirectory, endOffset: EndOffset): Promise<void> {
     if (this.store.pendingChanges === 0) return
     // Without a changelog (node-scoped) the checkpoint only counts commits: nothing restores from it.
-    const checkpoint = this.settings.changelogTopic ? await endOffset(this.settings.changelogTopic, 0) : (directory.checkpoint(this.store) ?? 0) + 1
+    const checkpoint = this.settings.changelogTopic
+      ? await endOffset(this.settings.changelogTopic, 0)
+      : (directory.checkpoint(this.store) ?? 0) + 1
     directory.commit([[this.store, checkpoint]])
   }
 
@@ -141,7 +174,10 @@ export class KubernetesSource implements Source {
         await this.restore?.(this.store)
         break
       } catch (error) {
-        this.log[failures === 1 ? 'warn' : 'debug']({ source: this.name, err: error }, 'cannot restore what was landed from the changelog; retrying before watching')
+        this.log[failures === 1 ? 'warn' : 'debug'](
+          { source: this.name, err: error },
+          'cannot restore what was landed from the changelog; retrying before watching',
+        )
         this.count('RESTORE')
         await sleep(backoffMs(failures, this.settings.maxBackoffMs))
         if (generation !== this.generation) return
@@ -150,18 +186,27 @@ export class KubernetesSource implements Source {
     if (generation !== this.generation) return
     const scopes = this.settings.namespaces.length > 0 ? [...this.settings.namespaces] : ['*']
     const watch = (resource: string, scope: string, onChange: (change: WatchChange) => void) => {
-      const listWatch = new ListWatch(this.client, {
-        path: collectionPath(resource, scope),
-        labelSelector: resource === 'replicasets' ? undefined : this.settings.labelSelector,
-        fieldSelector: resource === 'pods' && this.settings.node ? `spec.nodeName=${this.settings.node}` : undefined,
-        maxBackoffMs: this.settings.maxBackoffMs,
-        watchTimeoutSeconds: this.settings.watchTimeoutSeconds,
-        idleTimeoutMs: this.settings.idleTimeoutMs,
-      }, (change) => { this.recovered(); onChange(change) }, (error) => this.failed(error))
+      const listWatch = new ListWatch(
+        this.client,
+        {
+          path: collectionPath(resource, scope),
+          labelSelector: resource === 'replicasets' ? undefined : this.settings.labelSelector,
+          fieldSelector: resource === 'pods' && this.settings.node ? `spec.nodeName=${this.settings.node}` : undefined,
+          maxBackoffMs: this.settings.maxBackoffMs,
+          watchTimeoutSeconds: this.settings.watchTimeoutSeconds,
+          idleTimeoutMs: this.settings.idleTimeoutMs,
+        },
+        (change) => {
+          this.recovered()
+          onChange(change)
+        },
+        (error) => this.failed(error),
+      )
       this.watches.push(listWatch)
       return listWatch
     }
-    const own = (scope: string) => watch(this.settings.resource, scope, (change) => this.pending.push({ scope, change }))
+    const own = (scope: string) =>
+      watch(this.settings.resource, scope, (change) => this.pending.push({ scope, change }))
     if (this.settings.resource !== 'pods') {
       for (const scope of scopes) own(scope).start()
       return
@@ -191,12 +236,22 @@ export class KubernetesSource implements Source {
       try {
         action()
       } catch (error) {
-        deadLetter(deadLetterRecord(object), new RecordError('DESERIALIZATION', `cannot land ${this.settings.resource} ${object.metadata?.namespace ?? ''}/${object.metadata?.name}: ${(error as Error).message}`), this.name)
+        deadLetter(
+          deadLetterRecord(object),
+          new RecordError(
+            'DESERIALIZATION',
+            `cannot land ${this.settings.resource} ${object.metadata?.namespace ?? ''}/${object.metadata?.name}: ` +
+              `${(error as Error).message}`,
+          ),
+          this.name,
+        )
       }
     }
     switch (change.type) {
       case 'LISTED': {
-        const listed = new Set(change.objects.map((object) => `${object.metadata.namespace ?? ''}\u0000${object.metadata.uid}`))
+        const listed = new Set(
+          change.objects.map((object) => `${object.metadata.namespace ?? ''}\u0000${object.metadata.uid}`),
+        )
         for (const object of change.objects) guarded(object, () => this.landing.upsert(object))
         for (const [namespace, uid] of this.landed.inScope(scope === '*' ? undefined : scope)) {
           if (!listed.has(`${namespace}\u0000${uid}`)) this.landing.removeLanded(namespace, uid)
@@ -217,8 +272,10 @@ export class KubernetesSource implements Source {
 
   private rememberReplicaSets(change: WatchChange): void {
     const key = (object: KubeObject) => `${object.metadata.namespace}/${object.metadata.name}`
-    if (change.type === 'LISTED') for (const object of change.objects) this.replicaSets.set(key(object), replicaSetOwner(object))
-    else if (change.type === 'ADDED' || change.type === 'MODIFIED') this.replicaSets.set(key(change.object), replicaSetOwner(change.object))
+    if (change.type === 'LISTED')
+      for (const object of change.objects) this.replicaSets.set(key(object), replicaSetOwner(object))
+    else if (change.type === 'ADDED' || change.type === 'MODIFIED')
+      this.replicaSets.set(key(change.object), replicaSetOwner(change.object))
     else if (change.type === 'DELETED') this.replicaSets.delete(key(change.object))
   }
 
@@ -226,7 +283,10 @@ export class KubernetesSource implements Source {
     this.count(error.code)
     // A 410 is routine (the watch fell behind the server's window): it lists again at once.
     const level = error.code === 'GONE' ? 'info' : this.failing ? 'debug' : 'warn'
-    this.log[level]({ source: this.name, code: error.code, err: error.message }, error.code === 'GONE' ? 'watch expired; listing again' : 'Kubernetes API request failed; retrying with backoff')
+    this.log[level](
+      { source: this.name, code: error.code, err: error.message },
+      error.code === 'GONE' ? 'watch expired; listing again' : 'Kubernetes API request failed; retrying with backoff',
+    )
     if (error.code !== 'GONE') this.failing = true
   }
 
@@ -240,7 +300,12 @@ export class KubernetesSource implements Source {
   }
 }
 
-function landingFor(settings: KubernetesSettings, landed: LandedObjects, land: Land, replicaSets: ReadonlyMap<string, Workload | null>): ObjectLanding {
+function landingFor(
+  settings: KubernetesSettings,
+  landed: LandedObjects,
+  land: Land,
+  replicaSets: ReadonlyMap<string, Workload | null>,
+): ObjectLanding {
   switch (settings.resource) {
     case 'events':
     case 'events.k8s.io':
@@ -271,7 +336,17 @@ function collectionPath(resource: string, scope: string): string {
 function deadLetterRecord(object: KubeObject): StreamRecord {
   const value = Buffer.from(JSON.stringify(object))
   return {
-    key: null, value: object, headers: {}, timestamp: Date.now(), encodedValue: value,
-    origin: { topic: `kubernetes:${object.metadata?.namespace ?? ''}/${object.metadata?.name ?? ''}`, partition: -1, offset: -1, key: null, value },
+    key: null,
+    value: object,
+    headers: {},
+    timestamp: Date.now(),
+    encodedValue: value,
+    origin: {
+      topic: `kubernetes:${object.metadata?.namespace ?? ''}/${object.metadata?.name ?? ''}`,
+      partition: -1,
+      offset: -1,
+      key: null,
+      value,
+    },
   }
 }

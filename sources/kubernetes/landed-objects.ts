@@ -3,7 +3,8 @@ import type { StorePartition } from '../../state/store-partition.js'
 /**
  * What a Kubernetes source has landed, in its state store: per object (namespace + uid) the
  * resourceVersion last landed and what the landing needs to remember (the event, for the next
- * `old_event`; the table keys it holds); per table key the object that holds it. Writes go through the store's buffer and reach LMDB (and
+ * `old_event`; the table keys it holds); per table key the object that holds it. Writes go through the store's buffer
+ * and reach LMDB (and
  * the changelog) with the commit, after Kafka has the records.
  */
 export class LandedObjects {
@@ -21,7 +22,9 @@ export class LandedObjects {
     this.store.delete(objectKey(namespace, uid))
   }
 
-  /** Every object landed in a namespace (`undefined`: all of them), as [namespace, uid]; their entries stay undecoded. */
+  /**
+   * Every object landed in a namespace (`undefined`: all of them), as [namespace, uid]; their entries stay undecoded.
+   */
   inScope(namespace: string | undefined): Array<[string, string]> {
     const prefix = namespace === undefined ? 'o\u0000' : `o\u0000${namespace}\u0000`
     return this.store.range(Buffer.from(prefix), Buffer.from(prefix.slice(0, -1) + '\u0001')).map(([key]) => {
@@ -49,5 +52,5 @@ function objectKey(namespace: string, uid: string): Buffer {
 }
 
 function decode<T>(bytes: Buffer | undefined): T | undefined {
-  return bytes === undefined ? undefined : JSON.parse(bytes.toString('utf8')) as T
+  return bytes === undefined ? undefined : (JSON.parse(bytes.toString('utf8')) as T)
 }

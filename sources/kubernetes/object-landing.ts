@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
-import type { LandedObjects } from './landed-objects.js'
 import type { KubeObject } from '../../connectors/kubernetes/list-watch.js'
+import type { LandedObjects } from './landed-objects.js'
 import type { TableRows } from './object-tables.js'
 
 /** Hands a record to the landing topic; a null value is a tombstone. */
@@ -30,7 +30,10 @@ interface LandedEvent {
  * replayed watch) lands nothing.
  */
 export class EventEnvelopes implements ObjectLanding {
-  constructor(private readonly landed: LandedObjects, private readonly land: Land) {}
+  constructor(
+    private readonly landed: LandedObjects,
+    private readonly land: Land,
+  ) {}
 
   upsert(event: KubeObject): void {
     const { namespace = '', uid, resourceVersion } = event.metadata
@@ -68,14 +71,20 @@ interface LandedRows {
  * erase the new pod's row.
  */
 export class TableLanding implements ObjectLanding {
-  constructor(private readonly landed: LandedObjects, private readonly land: Land, private readonly rowsOf: (object: KubeObject) => TableRows) {}
+  constructor(
+    private readonly landed: LandedObjects,
+    private readonly land: Land,
+    private readonly rowsOf: (object: KubeObject) => TableRows,
+  ) {}
 
   upsert(object: KubeObject): void {
     const { namespace = '', uid, resourceVersion } = object.metadata
     const before = this.landed.get<LandedRows>(namespace, uid)
     if (before?.rv === resourceVersion) return
     const { keys, value } = this.rowsOf(object)
-    const digest = createHash('sha1').update(JSON.stringify([keys, value])).digest('base64')
+    const digest = createHash('sha1')
+      .update(JSON.stringify([keys, value]))
+      .digest('base64')
     if (before?.digest !== digest) {
       const now = Date.now()
       for (const key of before?.keys ?? []) if (!keys.includes(key)) this.tombstone(key, uid, now)
@@ -108,8 +117,18 @@ export class TableLanding implements ObjectLanding {
 
 /** When an event last happened: the record's timestamp, so windows count repeats when they occurred. */
 export function eventTime(event: KubeObject): number {
-  const e = event as Record<string, unknown> & { series?: { lastObservedTime?: string }; metadata: { creationTimestamp?: string } }
-  const candidates = [e.series?.lastObservedTime, e.lastTimestamp, e.deprecatedLastTimestamp, e.eventTime, e.firstTimestamp, e.metadata.creationTimestamp]
+  const e = event as Record<string, unknown> & {
+    series?: { lastObservedTime?: string }
+    metadata: { creationTimestamp?: string }
+  }
+  const candidates = [
+    e.series?.lastObservedTime,
+    e.lastTimestamp,
+    e.deprecatedLastTimestamp,
+    e.eventTime,
+    e.firstTimestamp,
+    e.metadata.creationTimestamp,
+  ]
   for (const candidate of candidates) {
     const ms = typeof candidate === 'string' ? Date.parse(candidate) : NaN
     if (!Number.isNaN(ms)) return ms

@@ -35,7 +35,11 @@ export function podRows(pod: KubeObject, workloadOf: (pod: KubeObject) => Worklo
     containers: (spec.containers ?? []).map((container) => ({
       name: container.name,
       image: container.image,
-      ports: (container.ports ?? []).map((port) => ({ name: port.name ?? null, containerPort: port.containerPort, protocol: port.protocol ?? 'TCP' })),
+      ports: (container.ports ?? []).map((port) => ({
+        name: port.name ?? null,
+        containerPort: port.containerPort,
+        protocol: port.protocol ?? 'TCP',
+      })),
     })),
   }
   // A finished pod keeps status.podIP, but its IP is free again and may already be another pod's.
@@ -55,7 +59,12 @@ export function serviceRows(service: KubeObject): TableRows {
     namespace: service.metadata.namespace,
     type: spec.type ?? 'ClusterIP',
     clusterIP: ips[0] ?? null,
-    ports: (spec.ports ?? []).map((port) => ({ name: port.name ?? null, port: port.port, protocol: port.protocol ?? 'TCP', targetPort: port.targetPort ?? port.port })),
+    ports: (spec.ports ?? []).map((port) => ({
+      name: port.name ?? null,
+      port: port.port,
+      protocol: port.protocol ?? 'TCP',
+      targetPort: port.targetPort ?? port.port,
+    })),
     selector: spec.selector ?? {},
   }
   return { keys: ips.length > 0 ? ips : [nameKey(service)], value }
@@ -64,7 +73,9 @@ export function serviceRows(service: KubeObject): TableRows {
 /** `nodes-by-ip`: by InternalIP(s). */
 export function nodeRows(node: KubeObject): TableRows {
   const status = (node.status ?? {}) as NodeStatus
-  const ips = (status.addresses ?? []).filter((address) => address.type === 'InternalIP').map((address) => address.address)
+  const ips = (status.addresses ?? [])
+    .filter((address) => address.type === 'InternalIP')
+    .map((address) => address.address)
   const value = {
     name: node.metadata.name,
     uid: node.metadata.uid,
@@ -88,7 +99,8 @@ export function workloadOf(pod: KubeObject, replicaSets: ReadonlyMap<string, Wor
   const known = replicaSets.get(`${pod.metadata.namespace}/${owner.name}`)
   if (known !== undefined) return known ?? { kind: 'ReplicaSet', name: owner.name }
   const hash = (pod.metadata.labels as Record<string, string> | undefined)?.['pod-template-hash']
-  if (hash && owner.name.endsWith(`-${hash}`)) return { kind: 'Deployment', name: owner.name.slice(0, -hash.length - 1) }
+  if (hash && owner.name.endsWith(`-${hash}`))
+    return { kind: 'Deployment', name: owner.name.slice(0, -hash.length - 1) }
   return { kind: 'ReplicaSet', name: owner.name }
 }
 
@@ -116,7 +128,11 @@ function nameKey(object: KubeObject): string {
 interface PodSpec {
   nodeName?: string
   hostNetwork?: boolean
-  containers?: Array<{ name: string; image?: string; ports?: Array<{ name?: string; containerPort: number; protocol?: string }> }>
+  containers?: Array<{
+    name: string
+    image?: string
+    ports?: Array<{ name?: string; containerPort: number; protocol?: string }>
+  }>
 }
 interface PodStatus {
   phase?: string

@@ -1,12 +1,15 @@
-import type { StorePartition } from '../../state/store-partition.js'
 import { connectionKey, type TracerConnection } from '../../connectors/tracer/connection.js'
+import type { StorePartition } from '../../state/store-partition.js'
 
 /** Bytes and retransmits of one connection since the previous document. */
 export interface CounterDeltas {
   readonly sentBytes: number
   readonly recvBytes: number
   readonly retransmits: number
-  /** The counters went backwards: the tuple was closed and opened again (or the tracer restarted) since the previous document. */
+  /**
+   * The counters went backwards: the tuple was closed and opened again (or the tracer restarted) since the previous
+   * document.
+   */
   readonly reset: boolean
 }
 
@@ -34,8 +37,14 @@ export class ConnectionCounters {
     this.store.put(key, encodeCounters(now))
     if (stored === undefined) return { sentBytes: now[0], recvBytes: now[1], retransmits: now[2], reset: false }
     const before = decodeCounters(stored)
-    if (now[0] < before[0] || now[1] < before[1] || now[2] < before[2]) return { sentBytes: now[0], recvBytes: now[1], retransmits: now[2], reset: true }
-    return { sentBytes: now[0] - before[0], recvBytes: now[1] - before[1], retransmits: now[2] - before[2], reset: false }
+    if (now[0] < before[0] || now[1] < before[1] || now[2] < before[2])
+      return { sentBytes: now[0], recvBytes: now[1], retransmits: now[2], reset: true }
+    return {
+      sentBytes: now[0] - before[0],
+      recvBytes: now[1] - before[1],
+      retransmits: now[2] - before[2],
+      reset: false,
+    }
   }
 
   /**

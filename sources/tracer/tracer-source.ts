@@ -1,17 +1,23 @@
 import { hostname } from 'node:os'
-import type { RecordCollector } from '../../core/record-collector.js'
-import type { StreamRecord } from '../../core/record.js'
-import { RecordError, type DeadLetter } from '../../core/record-error.js'
+import {
+  connectionKey,
+  isLoopbackPair,
+  parseConnection,
+  type MalformedConnectionError,
+  type TracerConnection,
+} from '../../connectors/tracer/connection.js'
+import { HttpPoller } from '../../connectors/tracer/http-poller.js'
+import { NdjsonFileReader, NdjsonSocketReader } from '../../connectors/tracer/ndjson-reader.js'
+import type { DocumentReader, TracerDocument, TracerReadError } from '../../connectors/tracer/tracer-document.js'
 import type { Logger } from '../../core/logger.js'
+import type { RecordCollector } from '../../core/record-collector.js'
+import { RecordError, type DeadLetter } from '../../core/record-error.js'
+import type { StreamRecord } from '../../core/record.js'
 import type { StateDirectory } from '../../state/state-directory.js'
 import type { StorePartition } from '../../state/store-partition.js'
 import type { SourceNode, TracerSettings } from '../../topology/graph.js'
 import type { Source, SourceContext } from '../source.js'
-import { connectionKey, isLoopbackPair, MalformedConnectionError, parseConnection, type TracerConnection } from '../../connectors/tracer/connection.js'
 import { ConnectionCounters, storeKey } from './connection-counters.js'
-import { HttpPoller } from '../../connectors/tracer/http-poller.js'
-import { NdjsonFileReader, NdjsonSocketReader } from '../../connectors/tracer/ndjson-reader.js'
-import type { DocumentReader, TracerDocument, TracerReadError } from '../../connectors/tracer/tracer-document.js'
 
 /** What one connection record carries to the landing topic (keyed `source|dest|sport|dport`). */
 export interface ConnectionRecord {
@@ -56,7 +62,15 @@ export class TracerSource implements Source {
   static open(source: SourceNode, context: SourceContext): TracerSource {
     const settings = source.tracer!
     const store = context.directory.storePartition(settings.store, source.topic, 0)
-    return new TracerSource(source.name, source.topic, settings, store, context.directory, context.processMs, context.log)
+    return new TracerSource(
+      source.name,
+      source.topic,
+      settings,
+      store,
+      context.directory,
+      context.processMs,
+      context.log,
+    )
   }
 
   constructor(
@@ -71,7 +85,7 @@ export class TracerSource implements Source {
     this.counters = new ConnectionCounters(store)
     this.node = settings.node || process.env.NODE_NAME || hostname()
     // A followed file resumes after the last document whose deltas were committed: the store's checkpoint.
-    this.position = settings.mode === 'file' ? directory.checkpoint(store) ?? 0 : undefined
+    this.position = settings.mode === 'file' ? (directory.checkpoint(store) ?? 0) : undefined
     this.reader = readerFor(settings, this.position ?? 0)
   }
 
@@ -86,11 +100,17 @@ export class TracerSource implements Source {
       (error: TracerReadError) => {
         this.errors.set(error.code, (this.errors.get(error.code) ?? 0) + 1)
         // Once per outage at warn; the retries after it at debug, with the metric counting them.
-        this.log[failing ? 'debug' : 'warn']({ source: this.name, tracer: this.reader.describe, code: error.code, err: error.message }, 'cannot read the tracer; retrying with backoff')
+        this.log[failing ? 'debug' : 'warn'](
+          { source: this.name, tracer: this.reader.describe, code: error.code, err: error.message },
+          'cannot read the tracer; retrying with backoff',
+        )
         failing = true
       },
     )
-    this.log.info({ source: this.name, tracer: this.reader.describe, node: this.node, topic: this.topic }, 'reading the network tracer')
+    this.log.info(
+      { source: this.name, tracer: this.reader.describe, node: this.node, topic: this.topic },
+      'reading the network tracer',
+    )
   }
 
   /** Has documents waiting for `drain`. */
@@ -117,18 +137,39 @@ export class TracerSource implements Source {
         } catch (error) {
           const malformed = error as MalformedConnectionError
           if (malformed.storeKey) seen.add(malformed.storeKey)
-          deadLetter(this.deadLetterRecord(entry, document), new RecordError('DESERIALIZATION', `malformed tracer connection: ${malformed.message}`), this.name)
+          deadLetter(
+            this.deadLetterRecord(entry, document),
+            new RecordError('DESERIALIZATION', `malformed tracer connection: ${malformed.message}`),
+            this.name,
+          )
           continue
         }
         if (!this.settings.keepLoopback && isLoopbackPair(connection)) continue
         seen.add(storeKey(connection))
         const deltas = this.counters.update(connection)
         const record: ConnectionRecord = {
-          node: this.node, source: connection.source, dest: connection.dest, sport: connection.sport, dport: connection.dport,
-          type: connection.type, family: connection.family, direction: connection.direction, netNs: connection.netNs, pid: connection.pid,
-          sentBytes: deltas.sentBytes, recvBytes: deltas.recvBytes, retransmits: deltas.retransmits, time: document.receivedAt,
+          node: this.node,
+          source: connection.source,
+          dest: connection.dest,
+          sport: connection.sport,
+          dport: connection.dport,
+          type: connection.type,
+          family: connection.family,
+          direction: connection.direction,
+          netNs: connection.netNs,
+          pid: connection.pid,
+          sentBytes: deltas.sentBytes,
+          recvBytes: deltas.recvBytes,
+          retransmits: deltas.retransmits,
+          time: document.receivedAt,
         }
-        collector.send({ topic: this.topic, key: connectionKey(connection), value: Buffer.from(JSON.stringify(record)), headers: undefined, timestamp: document.receivedAt })
+        collector.send({
+          topic: this.topic,
+          key: connectionKey(connection),
+          value: Buffer.from(JSON.stringify(record)),
+          headers: undefined,
+          timestamp: document.receivedAt,
+        })
         produced++
       }
       this.counters.prune(seen)
@@ -157,7 +198,11 @@ export class TracerSource implements Source {
   private deadLetterRecord(entry: unknown, document: TracerDocument): StreamRecord {
     const value = Buffer.from(JSON.stringify(entry) ?? 'undefined')
     return {
-      key: null, value: entry, headers: {}, timestamp: document.receivedAt, encodedValue: value,
+      key: null,
+      value: entry,
+      headers: {},
+      timestamp: document.receivedAt,
+      encodedValue: value,
       origin: { topic: this.reader.describe, partition: -1, offset: this.documents, key: null, value },
     }
   }
@@ -166,7 +211,13 @@ export class TracerSource implements Source {
 function readerFor(settings: TracerSettings, position: number): DocumentReader {
   switch (settings.mode) {
     case 'http':
-      return new HttpPoller({ socket: settings.address, path: settings.path, intervalMs: settings.intervalMs, timeoutMs: settings.timeoutMs, maxBackoffMs: settings.maxBackoffMs })
+      return new HttpPoller({
+        socket: settings.address,
+        path: settings.path,
+        intervalMs: settings.intervalMs,
+        timeoutMs: settings.timeoutMs,
+        maxBackoffMs: settings.maxBackoffMs,
+      })
     case 'file':
       return new NdjsonFileReader(settings.address, position, settings.intervalMs)
     case 'socket':

@@ -23,9 +23,17 @@ export class ChangelogConsumer {
   private constructor(private readonly consumer: Kafka.KafkaConsumer) {}
 
   static async connect(config: LibrdkafkaConfig, purpose: string): Promise<ChangelogConsumer> {
-    const consumer = new Kafka.KafkaConsumer({ ...config, 'enable.auto.commit': false, 'enable.partition.eof': true } as Kafka.ConsumerGlobalConfig, {})
+    const consumer = new Kafka.KafkaConsumer(
+      { ...config, 'enable.auto.commit': false, 'enable.partition.eof': true },
+      {},
+    )
     await new Promise<void>((resolve, reject) =>
-      consumer.connect({ timeout: 30_000 }, (error) => (error ? reject(new StateError('RESTORE', `${purpose} consumer cannot connect: ${error.message}`, { cause: error })) : resolve())))
+      consumer.connect({ timeout: 30_000 }, (error) =>
+        error
+          ? reject(new StateError('RESTORE', `${purpose} consumer cannot connect: ${error.message}`, { cause: error }))
+          : resolve(),
+      ),
+    )
     return new ChangelogConsumer(consumer)
   }
 
@@ -37,7 +45,10 @@ export class ChangelogConsumer {
     this.consumer.unassign()
   }
 
-  /** Told of each partition end the consumer reaches. node-rdkafka emits them before it hands over the batch they follow. */
+  /**
+   * Told of each partition end the consumer reaches. node-rdkafka emits them before it hands over the batch they
+   * follow.
+   */
   onEndOfPartition(listener: (eof: { topic: string; partition: number; offset: number }) => void): () => void {
     this.consumer.on('partition.eof', listener)
     return () => this.consumer.removeListener('partition.eof', listener)
@@ -49,17 +60,26 @@ export class ChangelogConsumer {
     return new Promise((resolve, reject) => {
       this.consumer.consume(max, (error, messages) => {
         if (!error) return resolve(messages)
-        if (error.code === CODES.ERRORS.ERR__TIMED_OUT || error.code === CODES.ERRORS.ERR__PARTITION_EOF) return resolve([])
-        reject(new StateError('RESTORE', `reading ${messages?.[0]?.topic ?? 'a changelog'} failed: ${error.message}`, { cause: error }))
+        if (error.code === CODES.ERRORS.ERR__TIMED_OUT || error.code === CODES.ERRORS.ERR__PARTITION_EOF)
+          return resolve([])
+        reject(
+          new StateError('RESTORE', `reading ${messages?.[0]?.topic ?? 'a changelog'} failed: ${error.message}`, {
+            cause: error,
+          }),
+        )
       })
     })
   }
 
   /** The partition's low and high watermarks, asked of the broker. */
   watermarks(topic: string, partition: number): Promise<Kafka.WatermarkOffsets> {
-    return new Promise((resolve, reject) =>
-      this.consumer.queryWatermarkOffsets(topic, partition, 10_000, (error, offsets) =>
-        error ? reject(new StateError('RESTORE', `cannot read the end of ${topic}-${partition}: ${error.message}`, { cause: error })) : resolve(offsets)))
+    return new Promise((resolve, reject) => {
+      this.consumer.queryWatermarkOffsets(topic, partition, 10_000, (error, offsets) => {
+        if (!error) return resolve(offsets)
+        const message = `cannot read the end of ${topic}-${partition}: ${error.message}`
+        reject(new StateError('RESTORE', message, { cause: error }))
+      })
+    })
   }
 
   close(): Promise<void> {
@@ -83,7 +103,14 @@ export function messagesByPartition(messages: readonly Kafka.Message[]): Map<str
 export function runsByPartition(messages: readonly Kafka.Message[]): Map<string, ChangelogRecord[]> {
   const runs = new Map<string, ChangelogRecord[]>()
   for (const [key, run] of messagesByPartition(messages)) {
-    runs.set(key, run.map((m) => ({ key: Buffer.isBuffer(m.key) ? m.key : Buffer.from(String(m.key ?? '')), value: m.value ?? null, offset: m.offset })))
+    runs.set(
+      key,
+      run.map((m) => ({
+        key: Buffer.isBuffer(m.key) ? m.key : Buffer.from(String(m.key ?? '')),
+        value: m.value ?? null,
+        offset: m.offset,
+      })),
+    )
   }
   return runs
 }

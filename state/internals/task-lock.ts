@@ -20,7 +20,9 @@ export class TaskLock {
         return new TaskLock(path)
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
-          throw new StateError('STATE_DIR', `cannot lock task ${taskId} in ${dir}: ${(error as Error).message}`, { cause: error })
+          throw new StateError('STATE_DIR', `cannot lock task ${taskId} in ${dir}: ${(error as Error).message}`, {
+            cause: error,
+          })
         }
         const owner = ownerOf(path)
         if (owner !== undefined && owner !== process.pid && isAlive(owner)) {

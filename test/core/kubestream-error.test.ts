@@ -16,7 +16,13 @@ describe('KubestreamError', () => {
       new KubernetesError('GONE', 'too old', 410),
     ]
     for (const error of errors) expect(error).toBeInstanceOf(KubestreamError)
-    expect(errors.map((error) => error.name)).toEqual(['RecordError', 'TopologyError', 'KafkaError', 'StateError', 'KubernetesError'])
+    expect(errors.map((error) => error.name)).toEqual([
+      'RecordError',
+      'TopologyError',
+      'KafkaError',
+      'StateError',
+      'KubernetesError',
+    ])
     expect(errors[1].message).toBe('t.yaml:3:7: bad')
     expect(errors[2].cause).toBeInstanceOf(Error)
   })
@@ -33,7 +39,9 @@ describe('KubestreamError', () => {
   })
 
   it('says a task migrated only for errors whose recovery restarts the task', () => {
-    expect(taskMigrated(new KafkaError('COMMIT', 'commit failed: Broker: Specified group generation id is not valid'))).toBe(true)
+    expect(
+      taskMigrated(new KafkaError('COMMIT', 'commit failed: Broker: Specified group generation id is not valid')),
+    ).toBe(true)
     expect(taskMigrated(new KafkaError('DELIVERY', 'x'))).toBe(false)
     expect(taskMigrated(new Error('COMMIT'))).toBe(false)
   })

@@ -5,14 +5,19 @@ import { loadTopologyFile } from '../../topology/load.js'
 
 const dir = new URL('../../deploy/kubernetes/network-flows/', import.meta.url)
 type Manifest = { kind: string; metadata: { name: string }; spec: any }
-const manifests: Manifest[] = ['daemonset.yaml', 'statefulset.yaml', 'namespace.yaml', 'kafka-topics.yaml']
-  .flatMap((file) => parseAllDocuments(readFileSync(new URL(file, dir), 'utf8')).map((doc) => doc.toJS() as Manifest))
+const manifests: Manifest[] = ['daemonset.yaml', 'statefulset.yaml', 'namespace.yaml', 'kafka-topics.yaml'].flatMap(
+  (file) => parseAllDocuments(readFileSync(new URL(file, dir), 'utf8')).map((doc) => doc.toJS() as Manifest),
+)
 const workload = (kind: string) => manifests.find((m) => m.kind === kind)!
 const container = (kind: string) => workload(kind).spec.template.spec.containers[0]
-/** The container's environment as the kubelet would give it: $(VAR) expanded, fieldRefs as a node and pod would have them. */
+/**
+ * The container's environment as the kubelet would give it: $(VAR) expanded, fieldRefs as a node and pod would have
+ * them.
+ */
 const environment = (kind: string): Record<string, string> => {
   const env: Record<string, string> = { NODE_NAME: 'node-7', POD_NAME: 'network-flows-1' }
-  for (const { name, value } of container(kind).env) if (value !== undefined) env[name] = String(value).replace(/\$\((\w+)\)/g, (_, v: string) => env[v] ?? '')
+  for (const { name, value } of container(kind).env)
+    if (value !== undefined) env[name] = String(value).replace(/\$\((\w+)\)/g, (_, v: string) => env[v] ?? '')
   return env
 }
 /** The topology a container runs: the image holds the repository's examples under /app. */
@@ -29,7 +34,8 @@ describe('deploy/kubernetes/network-flows', () => {
     expect(args.join(' ')).toContain('--ingest only')
     const tracer = graph.sources.find((s) => s.tracer)!
     const mounts: Array<{ name: string; mountPath: string }> = container('DaemonSet').volumeMounts
-    const volumes: Array<{ name: string; hostPath?: { path: string } }> = workload('DaemonSet').spec.template.spec.volumes
+    const volumes: Array<{ name: string; hostPath?: { path: string } }> =
+      workload('DaemonSet').spec.template.spec.volumes
     const socketMount = mounts.find((m) => tracer.tracer!.address.startsWith(`${m.mountPath}/`))
     expect(socketMount, `a volume mounted over ${tracer.tracer!.address}`).toBeDefined()
     expect(volumes.find((v) => v.name === socketMount!.name)?.hostPath).toBeDefined()
@@ -48,9 +54,15 @@ describe('deploy/kubernetes/network-flows', () => {
     expect(args.join(' ')).toContain('--ingest off')
     expect(graph.applicationId).toBe(ingest.applicationId)
     expect(graph.sources.find((s) => s.tracer)!.topic).toBe(ingest.sources.find((s) => s.tracer)!.topic)
-    expect(container('StatefulSet').env.find((e: { name: string }) => e.name === 'POD_NAME').valueFrom.fieldRef.fieldPath).toBe('metadata.name')
-    const stateMount = container('StatefulSet').volumeMounts.find((m: { mountPath: string }) => m.mountPath === environment('StatefulSet').KUBESTREAM_STATE_DIR)
-    expect(workload('StatefulSet').spec.volumeClaimTemplates.map((t: Manifest) => t.metadata.name)).toContain(stateMount.name)
+    expect(
+      container('StatefulSet').env.find((e: { name: string }) => e.name === 'POD_NAME').valueFrom.fieldRef.fieldPath,
+    ).toBe('metadata.name')
+    const stateMount = container('StatefulSet').volumeMounts.find(
+      (m: { mountPath: string }) => m.mountPath === environment('StatefulSet').KUBESTREAM_STATE_DIR,
+    )
+    expect(workload('StatefulSet').spec.volumeClaimTemplates.map((t: Manifest) => t.metadata.name)).toContain(
+      stateMount.name,
+    )
     expect(container('StatefulSet').readinessProbe.httpGet.path).toBe('/readyz')
   })
 
@@ -58,11 +70,15 @@ describe('deploy/kubernetes/network-flows', () => {
     const topics = new Map(manifests.filter((m) => m.kind === 'KafkaTopic').map((m) => [m.metadata.name, m.spec]))
     const { graph } = topologyOf('StatefulSet')
     for (const source of graph.sources) expect(topics.has(source.topic), source.topic).toBe(true)
-    for (const node of graph.nodes.values()) if (node.kind === 'sink') expect(topics.has(node.topic.source), node.topic.source).toBe(true)
-    for (const table of graph.sources.filter((s) => s.table)) expect(topics.get(table.topic).config['cleanup.policy']).toBe('compact')
+    for (const node of graph.nodes.values())
+      if (node.kind === 'sink') expect(topics.has(node.topic.source), node.topic.source).toBe(true)
+    for (const table of graph.sources.filter((s) => s.table))
+      expect(topics.get(table.topic).config['cleanup.policy']).toBe('compact')
   })
 
   it('builds an image that holds the examples the manifests run', () => {
-    expect(readFileSync(new URL('../../deploy/Dockerfile', import.meta.url), 'utf8')).toMatch(/^COPY examples \.\/examples$/m)
+    expect(readFileSync(new URL('../../deploy/Dockerfile', import.meta.url), 'utf8')).toMatch(
+      /^COPY examples \.\/examples$/m,
+    )
   })
 })

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto'
 import { pino } from 'pino'
 import { describe, expect, inject, it } from 'vitest'
-import { ClusterEventGenerator } from '../../simulators/cluster-events.js'
-import { EnvelopeWriter } from '../../simulators/envelope-writer.js'
 import { KafkaError } from '../../connectors/kafka/kafka-error.js'
 import { KubeStream } from '../../runtime/kube-stream.js'
 import { StreamState } from '../../runtime/stream-state.js'
+import { ClusterEventGenerator } from '../../simulators/cluster-events.js'
+import { EnvelopeWriter } from '../../simulators/envelope-writer.js'
 import { loadTopology } from '../../topology/load.js'
 import { committedOffsets, createTopic } from '../support/kafka.js'
 
@@ -30,7 +30,8 @@ describe('a delivery the broker refuses', () => {
     await writer.close()
 
     // Envelopes are 1-2 KB; the output topic accepts batches of at most 512 bytes.
-    const graph = loadTopology(`
+    const graph = loadTopology(
+      `
 apiVersion: kubestream.io/v1alpha1
 kind: Topology
 metadata: { name: refused-${run} }
@@ -38,11 +39,18 @@ spec:
   kafka: { bootstrapServers: "${brokers}", producer: { message.timeout.ms: 20000, linger.ms: 50 } }
   processing: { commitIntervalMs: 10 }
   sources: [{ name: in, kafka: { topic: ${source} } }]
-  sinks: [{ name: out, from: in, kafka: { topic: refused-out-${run}, partitions: 1, config: { max.message.bytes: 512 } } }]
-`, 'refused.yaml', {})
+  sinks:
+    - { name: out, from: in, kafka: { topic: refused-out-${run}, partitions: 1, config: { max.message.bytes: 512 } } }
+`,
+      'refused.yaml',
+      {},
+    )
     const stream = new KubeStream(graph, { logger: pino({ level: 'silent' }) })
     await stream.start()
-    const failure = await stream.done.then(() => undefined, (error: unknown) => error)
+    const failure = await stream.done.then(
+      () => undefined,
+      (error: unknown) => error,
+    )
     await stream.stop()
 
     expect(failure).toBeInstanceOf(KafkaError)

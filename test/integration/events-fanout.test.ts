@@ -1,10 +1,17 @@
 import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { DLQ_HEADERS } from '../../runtime/dead-letter.js'
 import { ClusterEventGenerator, type GeneratedEnvelope } from '../../simulators/cluster-events.js'
 import { EnvelopeWriter } from '../../simulators/envelope-writer.js'
-import { DLQ_HEADERS } from '../../runtime/dead-letter.js'
-import { committedOffsets, createTopic, endOffsets, listTopics, readTopics, type ReadMessage } from '../support/kafka.js'
-import { type EngineProcess, startEngine, waitFor } from '../support/engine-process.js'
+import { startEngine, waitFor, type EngineProcess } from '../support/engine-process.js'
+import {
+  committedOffsets,
+  createTopic,
+  endOffsets,
+  listTopics,
+  readTopics,
+  type ReadMessage,
+} from '../support/kafka.js'
 
 /**
  * examples/events-fanout.yaml on a real broker, run as `kubestream run` in its own process:
@@ -19,10 +26,12 @@ describe('events-fanout end to end', () => {
     const expected = expectedOutputs(written)
     const engine = start()
     // Stop as soon as the outputs are there: the shutdown itself must commit the rest.
-    await waitFor('all outputs written', async () => (await countOutputs(brokers, prefix)) >= expected.length).catch((error: Error) => {
-      engine.child.kill('SIGKILL')
-      throw new Error(`${error.message}\n${engine.output().slice(-3000)}`)
-    })
+    await waitFor('all outputs written', async () => (await countOutputs(brokers, prefix)) >= expected.length).catch(
+      (error: Error) => {
+        engine.child.kill('SIGKILL')
+        throw new Error(`${error.message}\n${engine.output().slice(-3000)}`)
+      },
+    )
     await stopCleanly(engine)
     expect(await fullyCommitted()).toBe(true)
 
@@ -36,7 +45,11 @@ describe('events-fanout end to end', () => {
     for (const message of outputs) {
       const envelope = JSON.parse(message.value.toString())
       expect(message.key).toBe(envelope.event.metadata.uid)
-      expect(message.headers).toMatchObject({ verb: envelope.verb, type: envelope.event.type, reason: envelope.event.reason })
+      expect(message.headers).toMatchObject({
+        verb: envelope.verb,
+        type: envelope.event.type,
+        reason: envelope.event.reason,
+      })
     }
     expectOrderPerKey(outputs, expected)
 
@@ -73,7 +86,12 @@ describe('events-fanout end to end', () => {
         await new Promise((resolve) => setTimeout(resolve, 50))
       }
     })()
-    await waitFor('mid-stream output', async () => (await countOutputs(brokers, prefix)) > baseline + 2_000, 120_000, 100)
+    await waitFor(
+      'mid-stream output',
+      async () => (await countOutputs(brokers, prefix)) > baseline + 2_000,
+      120_000,
+      100,
+    )
     engine.child.kill('SIGKILL')
     const killed = await engine.exited
     expect(killed.signal).toBe('SIGKILL')
@@ -88,8 +106,15 @@ describe('events-fanout end to end', () => {
     })
     await stopCleanly(engine)
 
-    const { missing, duplicates, unexpected } = compare(expectedOutputs(written), await readOutputs(brokers, prefix), prefix)
-    console.log(`[kill -9] ${written.length - before} envelopes written this round; after restart: ${missing} missing, ${duplicates} duplicates (allowed under at-least-once)`)
+    const { missing, duplicates, unexpected } = compare(
+      expectedOutputs(written),
+      await readOutputs(brokers, prefix),
+      prefix,
+    )
+    console.log(
+      `[kill -9] ${written.length - before} envelopes written this round; after restart: ${missing} missing, ` +
+        `${duplicates} duplicates (allowed under at-least-once)`,
+    )
     expect(missing).toBe(0)
     expect(unexpected).toEqual([])
   }, 300_000)
@@ -114,7 +139,12 @@ describe('events-fanout on two replicas', () => {
         await new Promise((resolve) => setTimeout(resolve, 100))
       }
     })()
-    await waitFor('first replica producing', async () => (await countOutputs(brokers, prefix)) > baseline + 1_500, 120_000, 100)
+    await waitFor(
+      'first replica producing',
+      async () => (await countOutputs(brokers, prefix)) > baseline + 1_500,
+      120_000,
+      100,
+    )
     // The group revokes the first replica's partitions: it must flush and commit before letting go.
     const second = start()
     await waitFor('second replica assigned', () => /partitions assigned/.test(second.output()), 120_000, 100)
@@ -130,7 +160,11 @@ describe('events-fanout on two replicas', () => {
     await stopCleanly(first)
     expect(first.output()).toMatch(/partitions revoked/)
 
-    const { missing, duplicates, unexpected } = compare(expectedOutputs(written), await readOutputs(brokers, prefix), prefix)
+    const { missing, duplicates, unexpected } = compare(
+      expectedOutputs(written),
+      await readOutputs(brokers, prefix),
+      prefix,
+    )
     console.log(`[rebalance] ${missing} missing, ${duplicates} duplicates`)
     expect(missing).toBe(0)
     expect(duplicates).toBe(0)
@@ -150,7 +184,12 @@ function useScenario(label: string) {
   const applicationId = `events-fanout-it-${run}`
   const dlqTopic = `${applicationId}-dlq`
   const env = { KAFKA_BROKERS: brokers, APPLICATION_ID: applicationId, SOURCE_TOPIC: sourceTopic, TOPIC_PREFIX: prefix }
-  const generator = new ClusterEventGenerator({ seed: 20261121, malformedRate: 0.01, resyncRate: 0.12, repeatRate: 0.3 })
+  const generator = new ClusterEventGenerator({
+    seed: 20261121,
+    malformedRate: 0.01,
+    resyncRate: 0.12,
+    repeatRate: 0.3,
+  })
   const written: GeneratedEnvelope[] = []
   const engines: EngineProcess[] = []
   let writer: EnvelopeWriter
@@ -181,7 +220,10 @@ function useScenario(label: string) {
   }
 
   const fullyCommitted = async () => {
-    const [ends, committed] = await Promise.all([endOffsets(brokers, sourceTopic), committedOffsets(brokers, applicationId, sourceTopic)])
+    const [ends, committed] = await Promise.all([
+      endOffsets(brokers, sourceTopic),
+      committedOffsets(brokers, applicationId, sourceTopic),
+    ])
     return [...ends].every(([partition, end]) => committed.get(partition) === end)
   }
 
@@ -196,7 +238,11 @@ async function stopCleanly(engine: EngineProcess): Promise<void> {
   expect(Date.now() - started).toBeLessThan(15_000)
 }
 
-interface Expected { namespace: string; uid: string; value: string }
+interface Expected {
+  namespace: string
+  uid: string
+  value: string
+}
 
 /** What events-fanout must write: every envelope but the malformed and the no-op resyncs. */
 function expectedOutputs(written: GeneratedEnvelope[]): Expected[] {
@@ -210,7 +256,11 @@ function asMessage(prefix: string, e: Expected): Pick<ReadMessage, 'topic' | 'ke
 }
 
 /** Expected against actual outputs, as multisets: what is missing, repeated, or should not be there at all. */
-function compare(expected: Expected[], outputs: ReadMessage[], prefix: string): { missing: number; duplicates: number; unexpected: string[] } {
+function compare(
+  expected: Expected[],
+  outputs: ReadMessage[],
+  prefix: string,
+): { missing: number; duplicates: number; unexpected: string[] } {
   const want = summarize(expected.map((e) => asMessage(prefix, e)))
   const got = summarize(outputs)
   let missing = 0
@@ -224,7 +274,9 @@ function compare(expected: Expected[], outputs: ReadMessage[], prefix: string): 
 }
 
 /** Multiset of (topic, key, value). */
-function summarize(messages: Array<{ topic: string; key: string | null; value: Buffer | string }>): Map<string, number> {
+function summarize(
+  messages: Array<{ topic: string; key: string | null; value: Buffer | string }>,
+): Map<string, number> {
   const counts = new Map<string, number>()
   for (const m of messages) {
     const id = `${m.topic}\u0000${m.key}\u0000${m.value.toString()}`
@@ -238,7 +290,8 @@ function expectOrderPerKey(outputs: ReadMessage[], expected: Expected[]): void {
   const want = new Map<string, string[]>()
   for (const e of expected) want.set(e.uid, [...(want.get(e.uid) ?? []), e.value])
   const got = new Map<string, string[]>()
-  for (const m of [...outputs].sort((a, b) => a.offset - b.offset)) got.set(m.key!, [...(got.get(m.key!) ?? []), m.value.toString()])
+  for (const m of [...outputs].sort((a, b) => a.offset - b.offset))
+    got.set(m.key!, [...(got.get(m.key!) ?? []), m.value.toString()])
   for (const [uid, values] of want) expect(got.get(uid), `order of ${uid}`).toEqual(values)
 }
 
@@ -248,6 +301,7 @@ async function readOutputs(brokers: string, prefix: string): Promise<ReadMessage
 
 async function countOutputs(brokers: string, prefix: string): Promise<number> {
   let total = 0
-  for (const topic of await listTopics(brokers, prefix)) for (const high of (await endOffsets(brokers, topic)).values()) total += high
+  for (const topic of await listTopics(brokers, prefix))
+    for (const high of (await endOffsets(brokers, topic)).values()) total += high
   return total
 }

@@ -1,7 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { CoreV1Event } from '@kubernetes/client-node'
 import { pino } from 'pino'
 import { afterAll, expect, inject, it } from 'vitest'
 import { localApiRequest } from '../../deploy/local/kube-apiserver.js'
@@ -40,11 +39,25 @@ describeWithApiServer('Kubernetes events source against a real kube-apiserver', 
     const run = Date.now().toString(36)
     const topic = `cluster-events-${run}`
     const { core } = kubeApis(apiServer().kubeconfig('admin'))
-    for (const namespace of ['shop', 'payments']) await core.createNamespace({ body: { metadata: { name: namespace } } }).catch(() => undefined)
-    const env = { APPLICATION_ID: `events-${run}`, KAFKA_BROKERS: brokers, KUBECONFIG: apiServer().kubeconfig('kubestream'), EVENTS_TOPIC: topic, EVENTS_PARTITIONS: '3', COMMIT_INTERVAL_MS: '200', LEASE_DURATION: '3s', POD_NAMESPACE: 'kubestream' }
+    for (const namespace of ['shop', 'payments'])
+      await core.createNamespace({ body: { metadata: { name: namespace } } }).catch(() => undefined)
+    const env = {
+      APPLICATION_ID: `events-${run}`,
+      KAFKA_BROKERS: brokers,
+      KUBECONFIG: apiServer().kubeconfig('kubestream'),
+      EVENTS_TOPIC: topic,
+      EVENTS_PARTITIONS: '3',
+      COMMIT_INTERVAL_MS: '200',
+      LEASE_DURATION: '3s',
+      POD_NAMESPACE: 'kubestream',
+    }
     const graph = loadTopologyFile('examples/events-persist.yaml', env)
     const replica = async (id: string) => {
-      const stream = new KubeStream(graph, { stateDir: join(dir, id), instanceId: `events-${id}`, logger: pino({ level: 'warn' }) })
+      const stream = new KubeStream(graph, {
+        stateDir: join(dir, id),
+        instanceId: `events-${id}`,
+        logger: pino({ level: 'warn' }),
+      })
       await stream.start()
       return stream
     }
@@ -54,13 +67,23 @@ describeWithApiServer('Kubernetes events source against a real kube-apiserver', 
     const uids = new Map<string, string>()
     const create = async (namespace: string, name: string) => {
       const now = new Date()
-      const event = await core.createNamespacedEvent({ namespace, body: {
-        metadata: { name }, involvedObject: { kind: 'Pod', namespace, name: name.split('.')[0] }, reason: 'BackOff', message: `back-off ${name}`,
-        type: 'Warning', count: 1, firstTimestamp: now, lastTimestamp: now, source: { component: 'kubelet', host: 'node-1' },
-      } as CoreV1Event })
-      uids.set(name, event.metadata!.uid!)
+      const event = await core.createNamespacedEvent({
+        namespace,
+        body: {
+          metadata: { name },
+          involvedObject: { kind: 'Pod', namespace, name: name.split('.')[0] },
+          reason: 'BackOff',
+          message: `back-off ${name}`,
+          type: 'Warning',
+          count: 1,
+          firstTimestamp: now,
+          lastTimestamp: now,
+          source: { component: 'kubelet', host: 'node-1' },
+        },
+      })
+      uids.set(name, event.metadata.uid!)
       counts.set(name, 1)
-      expected.push({ uid: event.metadata!.uid!, verb: 'ADDED', name, count: 1 })
+      expected.push({ uid: event.metadata.uid!, verb: 'ADDED', name, count: 1 })
     }
     const repeat = async (namespace: string, name: string) => {
       const event = await core.readNamespacedEvent({ namespace, name })
@@ -73,22 +96,37 @@ describeWithApiServer('Kubernetes events source against a real kube-apiserver', 
       await core.deleteNamespacedEvent({ namespace, name })
       expected.push({ uid: uids.get(name)!, verb: 'DELETED', name, count: counts.get(name)! })
     }
-    const landed = async (): Promise<Landed[]> => (await readTopics(brokers, [topic], { readCommitted: true }))
-      .sort((a, b) => a.partition - b.partition || a.offset - b.offset)
-      .map((message) => {
-        const envelope = jsonOf(message)
-        expect(message.key).toBe(envelope.event.metadata.uid)
-        expect([envelope.event.apiVersion, envelope.event.kind]).toEqual(['v1', 'Event'])
-        return { uid: message.key!, verb: envelope.verb, name: envelope.event.metadata.name, count: envelope.event.count, ...(envelope.old_event ? { oldCount: envelope.old_event.count } : {}) }
-      })
+    const landed = async (): Promise<Landed[]> =>
+      (await readTopics(brokers, [topic], { readCommitted: true }))
+        .sort((a, b) => a.partition - b.partition || a.offset - b.offset)
+        .map((message) => {
+          const envelope = jsonOf(message)
+          expect(message.key).toBe(envelope.event.metadata.uid)
+          expect([envelope.event.apiVersion, envelope.event.kind]).toEqual(['v1', 'Event'])
+          return {
+            uid: message.key!,
+            verb: envelope.verb,
+            name: envelope.event.metadata.name,
+            count: envelope.event.count,
+            ...(envelope.old_event ? { oldCount: envelope.old_event.count } : {}),
+          }
+        })
     /** The topic holds exactly what the model says, in order per event (a key's records share a partition). */
     const settled = async (step: string) => {
-      await waitFor(`${expected.length} envelopes (${step})`, async () => (await landed()).length >= expected.length, 60_000, 300)
+      await waitFor(
+        `${expected.length} envelopes (${step})`,
+        async () => (await landed()).length >= expected.length,
+        60_000,
+        300,
+      )
       // Anything extra (a duplicate, a no-op) would come with the next commits: give them time.
       await new Promise((resolve) => setTimeout(resolve, 1_500))
       const byUid = (records: Landed[]) => [...records].sort((a, b) => a.uid.localeCompare(b.uid))
       const actual = await landed()
-      const perEvent = (records: Landed[]) => Object.fromEntries(byUid(records).reduce((m, r) => m.set(r.name, [...(m.get(r.name) ?? []), r]), new Map<string, Landed[]>()))
+      const perEvent = (records: Landed[]) =>
+        Object.fromEntries(
+          byUid(records).reduce((m, r) => m.set(r.name, [...(m.get(r.name) ?? []), r]), new Map<string, Landed[]>()),
+        )
       expect(perEvent(actual), step).toEqual(perEvent(expected))
     }
 
@@ -146,27 +184,62 @@ describeWithApiServer('Kubernetes events source against a real kube-apiserver', 
     const namespace = `probes-${run}`
     await core.createNamespace({ body: { metadata: { name: namespace } } })
     const graph = loadTopologyFile('examples/events-persist.yaml', {
-      APPLICATION_ID: `events-v1-${run}`, KAFKA_BROKERS: brokers, KUBECONFIG: apiServer().kubeconfig('kubestream'), EVENTS_API: 'events.k8s.io', EVENTS_TOPIC: topic, EVENTS_PARTITIONS: '1', COMMIT_INTERVAL_MS: '200', POD_NAMESPACE: 'kubestream',
+      APPLICATION_ID: `events-v1-${run}`,
+      KAFKA_BROKERS: brokers,
+      KUBECONFIG: apiServer().kubeconfig('kubestream'),
+      EVENTS_API: 'events.k8s.io',
+      EVENTS_TOPIC: topic,
+      EVENTS_PARTITIONS: '1',
+      COMMIT_INTERVAL_MS: '200',
+      POD_NAMESPACE: 'kubestream',
     })
     const stream = new KubeStream(graph, { stateDir: join(dir, `v1-${run}`), logger: pino({ level: 'warn' }) })
     await stream.start()
     const path = `/apis/events.k8s.io/v1/namespaces/${namespace}/events`
     const created = await localApiRequest(apiServer().kubeconfig('admin'), 'POST', path, {
-      metadata: { name: 'api-1.probe' }, eventTime: microTime(), reportingController: 'kubelet', reportingInstance: 'node-1', action: 'Probing', reason: 'Unhealthy',
-      regarding: { kind: 'Pod', namespace, name: 'api-1' }, note: 'Readiness probe failed: HTTP probe failed with statuscode: 503', type: 'Warning',
+      metadata: { name: 'api-1.probe' },
+      eventTime: microTime(),
+      reportingController: 'kubelet',
+      reportingInstance: 'node-1',
+      action: 'Probing',
+      reason: 'Unhealthy',
+      regarding: { kind: 'Pod', namespace, name: 'api-1' },
+      note: 'Readiness probe failed: HTTP probe failed with statuscode: 503',
+      type: 'Warning',
     })
-    const landed = async () => (await readTopics(brokers, [topic], { readCommitted: true })).filter((m) => m.key === created.metadata.uid).sort((x, y) => x.offset - y.offset).map(jsonOf)
+    const landed = async () =>
+      (await readTopics(brokers, [topic], { readCommitted: true }))
+        .filter((m) => m.key === created.metadata.uid)
+        .sort((x, y) => x.offset - y.offset)
+        .map(jsonOf)
     // Repeats made before the source lists would be folded into its first ADDED: wait for that.
     await waitFor('the ADDED', async () => (await landed()).length >= 1, 30_000, 300)
     for (const count of [2, 3]) {
       const current = await localApiRequest(apiServer().kubeconfig('admin'), 'GET', `${path}/api-1.probe`)
-      await localApiRequest(apiServer().kubeconfig('admin'), 'PUT', `${path}/api-1.probe`, { ...current, series: { count, lastObservedTime: microTime() } })
+      await localApiRequest(apiServer().kubeconfig('admin'), 'PUT', `${path}/api-1.probe`, {
+        ...current,
+        series: { count, lastObservedTime: microTime() },
+      })
     }
     await waitFor('three envelopes', async () => (await landed()).length >= 3, 30_000, 300)
     await new Promise((resolve) => setTimeout(resolve, 1_000))
     await stream.stop()
     const envelopes = await landed()
-    expect(envelopes.map((e) => [e.verb, e.event.series?.count ?? 1, e.old_event?.series?.count ?? (e.old_event ? 1 : undefined)])).toEqual([['ADDED', 1, undefined], ['UPDATED', 2, 1], ['UPDATED', 3, 2]])
-    expect(envelopes.every((e) => e.event.apiVersion === 'events.k8s.io/v1' && e.event.note.startsWith('Readiness probe failed'))).toBe(true)
+    expect(
+      envelopes.map((e) => [
+        e.verb,
+        e.event.series?.count ?? 1,
+        e.old_event?.series?.count ?? (e.old_event ? 1 : undefined),
+      ]),
+    ).toEqual([
+      ['ADDED', 1, undefined],
+      ['UPDATED', 2, 1],
+      ['UPDATED', 3, 2],
+    ])
+    expect(
+      envelopes.every(
+        (e) => e.event.apiVersion === 'events.k8s.io/v1' && e.event.note.startsWith('Readiness probe failed'),
+      ),
+    ).toBe(true)
   }, 120_000)
 })

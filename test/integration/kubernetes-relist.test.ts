@@ -6,15 +6,21 @@ import { afterAll, expect, inject, it } from 'vitest'
 import { KubeStream } from '../../runtime/kube-stream.js'
 import { loadTopology } from '../../topology/load.js'
 import { waitFor } from '../support/engine-process.js'
-import { readTopics } from '../support/kafka.js'
 import { FakeKubeApi, kubeObject, sendList, startWatch, watchLine } from '../support/fake-kube-api.js'
+import { readTopics } from '../support/kafka.js'
 import { jsonOf } from '../support/kubernetes.js'
 
 const brokers = inject('kafkaBrokers')
 const dir = mkdtempSync(join(tmpdir(), 'kubestream-relist-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
-const event = (uid: string, rv: string, count: number) => kubeObject(uid, rv, { kind: 'Event', reason: 'BackOff', count, lastTimestamp: new Date(Date.UTC(2026, 10, 20, 9, count)).toISOString() })
+const event = (uid: string, rv: string, count: number) =>
+  kubeObject(uid, rv, {
+    kind: 'Event',
+    reason: 'BackOff',
+    count,
+    lastTimestamp: new Date(Date.UTC(2026, 10, 20, 9, count)).toISOString(),
+  })
 
 /**
  * A 410 Gone in the middle of the watch (the fake apiserver's: a real one cannot be made to
@@ -38,11 +44,21 @@ it('after a 410 Gone, re-lists and lands only what is new, changed or gone', asy
     startWatch(res)
     if (req.query.get('resourceVersion') === '10') {
       watchLine(res, 'MODIFIED', event('b', '11', 2))
-      setTimeout(() => watchLine(res, 'ERROR', { kind: 'Status', code: 410, reason: 'Expired', message: 'too old resource version' }), 300)
+      setTimeout(
+        () =>
+          watchLine(res, 'ERROR', {
+            kind: 'Status',
+            code: 410,
+            reason: 'Expired',
+            message: 'too old resource version',
+          }),
+        300,
+      )
     }
   })
   await api.start()
-  const graph = loadTopology(`
+  const graph = loadTopology(
+    `
 apiVersion: kubestream.io/v1alpha1
 kind: Topology
 metadata: { name: relist-${run} }
@@ -51,18 +67,38 @@ spec:
   processing: { guarantee: at_least_once, commitIntervalMs: 100 }
   sources:
     - name: events
-      kubernetes: { resource: events, kubeconfig: "${api.kubeconfig(dir)}", leaderElection: false, maxBackoff: 200ms, topic: ${topic}, partitions: 1 }
-`, 'relist.yaml', {})
+      kubernetes:
+        resource: events
+        kubeconfig: "${api.kubeconfig(dir)}"
+        leaderElection: false
+        maxBackoff: 200ms
+        topic: ${topic}
+        partitions: 1
+`,
+    'relist.yaml',
+    {},
+  )
   const start = async () => {
     const stream = new KubeStream(graph, { stateDir: join(dir, 'state'), logger: pino({ level: 'warn' }) })
     await stream.start()
     return stream
   }
-  const landed = async () => (await readTopics(brokers, [topic])).sort((x, y) => x.offset - y.offset).map((m) => {
-    const { verb, event: e, old_event: old } = jsonOf(m)
-    return `${verb} ${m.key} ${e.count}${old ? ` (was ${old.count})` : ''}`
-  })
-  const expected = ['ADDED a 1', 'ADDED b 1', 'ADDED c 1', 'UPDATED b 2 (was 1)', 'UPDATED b 3 (was 2)', 'ADDED d 1', 'DELETED c 1']
+  const landed = async () =>
+    (await readTopics(brokers, [topic]))
+      .sort((x, y) => x.offset - y.offset)
+      .map((m) => {
+        const { verb, event: e, old_event: old } = jsonOf(m)
+        return `${verb} ${m.key} ${e.count}${old ? ` (was ${old.count})` : ''}`
+      })
+  const expected = [
+    'ADDED a 1',
+    'ADDED b 1',
+    'ADDED c 1',
+    'UPDATED b 2 (was 1)',
+    'UPDATED b 3 (was 2)',
+    'ADDED d 1',
+    'DELETED c 1',
+  ]
 
   let stream = await start()
   await waitFor('the second list', async () => (await landed()).length >= expected.length, 20_000, 100)

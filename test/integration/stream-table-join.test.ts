@@ -1,14 +1,14 @@
 import Kafka from 'node-rdkafka'
-import { pino } from 'pino'
-import { afterAll, expect, inject, it } from 'vitest'
-import { mulberry32 } from '../../simulators/cluster-events.js'
-import { KubeStream } from '../../runtime/kube-stream.js'
-import { loadTopology } from '../../topology/load.js'
-import { waitFor } from '../support/engine-process.js'
-import { createTopic, readTopics } from '../support/kafka.js'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { pino } from 'pino'
+import { afterAll, expect, inject, it } from 'vitest'
+import { KubeStream } from '../../runtime/kube-stream.js'
+import { mulberry32 } from '../../simulators/cluster-events.js'
+import { loadTopology } from '../../topology/load.js'
+import { waitFor } from '../support/engine-process.js'
+import { createTopic, readTopics } from '../support/kafka.js'
 
 const brokers = inject('kafkaBrokers')
 const stateDir = mkdtempSync(join(tmpdir(), 'kubestream-join-'))
@@ -40,7 +40,13 @@ it('joins a stream with tables, each output as the table stood at that point of 
     const roll = random()
     if (roll < 0.25) operations.push({ kind: 'pod', key, value: { name: `pod-${i}` }, timestamp: time })
     else if (roll < 0.32) operations.push({ kind: 'pod', key, value: null, timestamp: time })
-    else operations.push({ kind: 'flow', key, value: { n: i, svc: services[Math.floor(random() * services.length)] }, timestamp: time })
+    else
+      operations.push({
+        kind: 'flow',
+        key,
+        value: { n: i, svc: services[Math.floor(random() * services.length)] },
+        timestamp: time,
+      })
   }
 
   const producer = await connectProducer()
@@ -48,11 +54,13 @@ it('joins a stream with tables, each output as the table stood at that point of 
   produce(producer, topics.services, 'web', { owner: 'team-b' }, time)
   produce(producer, topics.services, 'gone', { owner: 'team-c' }, time)
   produce(producer, topics.services, 'gone', null, time)
-  for (const op of operations) produce(producer, op.kind === 'pod' ? topics.pods : topics.flows, op.key, op.value, op.timestamp)
+  for (const op of operations)
+    produce(producer, op.kind === 'pod' ? topics.pods : topics.flows, op.key, op.value, op.timestamp)
   await new Promise<void>((resolve, reject) => producer.flush(30_000, (e) => (e ? reject(e) : resolve())))
   producer.disconnect()
 
-  const graph = loadTopology(`
+  const graph = loadTopology(
+    `
 apiVersion: kubestream.io/v1alpha1
 kind: Topology
 metadata: { name: join-${run} }
@@ -65,18 +73,34 @@ spec:
     - { name: services, kafka: { topic: ${topics.services} }, table: { global: true } }
   steps:
     - { name: with-pod, from: flows, join: { table: pods, value: '{"n": value.n, "pod": table.name}' } }
-    - { name: maybe-pod, from: flows, join: { table: pods, type: left, value: '{"n": value.n, "pod": table == null ? null : table.name}' } }
-    - { name: with-owner, from: flows, join: { table: services, type: left, key: value.svc, value: '{"n": value.n, "owner": table == null ? null : table.owner}' } }
+    - name: maybe-pod
+      from: flows
+      join: { table: pods, type: left, value: '{"n": value.n, "pod": table == null ? null : table.name}' }
+    - name: with-owner
+      from: flows
+      join:
+        table: services
+        type: left
+        key: value.svc
+        value: '{"n": value.n, "owner": table == null ? null : table.owner}'
   sinks:
     - { name: inner, from: with-pod, kafka: { topic: join-inner-${run}, partitions: 3 } }
     - { name: left, from: maybe-pod, kafka: { topic: join-left-${run}, partitions: 3 } }
     - { name: global, from: with-owner, kafka: { topic: join-global-${run}, partitions: 3 } }
-`, 'join.yaml', {})
+`,
+    'join.yaml',
+    {},
+  )
 
-  const expected = { inner: new Map<string, unknown[]>(), left: new Map<string, unknown[]>(), global: new Map<string, unknown[]>() }
+  const expected = {
+    inner: new Map<string, unknown[]>(),
+    left: new Map<string, unknown[]>(),
+    global: new Map<string, unknown[]>(),
+  }
   const pods = new Map<string, string>()
   const owners: Record<string, string> = { api: 'team-a', web: 'team-b' }
-  const push = (map: Map<string, unknown[]>, key: string, value: unknown) => map.set(key, [...(map.get(key) ?? []), value])
+  const push = (map: Map<string, unknown[]>, key: string, value: unknown) =>
+    map.set(key, [...(map.get(key) ?? []), value])
   for (const op of operations) {
     if (op.kind === 'pod') {
       if (op.value) pods.set(op.key, op.value.name)
@@ -92,12 +116,17 @@ spec:
 
   const stream = new KubeStream(graph, { stateDir, logger: pino({ level: 'warn' }) })
   await stream.start()
-  await waitFor('every flow joined', () => (stream.counters.producedByTopic.get(`join-left-${run}`) ?? 0) >= flows, 120_000)
+  await waitFor(
+    'every flow joined',
+    () => (stream.counters.producedByTopic.get(`join-left-${run}`) ?? 0) >= flows,
+    120_000,
+  )
   await stream.stop()
 
   for (const [name, want] of Object.entries(expected)) {
     const got = new Map<string, unknown[]>()
-    for (const message of await readTopics(brokers, [`join-${name}-${run}`], { readCommitted: true })) push(got, message.key!, JSON.parse(message.value.toString()))
+    for (const message of await readTopics(brokers, [`join-${name}-${run}`], { readCommitted: true }))
+      push(got, message.key!, JSON.parse(message.value.toString()))
     expect({ name, outputs: Object.fromEntries(got) }).toEqual({ name, outputs: Object.fromEntries(want) })
   }
   expect(expected.inner.size).toBeGreaterThan(10)
@@ -105,11 +134,19 @@ spec:
 
 async function connectProducer(): Promise<Kafka.Producer> {
   // The same partitioner as kubestream's (and Kafka's Java clients): one key, one partition number in every topic.
-  const producer = new Kafka.Producer({ 'bootstrap.servers': brokers, partitioner: 'murmur2_random', 'enable.idempotence': true, 'linger.ms': 5, dr_cb: true } as Kafka.ProducerGlobalConfig)
+  const producer = new Kafka.Producer({
+    'bootstrap.servers': brokers,
+    partitioner: 'murmur2_random',
+    'enable.idempotence': true,
+    'linger.ms': 5,
+    dr_cb: true,
+  } as Kafka.ProducerGlobalConfig)
   producer.on('delivery-report', (error) => {
-    if (error) throw error
+    if (error) throw new Error(error.message, { cause: error })
   })
-  await new Promise<void>((resolve, reject) => producer.connect({ timeout: 20_000 }, (e) => (e ? reject(e) : resolve())))
+  await new Promise<void>((resolve, reject) =>
+    producer.connect({ timeout: 20_000 }, (e) => (e ? reject(e) : resolve())),
+  )
   return producer
 }
 

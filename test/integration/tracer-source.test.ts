@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pino } from 'pino'
 import { afterAll, expect, inject, it } from 'vitest'
-import { TracerSimulatorServer } from '../../simulators/tracer-simulator-server.js'
 import { DLQ_HEADERS } from '../../runtime/dead-letter.js'
 import { KubeStream } from '../../runtime/kube-stream.js'
+import { TracerSimulatorServer } from '../../simulators/tracer-simulator-server.js'
 import { loadTopology } from '../../topology/load.js'
 import { waitFor } from '../support/engine-process.js'
 import { readTopics } from '../support/kafka.js'
@@ -16,8 +16,16 @@ const dir = mkdtempSync(join(tmpdir(), 'kubestream-tracer-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
 type Entry = Record<string, unknown>
-const entry = (source: string, dest: string, sport: number, dport: number, sent: number, recv: number, retransmits = 0, extra: Entry = {}): Entry =>
-  tracerEntry([source, dest, sport, dport], { sent, recv, retransmits }, { pid: 4242, ...extra })
+const entry = (
+  source: string,
+  dest: string,
+  sport: number,
+  dport: number,
+  sent: number,
+  recv: number,
+  retransmits = 0,
+  extra: Entry = {},
+): Entry => tracerEntry([source, dest, sport, dport], { sent, recv, retransmits }, { pid: 4242, ...extra })
 const A = ['10.244.1.17', '10.96.0.10', 50322, 443] as const
 const B = ['10.244.1.17', '10.244.2.5', 41515, 53] as const
 const C = ['fd00:10:244:2::1a', 'fd00:10:244:1::11', 8080, 36884] as const
@@ -37,7 +45,8 @@ it('lands exact per-connection deltas across resets, closes, outages and a resta
   let current: Entry[] = []
   const tracer = new TracerSimulatorServer(socket, () => JSON.stringify({ connections: current }))
   await tracer.start()
-  const graph = loadTopology(`
+  const graph = loadTopology(
+    `
 apiVersion: kubestream.io/v1alpha1
 kind: Topology
 metadata: { name: tracer-${run} }
@@ -46,8 +55,18 @@ spec:
   processing: { guarantee: exactly_once, commitIntervalMs: 100 }
   sources:
     - name: connections
-      tracer: { socket: "${socket}", interval: 100ms, timeout: 1s, maxBackoff: 400ms, node: node-a, topic: ${topic}, partitions: 3 }
-`, 'tracer.yaml', {})
+      tracer:
+        socket: "${socket}"
+        interval: 100ms
+        timeout: 1s
+        maxBackoff: 400ms
+        node: node-a
+        topic: ${topic}
+        partitions: 3
+`,
+    'tracer.yaml',
+    {},
+  )
   const start = async () => {
     const stream = new KubeStream(graph, { stateDir: join(dir, 'state'), logger: pino({ level: 'warn' }) })
     await stream.start()
@@ -60,9 +79,16 @@ spec:
   }
 
   let stream = await start()
-  await serve([entry(...A, 100, 1000), { ...entry(...B, 10, 20), type: 1 }, entry(...C, 5, 5), entry('127.0.0.1', '127.0.0.1', 5432, 40000, 999, 999)])
   await serve([
-    entry(...A, 150, 1500, 1), { ...entry(...B, 10, 25), type: 1 }, entry(...C, 50, 5),
+    entry(...A, 100, 1000),
+    { ...entry(...B, 10, 20), type: 1 },
+    entry(...C, 5, 5),
+    entry('127.0.0.1', '127.0.0.1', 5432, 40000, 999, 999),
+  ])
+  await serve([
+    entry(...A, 150, 1500, 1),
+    { ...entry(...B, 10, 25), type: 1 },
+    entry(...C, 50, 5),
     entry('not-an-ip', '10.0.0.1', 1, 2, 1, 1),
     entry('10.244.1.17', '10.244.3.3', 60000, 80, 0, 0, 0, { monotonic_recv_bytes: 'lots' }),
   ])
@@ -94,7 +120,11 @@ spec:
     expect(value).toMatchObject({ node: 'node-a', netNs: 4026532000 })
     expect(record.key).toBe(`${value.source}|${value.dest}|${value.sport}|${value.dport}`)
     const sum = sums.get(record.key!) ?? { sent: 0, recv: 0, retransmits: 0 }
-    sums.set(record.key!, { sent: sum.sent + value.sentBytes, recv: sum.recv + value.recvBytes, retransmits: sum.retransmits + value.retransmits })
+    sums.set(record.key!, {
+      sent: sum.sent + value.sentBytes,
+      recv: sum.recv + value.recvBytes,
+      retransmits: sum.retransmits + value.retransmits,
+    })
   }
   // A: 100, +50, reset → 20, +20, +60; B: 10, +0, closed, reopened 5, +3; C: 5, +45, +10, +0, +10.
   expect(Object.fromEntries(sums)).toEqual({
@@ -108,10 +138,21 @@ spec:
 
   const deadLetters = await readTopics(brokers, [`tracer-${run}-dlq`], { readCommitted: true })
   const reasons = new Set(deadLetters.map((d) => d.headers[DLQ_HEADERS.message]))
-  expect(reasons).toEqual(new Set([
-    'malformed tracer connection: source "not-an-ip" is not an IP address',
-    'malformed tracer connection: monotonic_recv_bytes "lots" is not a counter',
-  ]))
-  expect(deadLetters.every((d) => d.headers[DLQ_HEADERS.code] === 'DESERIALIZATION' && d.headers[DLQ_HEADERS.step] === 'connections')).toBe(true)
-  for (const code of ['UNREACHABLE', 'GARBAGE', 'TIMEOUT']) expect(metrics).toMatch(new RegExp(`kubestream_source_errors_total\\{source="connections",code="${code}",application_id="tracer-${run}"\\} [1-9]`))
+  expect(reasons).toEqual(
+    new Set([
+      'malformed tracer connection: source "not-an-ip" is not an IP address',
+      'malformed tracer connection: monotonic_recv_bytes "lots" is not a counter',
+    ]),
+  )
+  expect(
+    deadLetters.every(
+      (d) => d.headers[DLQ_HEADERS.code] === 'DESERIALIZATION' && d.headers[DLQ_HEADERS.step] === 'connections',
+    ),
+  ).toBe(true)
+  for (const code of ['UNREACHABLE', 'GARBAGE', 'TIMEOUT'])
+    expect(metrics).toMatch(
+      new RegExp(
+        `kubestream_source_errors_total\\{source="connections",code="${code}",application_id="tracer-${run}"\\} [1-9]`,
+      ),
+    )
 }, 90_000)

@@ -36,7 +36,12 @@ describe('warning-counts on replicas that crash, join and leave', () => {
       const restarts: EngineProcess[] = []
       try {
         for (let i = 0; i < 3; i++) start(i)
-        await waitFor('three replicas assigned', () => replicas.slice(0, 3).every((r) => /partitions assigned/.test(r!.output())), 120_000, 100)
+        await waitFor(
+          'three replicas assigned',
+          () => replicas.slice(0, 3).every((r) => /partitions assigned/.test(r!.output())),
+          120_000,
+          100,
+        )
         let kills = 0
         for (let round = 0; round < ROUNDS; round++) {
           for (let i = 0; i < EVENTS / ROUNDS; i++) {
@@ -67,20 +72,37 @@ describe('warning-counts on replicas that crash, join and leave', () => {
 
         const expected = expectedWarningCounts(written)
         let actual = new Map<string, number>()
-        const settled = () => guarantee === 'exactly_once'
-          ? countDifferences(expected, actual).length === 0
-          : [...expected].every(([key, count]) => (actual.get(key) ?? 0) >= count)
-        await waitFor('the last results to settle', async () => {
-          actual = lastCounts(await readTopics(brokers, [output], { readCommitted: true }))
-          return settled()
-        }, 240_000, 3_000).catch(() => undefined)
-        console.log(`[${guarantee}] ${written.length} envelopes, ${expected.size} (key, window) results; ${events.join('; ')}`)
+        const settled = () =>
+          guarantee === 'exactly_once'
+            ? countDifferences(expected, actual).length === 0
+            : [...expected].every(([key, count]) => (actual.get(key) ?? 0) >= count)
+        await waitFor(
+          'the last results to settle',
+          async () => {
+            actual = lastCounts(await readTopics(brokers, [output], { readCommitted: true }))
+            return settled()
+          },
+          240_000,
+          3_000,
+        ).catch(() => undefined)
+        console.log(
+          `[${guarantee}] ${written.length} envelopes, ${expected.size} (key, window) results; ${events.join('; ')}`,
+        )
         // A replica restarted on its own state dir replays only the changelog's tail, never all of it.
-        const restores = restarts.flatMap((replica) => replica.output().split('\n').filter((line) => line.includes('"msg":"state restored"') || line.includes('nothing to restore')))
+        const restores = restarts
+          .flatMap((replica) =>
+            replica
+              .output()
+              .split('\n')
+              .filter((line) => line.includes('"msg":"state restored"') || line.includes('nothing to restore')),
+          )
           .map((line) => JSON.parse(line) as { stores: Array<{ from: number; to: number; records: number }> })
         const replayed = restores.flatMap((r) => r.stores).reduce((sum, s) => sum + s.records, 0)
         const full = restores.flatMap((r) => r.stores).reduce((sum, s) => sum + s.to, 0)
-        console.log(`[${guarantee}] restarted replicas replayed ${replayed} changelog records where a full restore would replay ${full}`)
+        console.log(
+          `[${guarantee}] restarted replicas replayed ${replayed} changelog records where a full restore would ` +
+            `replay ${full}`,
+        )
         expect(restores.length).toBeGreaterThan(0)
         // Restarts that got their own tasks back resumed at their checkpoint; a task that is new
         // to a replica (the group moved it while its owner was down) restores whole, so how much
@@ -92,7 +114,9 @@ describe('warning-counts on replicas that crash, join and leave', () => {
         } else {
           const lost = [...expected].filter(([key, count]) => (actual.get(key) ?? 0) < count)
           const overcounted = [...expected].filter(([key, count]) => (actual.get(key) ?? 0) > count).length
-          console.log(`[${guarantee}] ${lost.length} results short, ${overcounted} counted some records twice (allowed)`)
+          console.log(
+            `[${guarantee}] ${lost.length} results short, ${overcounted} counted some records twice (allowed)`,
+          )
           expect(lost).toEqual([])
         }
       } catch (error) {
@@ -111,12 +135,16 @@ async function cluster(guarantee: ProcessingGuarantee) {
   await createTopic(brokers, `wcr-src-${output}`, 6)
   const written: GeneratedEnvelope[] = []
   const stateDirs = Array.from({ length: 4 }, () => mkdtempSync(join(tmpdir(), 'kubestream-replica-')))
-  cleanup.push(() => { for (const dir of stateDirs) rmSync(dir, { recursive: true, force: true }) })
+  cleanup.push(() => {
+    for (const dir of stateDirs) rmSync(dir, { recursive: true, force: true })
+  })
   const replicas: Array<EngineProcess | undefined> = []
   // A test that timed out never reached its finally: its replicas must not outlive the suite.
-  cleanup.unshift(() => { for (const replica of replicas) replica?.child.kill('SIGKILL') })
+  cleanup.unshift(() => {
+    for (const replica of replicas) replica?.child.kill('SIGKILL')
+  })
   const start = (i: number) => {
-    return replicas[i] = startEngine('examples/warning-counts.yaml', {
+    return (replicas[i] = startEngine('examples/warning-counts.yaml', {
       KAFKA_BROKERS: brokers,
       APPLICATION_ID: `wcr-${run}`,
       SOURCE_TOPIC: `wcr-src-${output}`,
@@ -127,7 +155,7 @@ async function cluster(guarantee: ProcessingGuarantee) {
       SESSION_TIMEOUT_MS: '10000',
       KUBESTREAM_STATE_DIR: stateDirs[i],
       KUBESTREAM_INSTANCE_ID: `replica-${i}`,
-    })
+    }))
   }
   const kill = async (i: number) => {
     replicas[i]!.child.kill('SIGKILL')
@@ -140,9 +168,11 @@ async function cluster(guarantee: ProcessingGuarantee) {
     replicas[i] = undefined
   }
   const stopAll = async () => {
-    await Promise.all(replicas.map(async (replica) => {
-      if (replica && replica.child.exitCode === null) await terminate(replica, 30_000)
-    }))
+    await Promise.all(
+      replicas.map(async (replica) => {
+        if (replica && replica.child.exitCode === null) await terminate(replica, 30_000)
+      }),
+    )
   }
   return { written, output, replicas, start, kill, stop, stopAll }
 }

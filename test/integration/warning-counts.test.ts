@@ -3,12 +3,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pino } from 'pino'
 import { afterAll, describe, expect, inject, it } from 'vitest'
+import { KubeStream } from '../../runtime/kube-stream.js'
 import { ClusterEventGenerator, type GeneratedEnvelope } from '../../simulators/cluster-events.js'
 import { EnvelopeWriter } from '../../simulators/envelope-writer.js'
-import { KubeStream } from '../../runtime/kube-stream.js'
 import { StateDirectory } from '../../state/state-directory.js'
-import type { ProcessingGuarantee } from '../../topology/spec.js'
 import { loadTopologyFile } from '../../topology/load.js'
+import type { ProcessingGuarantee } from '../../topology/spec.js'
 import { waitFor } from '../support/engine-process.js'
 import { createTopic, deleteTopic, endOffsets, readTopics } from '../support/kafka.js'
 import { countDifferences, expectedWarningCounts, lastCounts } from '../support/warning-counts.js'
@@ -41,24 +41,39 @@ async function scenario(guarantee: ProcessingGuarantee, events: number) {
   const stateDir = mkdtempSync(join(tmpdir(), 'kubestream-wc-'))
   stateDirs.push(stateDir)
   // Grace covers how far apart in event time the six input partitions are read.
-  const env = { KAFKA_BROKERS: brokers, APPLICATION_ID: applicationId, SOURCE_TOPIC: source, OUTPUT_TOPIC: output, GUARANTEE: guarantee, WINDOW_GRACE: '1d', COMMIT_INTERVAL_MS: '200' }
+  const env = {
+    KAFKA_BROKERS: brokers,
+    APPLICATION_ID: applicationId,
+    SOURCE_TOPIC: source,
+    OUTPUT_TOPIC: output,
+    GUARANTEE: guarantee,
+    WINDOW_GRACE: '1d',
+    COMMIT_INTERVAL_MS: '200',
+  }
   const logs: string[] = []
-  const engine = () => new KubeStream(loadTopologyFile('examples/warning-counts.yaml', env), {
-    stateDir,
-    logger: pino({ name: 'wc' }, { write: (line: string) => void logs.push(line) }),
-  })
+  const engine = () =>
+    new KubeStream(loadTopologyFile('examples/warning-counts.yaml', env), {
+      stateDir,
+      logger: pino({ name: 'wc' }, { write: (line: string) => void logs.push(line) }),
+    })
   const repartition = `${applicationId}-per-minute-repartition`
   /** Every input record read, and every record this process wrote to its repartition topic read back. */
   const drain = async (stream: KubeStream) => {
     const total = [...(await endOffsets(brokers, source)).values()].reduce((a, b) => a + b, 0)
     const { consumedByTopic, producedByTopic } = stream.counters
-    const drained = () => (consumedByTopic.get(source) ?? 0) >= total && (consumedByTopic.get(repartition) ?? 0) >= (producedByTopic.get(repartition) ?? 0)
+    const drained = () =>
+      (consumedByTopic.get(source) ?? 0) >= total &&
+      (consumedByTopic.get(repartition) ?? 0) >= (producedByTopic.get(repartition) ?? 0)
     await waitFor('the input drained', drained, 120_000)
   }
   const snapshot = async () => {
     const state = StateDirectory.open(stateDir, applicationId)
     const bytes = Array.from({ length: PARTITIONS }, (_, p) =>
-      state.storePartition(STORE, `${applicationId}-${STORE}-changelog`, p).entriesOnDisk().map(([k, v]) => `${k.toString('hex')}=${v.toString('hex')}`))
+      state
+        .storePartition(STORE, `${applicationId}-${STORE}-changelog`, p)
+        .entriesOnDisk()
+        .map(([k, v]) => `${k.toString('hex')}=${v.toString('hex')}`),
+    )
     await state.close()
     return bytes
   }
@@ -107,9 +122,14 @@ describe('warning-counts (windowed count over a repartition topic, LMDB + change
     const readyMs = Date.now() - started
     await stream.stop()
     expect(stream.counters.restoredRecords).toBe(0)
-    const restoreLog = logs.map((line) => JSON.parse(line)).find((entry) => entry.msg === 'state up to date; nothing to restore')
+    const restoreLog = logs
+      .map((line) => JSON.parse(line))
+      .find((entry) => entry.msg === 'state up to date; nothing to restore')
     expect(restoreLog?.replayed).toBe(0)
-    console.log(`[restore] full restore replayed ${restored} changelog records; restart with intact state ready in ${readyMs} ms, replayed 0`)
+    console.log(
+      `[restore] full restore replayed ${restored} changelog records; restart with intact state ready in ` +
+        `${readyMs} ms, replayed 0`,
+    )
   }, 180_000)
 
   it('wipes a store whose checkpoint its changelog no longer covers (the topic was recreated)', async () => {
@@ -122,16 +142,23 @@ describe('warning-counts (windowed count over a repartition topic, LMDB + change
 
     const changelog = `${applicationId}-${STORE}-changelog`
     await deleteTopic(brokers, changelog)
-    await waitFor('the changelog recreated', async () => {
-      await createTopic(brokers, changelog, PARTITIONS, { 'cleanup.policy': 'compact' })
-      return true
-    }, 60_000, 500)
+    await waitFor(
+      'the changelog recreated',
+      async () => {
+        await createTopic(brokers, changelog, PARTITIONS, { 'cleanup.policy': 'compact' })
+        return true
+      },
+      60_000,
+      500,
+    )
     logs.length = 0
     stream = engine()
     await stream.start()
     await waitFor('ready', () => stream.ready, 60_000)
     await stream.stop()
-    const warnings = logs.map((line) => JSON.parse(line)).filter((entry) => entry.msg === 'checkpoint outside the changelog; restoring from its start')
+    const warnings = logs
+      .map((line) => JSON.parse(line))
+      .filter((entry) => entry.msg === 'checkpoint outside the changelog; restoring from its start')
     expect(warnings.length).toBeGreaterThan(0)
     // Nothing new came in: every store partition is as its (new, empty) changelog says.
     expect((await snapshot()).flat()).toEqual([])

@@ -3,8 +3,8 @@ import { Subject } from 'rxjs'
 import { describe, expect, it } from 'vitest'
 import { serdes } from '../../connectors/serde/serde.js'
 import type { RecordBatch } from '../../core/record.js'
-import { StreamTask } from '../../runtime/stream-task.js'
 import { PartitionProgress } from '../../runtime/partition-progress.js'
+import { StreamTask } from '../../runtime/stream-task.js'
 
 function message(offset: number, value: string, topic = 'in', timestamp = 1_700_000_000_000): Kafka.Message {
   return { topic, partition: 2, offset, key: `k${offset}`, value: Buffer.from(value), size: value.length, timestamp }
@@ -43,18 +43,27 @@ describe('StreamTask', () => {
 describe('StreamTask with two inputs', () => {
   function twoInputs() {
     const seen: string[] = []
-    const inputs = new Map(['stream', 'table'].map((topic) => {
-      const pipeline = new Subject<RecordBatch>()
-      pipeline.subscribe((batch) => seen.push(...batch.map((r) => `${topic}@${r.timestamp}`)))
-      return [topic, { topic, sourceName: topic, serde: serdes.json, pipeline, progress: new PartitionProgress() }] as const
-    }))
+    const inputs = new Map(
+      ['stream', 'table'].map((topic) => {
+        const pipeline = new Subject<RecordBatch>()
+        pipeline.subscribe((batch) => seen.push(...batch.map((r) => `${topic}@${r.timestamp}`)))
+        return [
+          topic,
+          { topic, sourceName: topic, serde: serdes.json, pipeline, progress: new PartitionProgress() },
+        ] as const
+      }),
+    )
     const task = new StreamTask('0_2', 2, new Map(inputs), undefined, () => undefined)
     return { task, seen, inputs }
   }
 
   it('interleaves its inputs by timestamp, waiting for an input that is not caught up', () => {
     const { task, seen, inputs } = twoInputs()
-    task.process('stream', [message(0, '{}', 'stream', 10), message(1, '{}', 'stream', 30), message(2, '{}', 'stream', 50)])
+    task.process('stream', [
+      message(0, '{}', 'stream', 10),
+      message(1, '{}', 'stream', 30),
+      message(2, '{}', 'stream', 50),
+    ])
     task.drain(() => false, 1_000, 0)
     expect(seen).toEqual([]) // the table has nothing yet and is not caught up: wait
     task.process('table', [message(0, '{}', 'table', 20), message(1, '{}', 'table', 40)])
@@ -92,6 +101,8 @@ describe('StreamTask with two inputs', () => {
     task.drain((topic, next) => (asked.push([topic, next]), true), 1_000, 0)
     task.process('table', [message(7, '{}', 'table', 20)])
     task.drain((topic, next) => (asked.push([topic, next]), true), 1_000, 0)
-    expect(new Set(asked.map(([topic, next]) => `${topic}:${next}`))).toEqual(new Set(['table:undefined', 'stream:5', 'table:8']))
+    expect(new Set(asked.map(([topic, next]) => `${topic}:${next}`))).toEqual(
+      new Set(['table:undefined', 'stream:5', 'table:8']),
+    )
   })
 })

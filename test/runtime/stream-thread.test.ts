@@ -82,20 +82,26 @@ describe('StreamThread under at_least_once', () => {
     await stopped(h)
   })
 
-  it('hands over without the commit the group refused, drops the uncommitted store writes and keeps running', async () => {
-    const h = await running('at_least_once')
-    h.consumer.failNextCommit = new KafkaError('COMMIT', 'commit failed: Broker: Specified group generation id is not valid')
-    await h.thread.revoke([{ topic: 'in', partition: 0 }])
-    expect(h.tasks.size).toBe(0)
-    expect(h.onDisk()).toEqual({ checkpoint: undefined, keys: 0 })
-    expect(h.thread.failed).toBeUndefined()
-    h.thread.assign([{ topic: 'in', partition: 0 }])
-    h.push(2)
-    await until(() => h.collector.sentTo('out').length === 5)
-    await stopped(h)
-    await h.thread.shutdown(1_000)
-    expect(h.consumer.committed.get('in-0')).toBe(5)
-  })
+  it(
+    'hands over without the commit the group refused, drops the uncommitted store writes and keeps ' + 'running',
+    async () => {
+      const h = await running('at_least_once')
+      h.consumer.failNextCommit = new KafkaError(
+        'COMMIT',
+        'commit failed: Broker: Specified group generation id is not valid',
+      )
+      await h.thread.revoke([{ topic: 'in', partition: 0 }])
+      expect(h.tasks.size).toBe(0)
+      expect(h.onDisk()).toEqual({ checkpoint: undefined, keys: 0 })
+      expect(h.thread.failed).toBeUndefined()
+      h.thread.assign([{ topic: 'in', partition: 0 }])
+      h.push(2)
+      await until(() => h.collector.sentTo('out').length === 5)
+      await stopped(h)
+      await h.thread.shutdown(1_000)
+      expect(h.consumer.committed.get('in-0')).toBe(5)
+    },
+  )
 
   it('stops on a failed delivery during the hand-over, and still lets the partitions go', async () => {
     const h = await running('at_least_once')

@@ -26,7 +26,10 @@ describe('StateDirectory and StorePartition', () => {
     expect(store.get(b('a'))?.toString()).toBe('1')
     expect(store.get(b('b'))).toBeUndefined()
     expect(store.entriesOnDisk()).toEqual([])
-    expect([...store.changes()].map((c) => [c.key.toString(), c.value?.toString() ?? null])).toEqual([['a', '1'], ['b', null]])
+    expect([...store.changes()].map((c) => [c.key.toString(), c.value?.toString() ?? null])).toEqual([
+      ['a', '1'],
+      ['b', null],
+    ])
     expect(state.checkpoint(store)).toBeUndefined()
 
     state.commit([[store, 42]])
@@ -43,7 +46,10 @@ describe('StateDirectory and StorePartition', () => {
     const two = state.storePartition('counts', 'app-counts-changelog', 1)
     one.put(b('k'), b('one'))
     two.put(b('k'), b('two'))
-    state.commit([[one, 5], [two, 7]])
+    state.commit([
+      [one, 5],
+      [two, 7],
+    ])
     two.put(b('k'), b('uncommitted'))
     await state.close()
 
@@ -71,7 +77,17 @@ describe('StateDirectory and StorePartition', () => {
   it('applies restored records and the offset they reach in one step', async () => {
     const state = StateDirectory.open(tempDir(), 'app')
     const store = state.storePartition('s', 'c', 0)
-    state.restore([{ store, records: [{ key: b('x'), value: b('1') }, { key: b('y'), value: b('2') }, { key: b('x'), value: null }], nextOffset: 3 }])
+    state.restore([
+      {
+        store,
+        records: [
+          { key: b('x'), value: b('1') },
+          { key: b('y'), value: b('2') },
+          { key: b('x'), value: null },
+        ],
+        nextOffset: 3,
+      },
+    ])
     expect(store.entriesOnDisk().map(([k]) => k.toString())).toEqual(['y'])
     expect(state.checkpoint(store)).toBe(3)
     await state.close()

@@ -24,7 +24,9 @@ it('finds windows by start range across keys, in time order, buffer and disk ali
     { key: 'ns/b', start: 120_000, value: 2 },
   ])
   expect(store.startingBetween(60_001, 120_000)).toEqual([])
-  expect(store.startingBetween(120_001, Number.MAX_SAFE_INTEGER)).toEqual([{ key: 'ns/é', start: 1_000_000_000_000_000, value: 9 }])
+  expect(store.startingBetween(120_001, Number.MAX_SAFE_INTEGER)).toEqual([
+    { key: 'ns/é', start: 1_000_000_000_000_000, value: 9 },
+  ])
   expect(store.meta('streamTime')).toBe(180_000)
   await state.close()
   rmSync(dir, { recursive: true, force: true })

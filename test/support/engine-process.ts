@@ -16,12 +16,18 @@ export function startEngine(file: string, env: Record<string, string>): EnginePr
   child.stdout?.on('data', (c: Buffer) => chunks.push(c.toString()))
   child.stderr?.on('data', (c: Buffer) => chunks.push(c.toString()))
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })))
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  )
   return { child, output: () => chunks.join(''), exited }
 }
 
 /** Polls until `check` is true. A check that throws (a topic still being created) counts as not yet. */
-export async function waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 90_000, everyMs = 250): Promise<void> {
+export async function waitFor(
+  what: string,
+  check: () => Promise<boolean> | boolean,
+  timeoutMs = 90_000,
+  everyMs = 250,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs
   let lastError: unknown
   while (Date.now() < deadline) {
@@ -32,5 +38,6 @@ export async function waitFor(what: string, check: () => Promise<boolean> | bool
     }
     await new Promise((resolve) => setTimeout(resolve, everyMs))
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${String(lastError)})` : ''}`)
+  const last = lastError instanceof Error ? lastError.message : JSON.stringify(lastError)
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${last})` : ''}`)
 }

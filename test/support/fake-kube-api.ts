@@ -41,13 +41,18 @@ export class FakeKubeApi {
   /** A kubeconfig for it, written into `dir`. */
   kubeconfig(dir: string): string {
     const file = join(dir, 'fake-kubeconfig')
-    writeFileSync(file, JSON.stringify({
-      apiVersion: 'v1', kind: 'Config', 'current-context': 'fake',
-      // client-node takes plain http only with this set (as for `kubectl proxy`).
-      clusters: [{ name: 'fake', cluster: { server: this.url, 'insecure-skip-tls-verify': true } }],
-      users: [{ name: 'fake', user: { token: 'fake-token' } }],
-      contexts: [{ name: 'fake', context: { cluster: 'fake', user: 'fake' } }],
-    }))
+    writeFileSync(
+      file,
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Config',
+        'current-context': 'fake',
+        // client-node takes plain http only with this set (as for `kubectl proxy`).
+        clusters: [{ name: 'fake', cluster: { server: this.url, 'insecure-skip-tls-verify': true } }],
+        users: [{ name: 'fake', user: { token: 'fake-token' } }],
+        contexts: [{ name: 'fake', context: { cluster: 'fake', user: 'fake' } }],
+      }),
+    )
     return file
   }
 

@@ -24,7 +24,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
   if (!external) broker = await startLocalBroker()
   const brokers = external ?? broker!.brokers
   project.provide('kafkaBrokers', brokers)
-  console.log(`[kubestream tests] Kafka at ${brokers}${external ? ' (external)' : ` (local KRaft broker, Kafka ${broker!.version})`}`)
+  console.log(
+    `[kubestream tests] Kafka at ` +
+      `${brokers}${external ? ' (external)' : ` (local KRaft broker, Kafka ${broker!.version})`}`,
+  )
   return async () => {
     await broker?.stop()
   }

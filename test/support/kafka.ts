@@ -10,7 +10,12 @@ export interface ReadMessage {
   headers: Record<string, string>
 }
 
-export async function createTopic(brokers: string, topic: string, partitions: number, config?: Record<string, string>): Promise<void> {
+export async function createTopic(
+  brokers: string,
+  topic: string,
+  partitions: number,
+  config?: Record<string, string>,
+): Promise<void> {
   const admin = new TopicAdmin({ 'bootstrap.servers': brokers })
   try {
     await admin.ensureTopic(topic, { partitions, replicationFactor: 1, config })
@@ -27,16 +32,27 @@ export async function deleteTopic(brokers: string, topic: string): Promise<void>
   } finally {
     admin.disconnect()
   }
-  for (let attempt = 0; attempt < 100 && (await listTopics(brokers, topic)).includes(topic); attempt++) await new Promise((resolve) => setTimeout(resolve, 200))
+  for (let attempt = 0; attempt < 100 && (await listTopics(brokers, topic)).includes(topic); attempt++)
+    await new Promise((resolve) => setTimeout(resolve, 200))
 }
 
 /**
  * Runs calls on a fresh consumer that never joins a group (node-rdkafka, so it speaks Kafka 4.x).
  * Reads right after a topic or group appears can hit leader or coordinator elections: retried.
  */
-async function withConsumer<T>(brokers: string, groupId: string, action: (consumer: Kafka.KafkaConsumer) => Promise<T>, attempts = 20): Promise<T> {
-  const consumer = new Kafka.KafkaConsumer({ 'bootstrap.servers': brokers, 'group.id': groupId, 'enable.auto.commit': false }, {})
-  await new Promise<void>((resolve, reject) => consumer.connect({ timeout: 20_000 }, (e) => (e ? reject(e) : resolve())))
+async function withConsumer<T>(
+  brokers: string,
+  groupId: string,
+  action: (consumer: Kafka.KafkaConsumer) => Promise<T>,
+  attempts = 20,
+): Promise<T> {
+  const consumer = new Kafka.KafkaConsumer(
+    { 'bootstrap.servers': brokers, 'group.id': groupId, 'enable.auto.commit': false },
+    {},
+  )
+  await new Promise<void>((resolve, reject) =>
+    consumer.connect({ timeout: 20_000 }, (e) => (e ? reject(e) : resolve())),
+  )
   try {
     for (let attempt = 1; ; attempt++) {
       try {
@@ -53,7 +69,10 @@ async function withConsumer<T>(brokers: string, groupId: string, action: (consum
 
 function metadata(consumer: Kafka.KafkaConsumer, topic?: string): Promise<Kafka.Metadata> {
   return new Promise((resolve, reject) =>
-    consumer.getMetadata({ topic, allTopics: topic === undefined, timeout: 10_000 }, (e, m) => (e ? reject(e) : resolve(m))))
+    consumer.getMetadata({ topic, allTopics: topic === undefined, timeout: 10_000 }, (e, m) =>
+      e ? reject(e) : resolve(m),
+    ),
+  )
 }
 
 async function partitionsOf(consumer: Kafka.KafkaConsumer, topic: string): Promise<number[]> {
@@ -65,7 +84,11 @@ async function partitionsOf(consumer: Kafka.KafkaConsumer, topic: string): Promi
 /** Topic names on the broker that start with a prefix. */
 export function listTopics(brokers: string, prefix: string): Promise<string[]> {
   return withConsumer(brokers, 'kubestream-tests', async (consumer) =>
-    (await metadata(consumer)).topics.map((t) => t.name).filter((t) => t.startsWith(prefix)).sort())
+    (await metadata(consumer)).topics
+      .map((t) => t.name)
+      .filter((t) => t.startsWith(prefix))
+      .sort(),
+  )
 }
 
 /** High watermark per partition. */
@@ -74,7 +97,8 @@ export function endOffsets(brokers: string, topic: string): Promise<Map<number, 
     const out = new Map<number, number>()
     for (const partition of await partitionsOf(consumer, topic)) {
       const { highOffset } = await new Promise<Kafka.WatermarkOffsets>((resolve, reject) =>
-        consumer.queryWatermarkOffsets(topic, partition, 10_000, (e, o) => (e ? reject(e) : resolve(o))))
+        consumer.queryWatermarkOffsets(topic, partition, 10_000, (e, o) => (e ? reject(e) : resolve(o))),
+      )
       out.set(partition, highOffset)
     }
     return out
@@ -86,7 +110,8 @@ export function committedOffsets(brokers: string, groupId: string, topic: string
   return withConsumer(brokers, groupId, async (consumer) => {
     const toppars = (await partitionsOf(consumer, topic)).map((partition) => ({ topic, partition }))
     const committed = await new Promise<Kafka.TopicPartitionOffset[]>((resolve, reject) =>
-      consumer.committed(toppars, 10_000, (e, o) => (e ? reject(e) : resolve(o))))
+      consumer.committed(toppars, 10_000, (e, o) => (e ? reject(e) : resolve(o))),
+    )
     return new Map(committed.map((p) => [p.partition, p.offset !== undefined && p.offset >= 0 ? p.offset : -1]))
   })
 }
@@ -97,20 +122,30 @@ export function committedOffsets(brokers: string, groupId: string, topic: string
  * aborted transactions are skipped. A partition is done at its end-of-partition event (the last
  * offsets of a transactional topic are markers, which are never delivered).
  */
-export async function readTopics(brokers: string, topics: string[], options: { timeoutMs?: number; readCommitted?: boolean } = {}): Promise<ReadMessage[]> {
+export async function readTopics(
+  brokers: string,
+  topics: string[],
+  options: { timeoutMs?: number; readCommitted?: boolean } = {},
+): Promise<ReadMessage[]> {
   const targets: Array<{ topic: string; partition: number; high: number }> = []
   for (const topic of topics) {
-    for (const [partition, high] of await endOffsets(brokers, topic)) if (high > 0) targets.push({ topic, partition, high })
+    for (const [partition, high] of await endOffsets(brokers, topic))
+      if (high > 0) targets.push({ topic, partition, high })
   }
   if (targets.length === 0) return []
-  const consumer = new Kafka.KafkaConsumer({
-    'bootstrap.servers': brokers,
-    'group.id': `reader-${process.hrtime.bigint()}`,
-    'enable.auto.commit': false,
-    'enable.partition.eof': true,
-    'isolation.level': options.readCommitted ? 'read_committed' : 'read_uncommitted',
-  }, {})
-  await new Promise<void>((resolve, reject) => consumer.connect({ timeout: 20_000 }, (e) => (e ? reject(e) : resolve())))
+  const consumer = new Kafka.KafkaConsumer(
+    {
+      'bootstrap.servers': brokers,
+      'group.id': `reader-${process.hrtime.bigint()}`,
+      'enable.auto.commit': false,
+      'enable.partition.eof': true,
+      'isolation.level': options.readCommitted ? 'read_committed' : 'read_uncommitted',
+    },
+    {},
+  )
+  await new Promise<void>((resolve, reject) =>
+    consumer.connect({ timeout: 20_000 }, (e) => (e ? reject(e) : resolve())),
+  )
   const remaining = new Map(targets.map((t) => [`${t.topic}/${t.partition}`, t.high]))
   consumer.on('partition.eof', ({ topic, partition, offset }) => {
     if (offset >= (remaining.get(`${topic}/${partition}`) ?? Infinity)) remaining.delete(`${topic}/${partition}`)
@@ -121,8 +156,11 @@ export async function readTopics(brokers: string, topics: string[], options: { t
   const deadline = Date.now() + (options.timeoutMs ?? 60_000)
   try {
     while (remaining.size > 0) {
-      if (Date.now() > deadline) throw new Error(`reading ${topics.join(',')} timed out; ${remaining.size} partitions unfinished`)
-      const batch = await new Promise<Kafka.Message[]>((resolve, reject) => consumer.consume(2000, (e, m) => (e ? reject(e) : resolve(m))))
+      if (Date.now() > deadline)
+        throw new Error(`reading ${topics.join(',')} timed out; ${remaining.size} partitions unfinished`)
+      const batch = await new Promise<Kafka.Message[]>((resolve, reject) =>
+        consumer.consume(2000, (e, m) => (e ? reject(e) : resolve(m))),
+      )
       for (const m of batch) {
         out.push({
           topic: m.topic,
@@ -130,7 +168,9 @@ export async function readTopics(brokers: string, topics: string[], options: { t
           offset: m.offset,
           key: m.key === undefined || m.key === null ? null : m.key.toString(),
           value: m.value ?? Buffer.alloc(0),
-          headers: Object.fromEntries((m.headers ?? []).flatMap((h) => Object.entries(h).map(([k, v]) => [k, v.toString()]))),
+          headers: Object.fromEntries(
+            (m.headers ?? []).flatMap((h) => Object.entries(h).map(([k, v]) => [k, v.toString()])),
+          ),
         })
       }
     }

@@ -1,13 +1,14 @@
 import { lastValueFrom, of, type OperatorFunction, toArray } from 'rxjs'
-import type { RecordBatch, StreamRecord } from '../../core/record.js'
 import type { RecordError } from '../../core/record-error.js'
+import type { RecordBatch, StreamRecord } from '../../core/record.js'
 import type { StepContext } from '../../operators/record-operator.js'
 import type { AggregateOperator } from '../../topology/graph.js'
 import { loadTopology } from '../../topology/load.js'
 
 /** The operator of a one-step topology, as the loader builds it. */
 export function stepOperator(step: string): AggregateOperator {
-  const graph = loadTopology(`
+  const graph = loadTopology(
+    `
 apiVersion: kubestream.io/v1alpha1
 kind: Topology
 metadata: { name: t }
@@ -16,9 +17,15 @@ spec:
   steps:
     - name: s
       from: in
-${step.split('\n').map((line) => `      ${line}`).join('\n')}
+${step
+  .split('\n')
+  .map((line) => `      ${line}`)
+  .join('\n')}
   sinks: [{ name: out, from: s, kafka: { topic: out } }]
-`, 't.yaml', {})
+`,
+    't.yaml',
+    {},
+  )
   const node = graph.nodes.get('s')
   if (node?.kind !== 'step' || node.operator.type !== 'aggregate') throw new Error('not an aggregation')
   return node.operator
@@ -31,4 +38,3 @@ export function harness() {
     (await lastValueFrom(of(...batches).pipe(operator, toArray()))).flat()
   return { dead, context, run }
 }
-

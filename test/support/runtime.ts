@@ -4,8 +4,7 @@ import { join } from 'node:path'
 import { pino } from 'pino'
 import type { ConsumedMessage } from '../../core/record-consumer.js'
 import type { StreamRecord } from '../../core/record.js'
-import type { LocalState } from '../../runtime/stream-thread.js'
-import { StreamThread } from '../../runtime/stream-thread.js'
+import { type LocalState, StreamThread } from '../../runtime/stream-thread.js'
 import { TaskManager } from '../../runtime/task-manager.js'
 import { StateDirectory } from '../../state/state-directory.js'
 import { compileTopology } from '../../topology/compile.js'
@@ -14,7 +13,7 @@ import { MemoryCollector } from './memory-collector.js'
 import { MemoryConsumer } from './memory-consumer.js'
 
 /** `in` (1 partition) → count per key in store `counts` → `out`: one task, one store. */
-export function countingTopology(guarantee: 'at_least_once' | 'exactly_once', commitIntervalMs = 3_600_000): string {
+function countingTopology(guarantee: 'at_least_once' | 'exactly_once', commitIntervalMs = 3_600_000): string {
   return `
 apiVersion: kubestream.io/v1alpha1
 kind: Topology
@@ -51,15 +50,19 @@ export function threadHarness(guarantee: 'at_least_once' | 'exactly_once', commi
   const compiled = compileTopology(loadTopology(countingTopology(guarantee, commitIntervalMs)))
   const deadLetters: Array<{ record: StreamRecord; step: string }> = []
   const deadLetter = (record: StreamRecord, _error: unknown, step: string) => void deadLetters.push({ record, step })
-  const tasks = new TaskManager(compiled, () => ({
-    collector,
-    deadLetter,
-    fail: (error) => thread.fail(error),
-    windowCounters: { lateRecords: 0 },
-    globalTable: (name) => {
-      throw new Error(`no global table ${name}`)
-    },
-  }), () => directory)
+  const tasks = new TaskManager(
+    compiled,
+    () => ({
+      collector,
+      deadLetter,
+      fail: (error) => thread.fail(error),
+      windowCounters: { lateRecords: 0 },
+      globalTable: (name) => {
+        throw new Error(`no global table ${name}`)
+      },
+    }),
+    () => directory,
+  )
   const state: LocalState = {
     directory,
     poll: async () => undefined,
@@ -79,11 +82,22 @@ export function threadHarness(guarantee: 'at_least_once' | 'exactly_once', commi
   })
   let offset = 0
   return {
-    calls, collector, consumer, directory, tasks, thread, deadLetters,
+    calls,
+    collector,
+    consumer,
+    directory,
+    tasks,
+    thread,
+    deadLetters,
     /** Queues one batch of records keyed `key` on in-0. */
     push(count: number, key = 'k') {
       const batch: ConsumedMessage[] = Array.from({ length: count }, () => ({
-        topic: 'in', partition: 0, offset: offset++, key, value: Buffer.from('{}'), timestamp: 1_700_000_000_000,
+        topic: 'in',
+        partition: 0,
+        offset: offset++,
+        key,
+        value: Buffer.from('{}'),
+        timestamp: 1_700_000_000_000,
       }))
       consumer.push(...batch)
     },

@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { KeyValueStore } from '../../state/key-value-store.js'
-import { StateDirectory } from '../../state/state-directory.js'
 import { SessionStore } from '../../state/session-store.js'
+import { StateDirectory } from '../../state/state-directory.js'
 import { WindowStore } from '../../state/window-store.js'
 
 /** Real LMDB stores in a temp dir, for operator tests; `commit` applies buffered writes as the commit loop would. */

@@ -27,7 +27,12 @@ export function lastCounts(messages: readonly ReadMessage[]): Map<string, number
   const last = new Map<string, number>()
   const ordered = [...messages].sort((a, b) => a.partition - b.partition || a.offset - b.offset)
   for (const message of ordered) {
-    const result = JSON.parse(message.value.toString()) as { key: string; windowStart: number; windowEnd: number; value: number }
+    const result = JSON.parse(message.value.toString()) as {
+      key: string
+      windowStart: number
+      windowEnd: number
+      value: number
+    }
     if (message.key !== `${result.key}@${result.windowStart}` || result.windowEnd !== result.windowStart + MINUTE) {
       throw new Error(`malformed result ${message.key}: ${message.value.toString()}`)
     }

@@ -13,10 +13,23 @@ describe('TopologyBuilder', () => {
     })
     topology
       .source('cluster-events', { topic: 'cluster-events', format: 'json', startOffset: 'earliest' })
-      .filter('drop-resyncs', '!(value.verb == "UPDATED" && has(value.old_event) && has(value.old_event.metadata)\n  && value.event.metadata.resourceVersion == value.old_event.metadata.resourceVersion)')
+      .filter(
+        'drop-resyncs',
+        '!(value.verb == "UPDATED" && has(value.old_event) && has(value.old_event.metadata)\n  && ' +
+          'value.event.metadata.resourceVersion == value.old_event.metadata.resourceVersion)',
+      )
       .keyBy('key-by-uid', 'value.event.metadata.uid')
-      .headers('tag', { verb: 'value.verb', type: 'has(value.event.type) ? value.event.type : null', reason: 'has(value.event.reason) ? value.event.reason : null' })
-      .to('per-namespace', { topic: 'events.${value.event.metadata.namespace}', partitions: 3, replicationFactor: 1, config: { 'retention.ms': 604800000 } })
+      .headers('tag', {
+        verb: 'value.verb',
+        type: 'has(value.event.type) ? value.event.type : null',
+        reason: 'has(value.event.reason) ? value.event.reason : null',
+      })
+      .to('per-namespace', {
+        topic: 'events.${value.event.metadata.namespace}',
+        partitions: 3,
+        replicationFactor: 1,
+        config: { 'retention.ms': 604800000 },
+      })
     const built = topology.build()
     expect(describeText(built)).toBe(describeText(fromYaml))
     expect(built.kafka).toEqual(fromYaml.kafka)
@@ -32,7 +45,11 @@ describe('TopologyBuilder', () => {
     })
     topology
       .source('cluster-events', { topic: 'cluster-events', format: 'json', timestamp: 'value.event.lastTimestamp' })
-      .filter('drop-resyncs', '!(value.verb == "UPDATED" && has(value.old_event) && has(value.old_event.metadata)\n  && value.event.metadata.resourceVersion == value.old_event.metadata.resourceVersion)')
+      .filter(
+        'drop-resyncs',
+        '!(value.verb == "UPDATED" && has(value.old_event) && has(value.old_event.metadata)\n  && ' +
+          'value.event.metadata.resourceVersion == value.old_event.metadata.resourceVersion)',
+      )
       .filter('warnings', 'value.event.type == "Warning"')
       .keyBy('by-reason', 'value.event.metadata.namespace + "/" + value.event.reason')
       .count('per-minute', { store: 'by-minute', window: { tumbling: '1m', grace: '30s' }, emit: 'onUpdate' })

@@ -12,7 +12,9 @@ describe('substituteEnv', () => {
   })
 
   it('leaves CEL templates (lower-case) alone and unescapes $${', () => {
-    expect(substituteEnv('events.${value.event.metadata.namespace}', env)).toBe('events.${value.event.metadata.namespace}')
+    expect(substituteEnv('events.${value.event.metadata.namespace}', env)).toBe(
+      'events.${value.event.metadata.namespace}',
+    )
     expect(substituteEnv('$${BROKERS}', env)).toBe('${BROKERS}')
   })
 

@@ -1,17 +1,18 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { mulberry32 } from '../../../simulators/cluster-events.js'
 import { type FieldTree, hasControlByte, JsonProjection } from '../../../connectors/serde/json-projection.js'
 import { projectedJson } from '../../../connectors/serde/serde.js'
 import { RecordError } from '../../../core/record-error.js'
 import { fieldTreeOf } from '../../../expression/value-reads.js'
+import { mulberry32 } from '../../../simulators/cluster-events.js'
 
 /** What the projection must equal: JSON.parse's value, cut down to the tree by the same rules. */
 function expected(full: unknown, tree: FieldTree | true): unknown {
   if (tree === true || typeof full !== 'object' || full === null || Array.isArray(full)) return full
   const out: Record<string, unknown> = {}
   for (const [name, below] of tree) {
-    if (Object.prototype.hasOwnProperty.call(full, name)) out[name] = expected((full as Record<string, unknown>)[name], below)
+    if (Object.prototype.hasOwnProperty.call(full, name))
+      out[name] = expected((full as Record<string, unknown>)[name], below)
   }
   return out
 }
@@ -40,14 +41,26 @@ function agreesWithJsonParse(text: string | Buffer, fields: FieldTree): void {
 }
 
 const sample = readFileSync(new URL('../../fixtures/eventrouter-envelope.json', import.meta.url), 'utf8').trim()
-const FANOUT_FIELDS = tree('verb', 'event.metadata.uid', 'event.metadata.namespace', 'event.metadata.resourceVersion', 'event.type', 'event.reason', 'old_event.metadata.resourceVersion')
+const FANOUT_FIELDS = tree(
+  'verb',
+  'event.metadata.uid',
+  'event.metadata.namespace',
+  'event.metadata.resourceVersion',
+  'event.type',
+  'event.reason',
+  'old_event.metadata.resourceVersion',
+)
 
 describe('JsonProjection', () => {
   it('decodes only the fields in the tree, exactly as JSON.parse reads them', () => {
     const projected = new JsonProjection(FANOUT_FIELDS).project(Buffer.from(sample))
     expect(projected).toEqual({
       verb: 'UPDATED',
-      event: { metadata: { uid: '3c1f8e2a-5b7d-4c9e-a1f0-2d6b8e9c7a41', namespace: 'shop', resourceVersion: '884213' }, type: 'Warning', reason: 'BackOff' },
+      event: {
+        metadata: { uid: '3c1f8e2a-5b7d-4c9e-a1f0-2d6b8e9c7a41', namespace: 'shop', resourceVersion: '884213' },
+        type: 'Warning',
+        reason: 'BackOff',
+      },
       old_event: { metadata: { resourceVersion: '884101' } },
     })
   })
@@ -61,10 +74,16 @@ describe('JsonProjection', () => {
   })
 
   it.each([
-    ['escapes in values and keys', '{"\\u0076erb":"A\\"B\\\\\\/\\b\\f\\n\\r\\t\\u00e9\\ud83d\\ude00","event":{"type":"x"}}'],
+    [
+      'escapes in values and keys',
+      '{"\\u0076erb":"A\\"B\\\\\\/\\b\\f\\n\\r\\t\\u00e9\\ud83d\\ude00","event":{"type":"x"}}',
+    ],
     ['a later duplicate wins, whole', '{"event":{"type":"a","reason":"r"},"event":{"type":"b"}}'],
     ['an expected object that is something else', '{"event":[1,{"type":2}],"verb":{"x":[true,false,null]}}'],
-    ['numbers', '{"verb":-0,"event":{"type":1.5e+300,"reason":-12.25E-3},"old_event":{"metadata":{"resourceVersion":1e400}}}'],
+    [
+      'numbers',
+      '{"verb":-0,"event":{"type":1.5e+300,"reason":-12.25E-3},"old_event":{"metadata":{"resourceVersion":1e400}}}',
+    ],
     ['whitespace everywhere', ' \t\r\n{ "verb" : "A" ,\n "event" :\t{ "type" : [ 1 , 2 ] } }\n '],
     ['non-ASCII text', '{"verb":"Größe ✓ 名前","event":{"reason":"naïve","type":"x"},"ключ":"значение"}'],
     ['a top-level array', '[{"verb":"A"}]'],
@@ -78,7 +97,9 @@ describe('JsonProjection', () => {
   })
 
   it('keeps __proto__ an own field, as JSON.parse does', () => {
-    const projected = new JsonProjection(tree('event.__proto__')).project(Buffer.from('{"event":{"__proto__":{"a":1}}}')) as { event: object }
+    const projected = new JsonProjection(tree('event.__proto__')).project(
+      Buffer.from('{"event":{"__proto__":{"a":1}}}'),
+    ) as { event: object }
     expect(Object.getPrototypeOf(projected.event)).toBe(Object.prototype)
     expect(Object.getOwnPropertyDescriptor(projected.event, '__proto__')?.value).toEqual({ a: 1 })
   })
@@ -101,7 +122,7 @@ describe('JsonProjection', () => {
     ['text after the value', '{"verb":"A"} x'],
     ['a missing colon', '{"verb" "A"}'],
     ['an unterminated string', '{"verb":"A'],
-  ])('rejects %s with JSON.parse\'s message', (_name, text) => {
+  ])("rejects %s with JSON.parse's message", (_name, text) => {
     agreesWithJsonParse(text, FANOUT_FIELDS)
   })
 
@@ -130,10 +151,13 @@ describe('JsonProjection', () => {
     const random = mulberry32(13)
     const fields = tree('a', 'b.c', 'verb')
     for (let i = 0; i < 5_000; i++) {
-      const bytes = Buffer.from(JSON.stringify({ a: STRINGS[i % STRINGS.length] + 'é✓', b: { c: 'xyz😀', d: ['ü'] }, verb: 'ok' }))
+      const bytes = Buffer.from(
+        JSON.stringify({ a: STRINGS[i % STRINGS.length] + 'é✓', b: { c: 'xyz😀', d: ['ü'] }, verb: 'ok' }),
+      )
       // Overwrite one to three bytes with anything: a lone lead byte before a quote, a stray
       // continuation byte, a cut multi-byte sequence, or a structural character.
-      for (let k = 1 + Math.floor(random() * 3); k > 0; k--) bytes[Math.floor(random() * bytes.length)] = Math.floor(random() * 256)
+      for (let k = 1 + Math.floor(random() * 3); k > 0; k--)
+        bytes[Math.floor(random() * bytes.length)] = Math.floor(random() * 256)
       agreesWithJsonParse(bytes, fields)
     }
   })
@@ -172,8 +196,38 @@ describe('hasControlByte', () => {
   })
 })
 
-const KEYS = ['a', 'b', 'c', 'd', 'e', 'k0', 'k1', 'k2', 'k3', 'verb', 'event', 'type', 'reason', 'metadata', 'uid', 'x"y', 'é', '']
-const STRINGS = ['', 'plain', 'with "quotes"', 'back\\slash', 'tab\there', 'line\nbreak', 'ünïcödé', '😀', '\u0000\u001f', '\ud800']
+const KEYS = [
+  'a',
+  'b',
+  'c',
+  'd',
+  'e',
+  'k0',
+  'k1',
+  'k2',
+  'k3',
+  'verb',
+  'event',
+  'type',
+  'reason',
+  'metadata',
+  'uid',
+  'x"y',
+  'é',
+  '',
+]
+const STRINGS = [
+  '',
+  'plain',
+  'with "quotes"',
+  'back\\slash',
+  'tab\there',
+  'line\nbreak',
+  'ünïcödé',
+  '😀',
+  '\u0000\u001f',
+  '\ud800',
+]
 
 function randomValue(random: () => number, depth: number): unknown {
   const roll = random()
@@ -183,7 +237,8 @@ function randomValue(random: () => number, depth: number): unknown {
     for (let i = 0; i < count; i++) out[KEYS[Math.floor(random() * KEYS.length)]] = randomValue(random, depth + 1)
     return out
   }
-  if (depth < 4 && roll < 0.4) return Array.from({ length: Math.floor(random() * 4) }, () => randomValue(random, depth + 1))
+  if (depth < 4 && roll < 0.4)
+    return Array.from({ length: Math.floor(random() * 4) }, () => randomValue(random, depth + 1))
   if (roll < 0.6) return STRINGS[Math.floor(random() * STRINGS.length)]
   if (roll < 0.75) return [0, -0, 1, -1.5, 1e21, 123456789.125, -2e-7][Math.floor(random() * 7)]
   return [true, false, null][Math.floor(random() * 3)]
@@ -192,12 +247,37 @@ function randomValue(random: () => number, depth: number): unknown {
 /** One edit of the kind that breaks or bends JSON: a byte changed, inserted, removed, or the tail cut. */
 function mutate(random: () => number, text: string): string {
   const at = Math.floor(random() * (text.length + 1))
-  const pieces = ['"', '\\', '{', '}', '[', ']', ',', ':', ' ', '\n', '\u0001', '0', '-', '.', 'e', 'u', 'n', 't', 'é', '\\u00']
+  const pieces = [
+    '"',
+    '\\',
+    '{',
+    '}',
+    '[',
+    ']',
+    ',',
+    ':',
+    ' ',
+    '\n',
+    '\u0001',
+    '0',
+    '-',
+    '.',
+    'e',
+    'u',
+    'n',
+    't',
+    'é',
+    '\\u00',
+  ]
   const piece = pieces[Math.floor(random() * pieces.length)]
   switch (Math.floor(random() * 4)) {
-    case 0: return text.slice(0, at) + piece + text.slice(at + 1)
-    case 1: return text.slice(0, at) + piece + text.slice(at)
-    case 2: return text.slice(0, at) + text.slice(at + 1)
-    default: return text.slice(0, at)
+    case 0:
+      return text.slice(0, at) + piece + text.slice(at + 1)
+    case 1:
+      return text.slice(0, at) + piece + text.slice(at)
+    case 2:
+      return text.slice(0, at) + text.slice(at + 1)
+    default:
+      return text.slice(0, at)
   }
 }

@@ -13,7 +13,12 @@ const doc = (n: number) => JSON.stringify({ connections: [{ n }] })
 const collect = () => {
   const documents: TracerDocument[] = []
   const errors: TracerReadError[] = []
-  return { documents, errors, onDocument: (d: TracerDocument) => documents.push(d), onError: (e: TracerReadError) => errors.push(e) }
+  return {
+    documents,
+    errors,
+    onDocument: (d: TracerDocument) => documents.push(d),
+    onError: (e: TracerReadError) => errors.push(e),
+  }
 }
 
 it('follows a file of documents, waits for a line to end, and resumes at a committed position', async () => {

@@ -4,10 +4,26 @@ import { ConnectionCounters, storeKey } from '../../../sources/tracer/connection
 import { tempStores } from '../../support/stores.js'
 
 const base: TracerConnection = {
-  pid: 10, type: 'tcp', family: 'ipv4', netNs: 1, source: '10.0.0.1', dest: '10.0.0.2', sport: 40000, dport: 80,
-  direction: 'outgoing', sentBytes: 0, recvBytes: 0, retransmits: 0,
+  pid: 10,
+  type: 'tcp',
+  family: 'ipv4',
+  netNs: 1,
+  source: '10.0.0.1',
+  dest: '10.0.0.2',
+  sport: 40000,
+  dport: 80,
+  direction: 'outgoing',
+  sentBytes: 0,
+  recvBytes: 0,
+  retransmits: 0,
 }
-const at = (sentBytes: number, recvBytes: number, retransmits = 0, changes: Partial<TracerConnection> = {}) => ({ ...base, sentBytes, recvBytes, retransmits, ...changes })
+const at = (sentBytes: number, recvBytes: number, retransmits = 0, changes: Partial<TracerConnection> = {}) => ({
+  ...base,
+  sentBytes,
+  recvBytes,
+  retransmits,
+  ...changes,
+})
 
 let stores: ReturnType<typeof tempStores>
 afterEach(async () => stores.close())
