@@ -42,7 +42,8 @@ interface Revocation {
 /**
  * The run loop (Kafka Streams' StreamThread): consume a batch, restore tasks just assigned,
  * process, land what the sources read, and commit every commitIntervalMs or when the group
- * takes partitions away. It is also the consumer's rebalance listener. One fault stops it.
+ * takes partitions away. The consumer's rebalance callbacks arrive at `assign` and `revoke`.
+ * One fault stops it.
  */
 export class StreamThread {
   /** Between `run` and its end: revocations wait for the loop (or for `shutdown`). */
