@@ -52,7 +52,8 @@ export class LeaseElector {
   /** Competes until stop(): `onLeading` when this replica becomes the leader, `onStopped` when it loses the lease. */
   run(onLeading: () => void, onStopped: () => void): void {
     this.loop = (async () => {
-      const renewEvery = Math.max(100, Math.floor(this.lease.durationMs / 3))
+      // client-go's retry period (2 s), shorter for short leases: a candidate sees a released lease within it.
+      const renewEvery = Math.max(100, Math.min(2_000, Math.floor(this.lease.durationMs / 3)))
       let failing = false
       while (!this.abort.signal.aborted) {
         let held = false
@@ -103,12 +104,17 @@ export class LeaseElector {
         ...this.current.spec,
         holderIdentity: null,
         leaseDurationSeconds: 1,
-        renewTime: new Date().toISOString(),
+        renewTime: toMicroTime(new Date().toISOString()),
       },
     }
     try {
-      const { status } = await this.client.request('PUT', this.path(this.lease.name), released, 5_000)
+      const { status, body } = await this.client.request('PUT', this.path(this.lease.name), released, 5_000)
       if (status === 200) this.log.info({ lease: this.describe, identity: this.identity }, 'released the lease')
+      else
+        this.log.warn(
+          { lease: this.describe, status, err: statusMessage(body) },
+          'the apiserver refused to release the lease; the next leader waits for it to expire',
+        )
     } catch (error) {
       this.log.warn(
         { lease: this.describe, err: (error as Error).message },
@@ -128,15 +134,14 @@ export class LeaseElector {
       )
       if (created.status === 409) return false
       if (created.status !== 201)
-        throw statusError(created.status, `create lease ${this.describe}: HTTP ${created.status}`)
+        throw statusError(
+          created.status,
+          `create lease ${this.describe}: HTTP ${created.status}: ${statusMessage(created.body)}`,
+        )
       this.current = created.body
       return true
     }
-    if (status !== 200)
-      throw statusError(
-        status,
-        `get lease ${this.describe}: HTTP ${status}: ${(body as unknown as { message?: string })?.message ?? ''}`,
-      )
+    if (status !== 200) throw statusError(status, `get lease ${this.describe}: HTTP ${status}: ${statusMessage(body)}`)
     const holder = body.spec.holderIdentity ?? ''
     const renewTime = body.spec.renewTime ?? ''
     if (holder !== this.identity && holder !== '') {
@@ -153,7 +158,10 @@ export class LeaseElector {
     )
     if (updated.status === 409) return false
     if (updated.status !== 200)
-      throw statusError(updated.status, `update lease ${this.describe}: HTTP ${updated.status}`)
+      throw statusError(
+        updated.status,
+        `update lease ${this.describe}: HTTP ${updated.status}: ${statusMessage(updated.body)}`,
+      )
     this.current = updated.body
     return true
   }
@@ -186,4 +194,9 @@ export class LeaseElector {
 /** Lease times are MicroTime: RFC 3339 with microseconds. */
 function toMicroTime(iso: string): string {
   return iso.replace(/\.(\d{3})Z$/, '.$1000Z')
+}
+
+/** The `message` of a Kubernetes Status answer: why a write was refused. */
+function statusMessage(body: unknown): string {
+  return (body as { message?: string } | undefined)?.message ?? ''
 }

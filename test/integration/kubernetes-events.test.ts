@@ -160,6 +160,18 @@ describeWithApiServer('Kubernetes events source against a real kube-apiserver', 
     await repeat('payments', 'api-2.a')
     await settled('second replica started')
     await a.stop()
+    // The stopped leader released the lease (a refused release would leave it held until it
+    // expires), and the other replica leads within 2 s of that.
+    const released = Date.now()
+    const lease = await localApiRequest(
+      apiServer().kubeconfig('admin'),
+      'GET',
+      `/apis/coordination.k8s.io/v1/namespaces/kubestream/leases/events-${run}-events`,
+    )
+    expect(lease.spec.holderIdentity ?? null).not.toBe('events-a')
+    const leads = /kubestream_source_leader\{[^}]*source="events"[^}]*\} 1/
+    await waitFor('the second replica leads', async () => leads.test(await b.metrics.metrics()), 10_000, 20)
+    expect(Date.now() - released).toBeLessThan(2_000)
     await repeat('payments', 'api-2.a')
     await create('shop', 'web-3.a')
     await settled('hand-over to the second replica')
