@@ -23,7 +23,7 @@ export interface TopicSpec {
  * returns a promise: the consume loop awaits `drain` once per batch instead, which is where
  * back-pressure (topics being created, a full producer queue) is felt. Delivery is confirmed
  * by `flush`, which the commit calls before it commits the offsets of what was sent; under
- * exactly-once, `commitTransaction` does the flush and the offsets in one transaction.
+ * exactly-once, the offsets join the transaction and `commitTransaction` commits them with it.
  */
 export interface RecordCollector {
   /** Queues a record; `topicSpec` says how to create its topic if it does not exist yet. */
@@ -33,11 +33,12 @@ export interface RecordCollector {
   /** Resolves once every record sent so far is acknowledged by the broker; rejects if any delivery failed. */
   flush(timeoutMs: number): Promise<void>
   /**
-   * Exactly-once's commit: flushes, adds the input offsets to the transaction with the
-   * consumer's group membership (so a member the group has moved on from cannot commit),
-   * commits it and begins the next.
+   * Exactly-once: adds the input offsets to the open transaction with the consumer's group
+   * membership, so a member the group has moved on from cannot commit them.
    */
-  commitTransaction(offsets: TopicPartitionOffset[], group: GroupMembership, timeoutMs: number): Promise<void>
+  sendOffsetsToTransaction(offsets: TopicPartitionOffset[], group: GroupMembership, timeoutMs: number): Promise<void>
+  /** Exactly-once: commits the open transaction (outputs, changelogs, offsets) and begins the next. */
+  commitTransaction(timeoutMs: number): Promise<void>
   /** The partition's end offset (high watermark), asked of the broker: a changelog's checkpoint. */
   endOffset(topic: string, partition: number): Promise<number>
   /** Creates a topic now, ahead of any record for it (internal topics, sinks with a fixed name). */

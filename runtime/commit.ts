@@ -25,7 +25,8 @@ export interface CommitScope {
  *   2. flush the producer (every output and changelog record acknowledged, or a delivery error
  *      stops the replica);
  *   3. commit the input offsets — at-least-once: the consumer commits them; exactly-once: they
- *      join the transaction, which commits outputs, changelogs and offsets atomically;
+ *      join the transaction (with the consumer's group membership), which then commits
+ *      outputs, changelogs and offsets atomically;
  *   4. apply the buffered changes to LMDB with each store's new checkpoint (the changelog's
  *      end offset) in one LMDB transaction; then the sources' state.
  * Between steps nothing is processed. LMDB is never ahead of Kafka: a failure before step 4
@@ -42,13 +43,12 @@ export async function commit(
   for (const task of tasks) task.stores?.sendChangelog(collector, now)
   ingest?.sendChangelog(collector, now)
   const offsets = tasks.flatMap((task) => task.committableOffsets())
+  await collector.flush(flushTimeoutMs)
   if (scope.exactlyOnce) {
-    await collector.commitTransaction(offsets, consumer.group, flushTimeoutMs)
-  } else {
-    await collector.flush(flushTimeoutMs)
-    if (sync) consumer.commitSync(offsets)
-    else consumer.commit(offsets)
-  }
+    if (offsets.length > 0) await collector.sendOffsetsToTransaction(offsets, consumer.group, flushTimeoutMs)
+    await collector.commitTransaction(flushTimeoutMs)
+  } else if (sync) consumer.commitSync(offsets)
+  else consumer.commit(offsets)
   if (!directory) return
   await applyStores(tasks, directory, collector)
   await ingest?.checkpoint(directory, (topic, partition) => collector.endOffset(topic, partition))

@@ -69,20 +69,27 @@ export class RdkafkaRecordCollector implements RecordCollector {
   }
 
   /**
-   * Exactly-once's commit: everything sent is produced, the input offsets join the transaction
-   * (with the consumer's group metadata, so a fenced-out member cannot commit), the
-   * transaction commits, and the next one begins. Any failure is fatal for this process: its
-   * restart aborts what was open and resumes from the last committed transaction.
+   * The input offsets join the open transaction with the consumer's group metadata, so a
+   * member the group has moved on from cannot commit them.
    */
-  async commitTransaction(offsets: TopicPartitionOffset[], group: GroupMembership, timeoutMs: number): Promise<void> {
+  async sendOffsetsToTransaction(
+    offsets: TopicPartitionOffset[],
+    group: GroupMembership,
+    timeoutMs: number,
+  ): Promise<void> {
     if (!(group instanceof Kafka.KafkaConsumer))
       throw new TypeError('exactly-once needs the group membership of a node-rdkafka consumer')
-    const consumer = group
-    await this.flush(timeoutMs)
-    if (offsets.length > 0)
-      await transactionStep('send offsets to', (done) =>
-        this.producer.sendOffsetsToTransaction(offsets, consumer, timeoutMs, done),
-      )
+    await transactionStep('send offsets to', (done) =>
+      this.producer.sendOffsetsToTransaction(offsets, group, timeoutMs, done),
+    )
+  }
+
+  /**
+   * Commits the open transaction and begins the next. A failure here or in the steps before it
+   * is fatal for this process: its restart aborts what was open and resumes from the last
+   * committed transaction.
+   */
+  async commitTransaction(timeoutMs: number): Promise<void> {
     await transactionStep('commit', (done) => this.producer.commitTransaction(timeoutMs, done))
     await transactionStep('begin', (done) => this.producer.beginTransaction(done))
   }

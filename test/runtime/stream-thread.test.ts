@@ -140,26 +140,40 @@ describe('StreamThread under exactly_once', () => {
     const from = h.calls.length
     await stopped(h)
     await h.thread.shutdown(1_000)
-    expect(h.callsSince(from)).toEqual([`send ${CHANGELOG}`, 'commitTransaction in-0@3', `endOffset ${CHANGELOG}-0`])
+    expect(h.callsSince(from)).toEqual([
+      `send ${CHANGELOG}`,
+      'flush',
+      'sendOffsetsToTransaction in-0@3',
+      'commitTransaction',
+      `endOffset ${CHANGELOG}-0`,
+    ])
     expect(h.collector.transactions.at(-1)).toEqual([{ topic: 'in', partition: 0, offset: 3 }])
     expect(h.consumer.committed.size).toBe(0)
     expect(h.onDisk()).toEqual({ checkpoint: 1, keys: 1 })
   })
 
-  it('leaves LMDB at its last checkpoint when the transaction fails', async () => {
-    const h = await running('exactly_once')
-    await stopped(h)
-    h.collector.failNext.set('commitTransaction', new KafkaError('TRANSACTION', 'cannot commit the transaction'))
-    await expect(h.thread.shutdown(1_000)).rejects.toThrow(/cannot commit the transaction/)
-    expect(h.collector.transactions.every((offsets) => offsets.length === 0)).toBe(true)
-    expect(h.onDisk()).toEqual({ checkpoint: undefined, keys: 0 })
-  })
+  for (const step of ['flush', 'sendOffsetsToTransaction', 'commitTransaction'] as const) {
+    it(`leaves LMDB at its last checkpoint when ${step} fails`, async () => {
+      const h = await running('exactly_once')
+      await stopped(h)
+      h.collector.failNext.set(step, new KafkaError('TRANSACTION', `cannot ${step}`))
+      await expect(h.thread.shutdown(1_000)).rejects.toThrow(`cannot ${step}`)
+      expect(h.collector.transactions.every((offsets) => offsets.length === 0)).toBe(true)
+      expect(h.onDisk()).toEqual({ checkpoint: undefined, keys: 0 })
+    })
+  }
 
   it('commits the hand-over in a transaction before letting the partition go', async () => {
     const h = await running('exactly_once')
     const from = h.calls.length
     await h.thread.revoke([{ topic: 'in', partition: 0 }])
-    expect(h.callsSince(from)).toEqual([`send ${CHANGELOG}`, 'commitTransaction in-0@3', `endOffset ${CHANGELOG}-0`])
+    expect(h.callsSince(from)).toEqual([
+      `send ${CHANGELOG}`,
+      'flush',
+      'sendOffsetsToTransaction in-0@3',
+      'commitTransaction',
+      `endOffset ${CHANGELOG}-0`,
+    ])
     expect(h.onDisk()).toEqual({ checkpoint: 1, keys: 1 })
     await stopped(h)
   })

@@ -2,7 +2,7 @@ import type { OutgoingRecord, RecordCollector, TopicSpec } from '../../core/reco
 import type { GroupMembership, TopicPartitionOffset } from '../../core/record-consumer.js'
 
 /** The collector's operations a test can make fail, once each. */
-export type CollectorStep = 'flush' | 'commitTransaction' | 'endOffset'
+export type CollectorStep = 'flush' | 'sendOffsetsToTransaction' | 'commitTransaction' | 'endOffset'
 
 /**
  * Our RecordCollector interface kept in memory, for operator, pipeline and runtime unit tests
@@ -15,6 +15,7 @@ export class MemoryCollector implements RecordCollector {
   readonly producedByTopic = new Map<string, number>()
   /** Offsets of each committed transaction, in order. */
   readonly transactions: TopicPartitionOffset[][] = []
+  private readonly inTransaction: TopicPartitionOffset[] = []
   readonly failNext = new Map<CollectorStep, Error>()
   /** Records sent per `topic-partition`: a changelog partition's end offset. */
   private readonly ends = new Map<string, number>()
@@ -37,10 +38,15 @@ export class MemoryCollector implements RecordCollector {
     this.step('flush')
   }
 
-  async commitTransaction(offsets: TopicPartitionOffset[], group: GroupMembership): Promise<void> {
-    this.step(`commitTransaction ${describeOffsets(offsets)}`, 'commitTransaction')
+  async sendOffsetsToTransaction(offsets: TopicPartitionOffset[], group: GroupMembership): Promise<void> {
+    this.step(`sendOffsetsToTransaction ${describeOffsets(offsets)}`, 'sendOffsetsToTransaction')
     if (typeof group !== 'object') throw new TypeError('no group membership')
-    this.transactions.push(offsets)
+    this.inTransaction.push(...offsets)
+  }
+
+  async commitTransaction(): Promise<void> {
+    this.step('commitTransaction')
+    this.transactions.push(this.inTransaction.splice(0))
   }
 
   async endOffset(topic: string, partition: number): Promise<number> {
