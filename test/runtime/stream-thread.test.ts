@@ -1,12 +1,23 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { KafkaError } from '../../connectors/kafka/kafka-error.js'
-import { CHANGELOG, threadHarness, until } from '../support/runtime.js'
+import { waitFor } from '../support/engine-process.js'
+import { CHANGELOG, threadHarness } from '../support/runtime.js'
 
 /**
  * The stream thread against the in-memory collector and consumer: the commit order, the
  * hand-over on revoke and the shutdown commit, and what a failure at each step leaves behind.
  * LMDB is real; only the Kafka clients are replaced.
  */
+/** The calls one commit of the three records on in-0 makes, in order, under each guarantee. */
+const AT_LEAST_ONCE_COMMIT = [`send ${CHANGELOG}`, 'flush', 'commitSync in-0@3', `endOffset ${CHANGELOG}-0`]
+const EXACTLY_ONCE_COMMIT = [
+  `send ${CHANGELOG}`,
+  'flush',
+  'sendOffsetsToTransaction in-0@3',
+  'commitTransaction',
+  `endOffset ${CHANGELOG}-0`,
+]
+
 type Harness = ReturnType<typeof threadHarness>
 let harness: Harness | undefined
 
@@ -22,7 +33,7 @@ async function running(guarantee: 'at_least_once' | 'exactly_once', records = 3)
   h.push(records)
   const run = h.thread.run()
   run.catch(() => undefined)
-  await until(() => h.collector.sentTo('out').length === records)
+  await waitFor('the records processed', () => h.collector.sentTo('out').length === records, 5_000, 2)
   return { ...h, run }
 }
 
@@ -38,7 +49,7 @@ describe('StreamThread under at_least_once', () => {
     const from = h.calls.length
     await stopped(h)
     await h.thread.shutdown(1_000)
-    expect(h.callsSince(from)).toEqual([`send ${CHANGELOG}`, 'flush', 'commitSync in-0@3', `endOffset ${CHANGELOG}-0`])
+    expect(h.callsSince(from)).toEqual(AT_LEAST_ONCE_COMMIT)
     expect(h.consumer.committed.get('in-0')).toBe(3)
     expect(h.onDisk()).toEqual({ checkpoint: 1, keys: 1 })
   })
@@ -76,32 +87,29 @@ describe('StreamThread under at_least_once', () => {
     const revoked = h.thread.revoke([{ topic: 'in', partition: 0 }]).then(() => (handedOver = true))
     expect(handedOver).toBe(false)
     await revoked
-    expect(h.callsSince(from)).toEqual([`send ${CHANGELOG}`, 'flush', 'commitSync in-0@3', `endOffset ${CHANGELOG}-0`])
+    expect(h.callsSince(from)).toEqual(AT_LEAST_ONCE_COMMIT)
     expect(h.tasks.size).toBe(0)
     expect(h.onDisk()).toEqual({ checkpoint: 1, keys: 1 })
     await stopped(h)
   })
 
-  it(
-    'hands over without the commit the group refused, drops the uncommitted store writes and keeps ' + 'running',
-    async () => {
-      const h = await running('at_least_once')
-      h.consumer.failNextCommit = new KafkaError(
-        'COMMIT',
-        'commit failed: Broker: Specified group generation id is not valid',
-      )
-      await h.thread.revoke([{ topic: 'in', partition: 0 }])
-      expect(h.tasks.size).toBe(0)
-      expect(h.onDisk()).toEqual({ checkpoint: undefined, keys: 0 })
-      expect(h.thread.failed).toBeUndefined()
-      h.thread.assign([{ topic: 'in', partition: 0 }])
-      h.push(2)
-      await until(() => h.collector.sentTo('out').length === 5)
-      await stopped(h)
-      await h.thread.shutdown(1_000)
-      expect(h.consumer.committed.get('in-0')).toBe(5)
-    },
-  )
+  it('hands over without the refused commit, drops the uncommitted store writes and keeps running', async () => {
+    const h = await running('at_least_once')
+    h.consumer.failNextCommit = new KafkaError(
+      'COMMIT',
+      'commit failed: Broker: Specified group generation id is not valid',
+    )
+    await h.thread.revoke([{ topic: 'in', partition: 0 }])
+    expect(h.tasks.size).toBe(0)
+    expect(h.onDisk()).toEqual({ checkpoint: undefined, keys: 0 })
+    expect(h.thread.failed).toBeUndefined()
+    h.thread.assign([{ topic: 'in', partition: 0 }])
+    h.push(2)
+    await waitFor('the records processed', () => h.collector.sentTo('out').length === 5, 5_000, 2)
+    await stopped(h)
+    await h.thread.shutdown(1_000)
+    expect(h.consumer.committed.get('in-0')).toBe(5)
+  })
 
   it('stops on a failed delivery during the hand-over, and still lets the partitions go', async () => {
     const h = await running('at_least_once')
@@ -125,10 +133,10 @@ describe('StreamThread under at_least_once', () => {
     h.thread.assign([{ topic: 'in', partition: 0 }])
     h.push(3)
     const run = h.thread.run()
-    await until(() => h.calls.includes('commit in-0@3'))
+    await waitFor('the offsets committed', () => h.calls.includes('commit in-0@3'), 5_000, 2)
     h.consumer.reportCommitError(new KafkaError('COMMIT', 'offset commit failed: Broker: Request timed out'))
     const from = h.calls.length
-    await until(() => h.calls.slice(from).includes('commit in-0@3'))
+    await waitFor('the offsets committed', () => h.calls.slice(from).includes('commit in-0@3'), 5_000, 2)
     h.thread.requestStop()
     await run
   })
@@ -140,13 +148,7 @@ describe('StreamThread under exactly_once', () => {
     const from = h.calls.length
     await stopped(h)
     await h.thread.shutdown(1_000)
-    expect(h.callsSince(from)).toEqual([
-      `send ${CHANGELOG}`,
-      'flush',
-      'sendOffsetsToTransaction in-0@3',
-      'commitTransaction',
-      `endOffset ${CHANGELOG}-0`,
-    ])
+    expect(h.callsSince(from)).toEqual(EXACTLY_ONCE_COMMIT)
     expect(h.collector.transactions.at(-1)).toEqual([{ topic: 'in', partition: 0, offset: 3 }])
     expect(h.consumer.committed.size).toBe(0)
     expect(h.onDisk()).toEqual({ checkpoint: 1, keys: 1 })
@@ -167,13 +169,7 @@ describe('StreamThread under exactly_once', () => {
     const h = await running('exactly_once')
     const from = h.calls.length
     await h.thread.revoke([{ topic: 'in', partition: 0 }])
-    expect(h.callsSince(from)).toEqual([
-      `send ${CHANGELOG}`,
-      'flush',
-      'sendOffsetsToTransaction in-0@3',
-      'commitTransaction',
-      `endOffset ${CHANGELOG}-0`,
-    ])
+    expect(h.callsSince(from)).toEqual(EXACTLY_ONCE_COMMIT)
     expect(h.onDisk()).toEqual({ checkpoint: 1, keys: 1 })
     await stopped(h)
   })

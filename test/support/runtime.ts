@@ -117,12 +117,3 @@ export function threadHarness(guarantee: 'at_least_once' | 'exactly_once', commi
     },
   }
 }
-
-/** Resolves once `condition` holds, polling; rejects after `timeoutMs`. */
-export async function until(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time')
-    await new Promise((resolve) => setTimeout(resolve, 2))
-  }
-}

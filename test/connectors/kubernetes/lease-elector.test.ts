@@ -37,7 +37,7 @@ async function leaseServer() {
     res.writeHead(status, { 'content-type': 'application/json' })
     res.end(JSON.stringify(body))
   }
-  const handle = (req: FakeRequest, res: ServerResponse, raw: IncomingMessage) => {
+  const handle = (_req: FakeRequest, res: ServerResponse, raw: IncomingMessage) => {
     let text = ''
     raw.setEncoding('utf8').on('data', (chunk: string) => (text += chunk))
     raw.once('end', () => {
@@ -53,7 +53,6 @@ async function leaseServer() {
       lease = { ...body, metadata: { ...body.metadata, resourceVersion: String(++version) } }
       answer(res, raw.method === 'POST' ? 201 : 200, lease)
     })
-    void req
   }
   const api = new FakeKubeApi(handle)
   await api.start()

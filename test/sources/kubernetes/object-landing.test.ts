@@ -78,25 +78,22 @@ describe('EventEnvelopes', () => {
     ...extra,
   })
 
-  it(
-    'lands ADDED, then UPDATED with the version landed before, then DELETED; a version seen again lands ' + 'nothing',
-    () => {
-      const { landing, records, commit } = landingOf((landed, land) => new EventEnvelopes(landed, land))
-      landing.upsert(event('1', 1))
-      commit()
-      landing.upsert(event('1', 1))
-      landing.upsert(event('2', 2))
-      landing.removeLanded('shop', 'e1')
-      landing.removeLanded('shop', 'e1')
-      expect(
-        records.map(([key, value]: [string, any]) => [key, value.verb, value.event.count, value.old_event?.count]),
-      ).toEqual([
-        ['e1', 'ADDED', 1, undefined],
-        ['e1', 'UPDATED', 2, 1],
-        ['e1', 'DELETED', 2, undefined],
-      ])
-    },
-  )
+  it('lands ADDED, UPDATED with the version landed before, then DELETED; a version seen again lands nothing', () => {
+    const { landing, records, commit } = landingOf((landed, land) => new EventEnvelopes(landed, land))
+    landing.upsert(event('1', 1))
+    commit()
+    landing.upsert(event('1', 1))
+    landing.upsert(event('2', 2))
+    landing.removeLanded('shop', 'e1')
+    landing.removeLanded('shop', 'e1')
+    expect(
+      records.map(([key, value]: [string, any]) => [key, value.verb, value.event.count, value.old_event?.count]),
+    ).toEqual([
+      ['e1', 'ADDED', 1, undefined],
+      ['e1', 'UPDATED', 2, 1],
+      ['e1', 'DELETED', 2, undefined],
+    ])
+  })
 
   it('timestamps an event when it last happened', () => {
     expect(
