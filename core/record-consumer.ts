@@ -26,6 +26,8 @@ export interface ConsumedMessage {
 export interface RebalanceListener {
   onAssigned(partitions: TopicPartition[]): void
   onRevoked(partitions: TopicPartition[]): Promise<void>
+  /** The client could not apply a rebalance's change: the tasks restart after a rejoin. */
+  onFailure(error: Error): void
 }
 
 /**
@@ -36,6 +38,12 @@ export interface RecordConsumer {
   /** Handed to the collector with the offsets under exactly-once. */
   readonly group: GroupMembership
   subscribe(topics: string[]): void
+  /**
+   * Gives up the whole assignment and joins the group again (Kafka Streams' unsubscribe and
+   * subscribe after a TaskMigratedException): every partition it gets back arrives through
+   * `onRevoked` then `onAssigned`, and is read from its committed offset.
+   */
+  rejoin(): void
   /** Whatever has been fetched, up to `maxMessages`; waits a short poll for the first one. */
   nextBatch(maxMessages: number): Promise<ConsumedMessage[]>
   /** Whether everything the broker had for the partition has been handed over; see BatchConsumer. */

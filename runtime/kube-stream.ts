@@ -115,6 +115,7 @@ export class KubeStream {
       const consumer = (this.consumer = await BatchConsumer.connect(global, topic, {
         onAssigned: (partitions) => this.thread!.assign(partitions),
         onRevoked: (partitions) => this.thread!.revoke(partitions),
+        onFailure: (error) => this.thread!.fail(error),
       }))
       const layout = await prepareInternalTopics(this.compiled, consumer, collector)
       this.replicaState = await ReplicaState.open({

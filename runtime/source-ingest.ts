@@ -83,6 +83,11 @@ export class SourceIngest {
     for (const source of this.sources) await source.checkpoint(directory, endOffset)
   }
 
+  /** The transaction was aborted: the sources land again what it dropped. */
+  rewind(): void {
+    for (const source of this.sources) source.rewind()
+  }
+
   /** Stops reading; what was read and not landed is read again by the next run. */
   async stop(): Promise<void> {
     await Promise.all(this.sources.map((source) => source.stop()))

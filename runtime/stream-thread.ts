@@ -10,6 +10,9 @@ import type { SourceIngest } from './source-ingest.js'
 import { type StreamTask, TaskState } from './stream-task.js'
 import type { TaskManager } from './task-manager.js'
 
+/** How long an abort may take: librdkafka waits for the coordinator to write the abort markers. */
+const ABORT_TIMEOUT_MS = 30_000
+
 /** The replica's local state as the thread uses it (ReplicaState in production). */
 export interface LocalState {
   readonly directory: StateDirectory
@@ -51,6 +54,8 @@ export class StreamThread {
   private stopping = false
   private readonly revocations: Revocation[] = []
   private failure: unknown
+  /** A migration reported outside the loop, recovered from at its next turn. */
+  private migration: unknown
   private assignedOnce = false
   private readonly scope: CommitScope
 
@@ -70,9 +75,14 @@ export class StreamThread {
     return this.failure
   }
 
-  /** A fault outside the loop (a task's producer failure): the loop throws it at its next turn. */
+  /**
+   * A fault outside the loop (a task's producer failure, a rebalance the consumer could not
+   * apply): the loop throws it at its next turn, and recovers from it if it means the task
+   * migrated.
+   */
   fail(error: unknown): void {
-    this.failure ??= error
+    if (taskMigrated(error)) this.migration ??= error
+    else this.failure ??= error
   }
 
   /** Nothing to be assigned (the replica only ingests): ready as soon as it runs. */
@@ -82,7 +92,7 @@ export class StreamThread {
 
   /** Runs until `requestStop` or a fault, which it rethrows. */
   async run(): Promise<void> {
-    const { consumer, collector, tasks, processing, state, ingest, deadLetter } = this.options
+    const { consumer, processing } = this.options
     this.looping = true
     let lastCommit = Date.now()
     // One consume is always in flight, so librdkafka's worker thread copies the next batch
@@ -93,24 +103,14 @@ export class StreamThread {
       while (!this.stopping) {
         const messages = await next
         next = consumer.nextBatch(processing.maxBatchSize)
-        await state?.poll()
-        // Tasks assigned during that poll restore before any of their records is processed.
-        const restoring = tasks.inState(TaskState.RESTORING)
-        if (restoring.length > 0) {
-          await this.commit(true)
-          await state!.restore(restoring)
-          for (const task of restoring) if (task.state === TaskState.RESTORING) task.state = TaskState.RUNNING
-          lastCommit = Date.now()
-        }
-        this.dispatch(messages)
-        ingest?.land(collector, deadLetter)
-        // eslint-disable-next-line @typescript-eslint/only-throw-error -- rethrows the fault a task reported, as it was
-        if (this.failure !== undefined) throw this.failure
-        await collector.drain()
-        if (this.revocations.length > 0) {
-          await this.handOver()
-        } else if (Date.now() - lastCommit >= processing.commitIntervalMs) {
-          await this.commit(false)
+        try {
+          if (await this.turn(messages, lastCommit)) lastCommit = Date.now()
+        } catch (error) {
+          if (!taskMigrated(error)) throw error
+          await this.rejoin(error)
+          // Fetched for the tasks just closed: their next life reads from the committed offsets.
+          await next.catch(() => undefined)
+          next = consumer.nextBatch(processing.maxBatchSize)
           lastCommit = Date.now()
         }
       }
@@ -126,6 +126,70 @@ export class StreamThread {
     } finally {
       this.looping = false
     }
+  }
+
+  /**
+   * One turn of the loop: restore tasks just assigned, process the batch, land what the
+   * sources read, then hand over revoked partitions or commit when the interval is up. Returns
+   * whether it committed.
+   */
+  private async turn(messages: ConsumedMessage[], lastCommit: number): Promise<boolean> {
+    const { collector, tasks, processing, state, ingest, deadLetter } = this.options
+    let committed = false
+    await state?.poll()
+    // Tasks assigned during that poll restore before any of their records is processed.
+    const restoring = tasks.inState(TaskState.RESTORING)
+    if (restoring.length > 0) {
+      await this.commit(true)
+      await state!.restore(restoring)
+      for (const task of restoring) if (task.state === TaskState.RESTORING) task.state = TaskState.RUNNING
+      committed = true
+    }
+    this.dispatch(messages)
+    ingest?.land(collector, deadLetter)
+    this.throwReported()
+    await collector.drain()
+    if (this.revocations.length > 0) {
+      await this.handOver()
+    } else if (Date.now() - lastCommit >= processing.commitIntervalMs) {
+      await this.commit(false)
+      committed = true
+    }
+    return committed
+  }
+
+  /**
+   * The group or the transaction moved on while this member committed (Kafka Streams'
+   * TaskMigratedException): under exactly-once the transaction is aborted and the sources
+   * land again what it dropped; every task is closed without committing (its store writes since
+   * the last commit dropped, LMDB left at its checkpoint); and the consumer rejoins, so the
+   * partitions it gets back restore from checkpoint and changelog and are read again from their
+   * committed offsets. The process goes on.
+   */
+  private async rejoin(error: unknown): Promise<void> {
+    const { tasks, collector, consumer, ingest, exactlyOnce, log } = this.options
+    log.warn(
+      { err: error, tasks: tasks.all().map((task) => task.id) },
+      `the group moved on during a commit: ${exactlyOnce ? 'the transaction is aborted, ' : ''}` +
+        'every task closes and restores when assigned again; records since the last commit are processed again',
+    )
+    if (exactlyOnce) {
+      await collector.abortTransaction(ABORT_TIMEOUT_MS)
+      ingest?.rewind()
+    }
+    tasks.close(tasks.all())
+    this.releaseRevoked()
+    consumer.rejoin()
+  }
+
+  /** Throws what a task or the consumer reported since the last turn: a fault, or a migration to recover from. */
+  private throwReported(): void {
+    // eslint-disable-next-line @typescript-eslint/only-throw-error -- rethrows the fault a task reported, as it was
+    if (this.failure !== undefined) throw this.failure
+    const migration = this.migration
+    this.migration = undefined
+    // eslint-disable-next-line @typescript-eslint/only-throw-error -- rethrows what the consumer reported, as it was
+    if (migration !== undefined) throw migration
   }
 
   /** The loop ends after the batch in hand. */
@@ -192,27 +256,24 @@ export class StreamThread {
         { err: error },
         'the group refused the commit on shutdown; the next owner repeats records since the last commit',
       )
+      // Left open, the transaction would hold read_committed readers back until it times out.
+      if (this.options.exactlyOnce) await this.options.collector.abortTransaction(Math.min(timeoutMs, ABORT_TIMEOUT_MS))
     }
   }
 
   /**
-   * Commits, then closes the tasks of revoked partitions and lets the group have them. A commit
-   * the group refuses (this member was already fenced out) only means the next owner repeats
-   * records; a failed delivery stops the thread.
+   * Commits, then closes the tasks of revoked partitions and lets the group have them. If the
+   * commit fails, the revocations stay for the loop's fault path: a migration (the group
+   * already moved on) closes every task and lets them go, a fault stops the thread and lets
+   * them go.
    */
   private async handOver(): Promise<void> {
     const revocations = this.revocations.splice(0)
     try {
       await this.commit(true)
     } catch (error) {
-      if (!taskMigrated(error)) {
-        this.revocations.unshift(...revocations)
-        throw error
-      }
-      this.options.log.warn(
-        { err: error },
-        'commit on revoke failed; the next owner repeats records since the last commit',
-      )
+      this.revocations.unshift(...revocations)
+      throw error
     }
     for (const { partitions, handedOver } of revocations) {
       this.options.tasks.close(this.options.tasks.tasksOf(partitions))

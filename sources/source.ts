@@ -15,6 +15,8 @@ import type { StorePartition } from '../state/store-partition.js'
  *   land()          between two batches: what was read becomes records (and dead letters)
  *   sendChangelog() the commit's first step: the store's changes to its changelog, if it keeps one
  *   checkpoint()    the commit's last step: the store to LMDB, now that Kafka has what was landed
+ *   rewind()        the commit was aborted (exactly-once): the store's changes are dropped, and
+ *                   what was landed since the last checkpoint lands again at the next land()
  *   stop()          reading stops; what was read and not landed is read again by the next run
  *   close()         after the last commit: gives up what it holds (a lease)
  */
@@ -27,6 +29,7 @@ export interface Source {
   land(collector: RecordCollector, deadLetter: DeadLetter): number
   sendChangelog(collector: RecordCollector, timestamp: number): void
   checkpoint(directory: StateDirectory, endOffset: EndOffset): Promise<void>
+  rewind(): void
   stop(): Promise<void>
   close(): Promise<void>
   /** Read failures by code, for kubestream_source_errors_total. */

@@ -13,6 +13,7 @@ const BUSY_POLL_TIMEOUT_MS = 2
  */
 export class BatchConsumer implements RecordConsumer {
   private idle = true
+  private topics: string[] = []
 
   private constructor(
     /**
@@ -36,16 +37,24 @@ export class BatchConsumer implements RecordConsumer {
         rebalance_cb(this: Kafka.KafkaConsumer, error: Kafka.LibrdKafkaError, assignment: Kafka.Assignment[]) {
           const partitions = assignment.map(({ topic, partition }) => ({ topic, partition }))
           const cooperative = this.rebalanceProtocol() === 'COOPERATIVE'
+          // librdkafka refuses an (un)assign once the group has moved on again (`Local: Erroneous state`):
+          // the thread closes its tasks and rejoins, rather than the exception escaping the callback.
+          const change = (what: string, action: () => void) => {
+            try {
+              action()
+            } catch (cause) {
+              const message = `cannot ${what} partitions in a rebalance: ${(cause as Error).message}`
+              listener.onFailure(new KafkaError('REBALANCE', message, { cause }))
+            }
+          }
           if (error.code === CODES.ERRORS.ERR__ASSIGN_PARTITIONS) {
             listener.onAssigned(partitions)
-            if (cooperative) this.incrementalAssign(assignment)
-            else this.assign(assignment)
+            change('take', () => (cooperative ? this.incrementalAssign(assignment) : this.assign(assignment)))
           } else {
             const letGo = () => {
               // After a disconnect there is nothing left to unassign.
               if (!this.isConnected()) return
-              if (cooperative) this.incrementalUnassign(assignment)
-              else this.unassign()
+              change('let go of', () => (cooperative ? this.incrementalUnassign(assignment) : this.unassign()))
             }
             listener.onRevoked(partitions).then(letGo, letGo)
           }
@@ -64,7 +73,13 @@ export class BatchConsumer implements RecordConsumer {
   }
 
   subscribe(topics: string[]): void {
+    this.topics = topics
     this.group.subscribe(topics)
+  }
+
+  rejoin(): void {
+    this.group.unsubscribe()
+    this.group.subscribe(this.topics)
   }
 
   /** Partition counts of the given topics; a topic that does not exist maps to undefined. */

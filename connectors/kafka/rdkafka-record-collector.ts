@@ -1,12 +1,13 @@
 import Kafka from 'node-rdkafka'
-import { setImmediate as nextTurn } from 'node:timers/promises'
+import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises'
 import type { OutgoingRecord, RecordCollector, TopicSpec } from '../../core/record-collector.js'
 import type { GroupMembership, TopicPartitionOffset } from '../../core/record-consumer.js'
 import type { LibrdkafkaConfig } from './client-config.js'
-import { KafkaError } from './kafka-error.js'
+import { KafkaError, transactionError } from './kafka-error.js'
 import type { TopicAdmin } from './topic-admin.js'
 
 const { CODES } = Kafka
+const PURGED: ReadonlySet<number> = new Set([CODES.ERRORS.ERR__PURGE_QUEUE, CODES.ERRORS.ERR__PURGE_INFLIGHT])
 
 /** Records held for topics being created before `drain` waits for the creation instead of letting processing go on. */
 const MAX_HELD_FOR_TOPIC = 20_000
@@ -35,7 +36,8 @@ export class RdkafkaRecordCollector implements RecordCollector {
     private readonly admin: TopicAdmin,
   ) {
     producer.on('delivery-report', (error, report) => {
-      if (error)
+      // Records of an aborted transaction are purged: the abort already said they are gone.
+      if (error && !PURGED.has(error.code))
         this.fatal ??= new KafkaError('DELIVERY', `delivery to ${report.topic} failed: ${error.message}`, {
           cause: error,
         })
@@ -62,8 +64,8 @@ export class RdkafkaRecordCollector implements RecordCollector {
     producer.setPollInterval(pollIntervalMs)
     const collector = new RdkafkaRecordCollector(producer, admin)
     if (config['transactional.id'] !== undefined) {
-      await transactionStep('initialize', (done) => producer.initTransactions(60_000, done))
-      await transactionStep('begin', (done) => producer.beginTransaction(done))
+      await transactionStep('initialize', 60_000, (done) => producer.initTransactions(60_000, done))
+      await transactionStep('begin', 60_000, (done) => producer.beginTransaction(done))
     }
     return collector
   }
@@ -79,19 +81,29 @@ export class RdkafkaRecordCollector implements RecordCollector {
   ): Promise<void> {
     if (!(group instanceof Kafka.KafkaConsumer))
       throw new TypeError('exactly-once needs the group membership of a node-rdkafka consumer')
-    await transactionStep('send offsets to', (done) =>
+    await transactionStep('send offsets to', timeoutMs, (done) =>
       this.producer.sendOffsetsToTransaction(offsets, group, timeoutMs, done),
     )
   }
 
-  /**
-   * Commits the open transaction and begins the next. A failure here or in the steps before it
-   * is fatal for this process: its restart aborts what was open and resumes from the last
-   * committed transaction.
-   */
+  /** Commits the open transaction and begins the next. */
   async commitTransaction(timeoutMs: number): Promise<void> {
-    await transactionStep('commit', (done) => this.producer.commitTransaction(timeoutMs, done))
-    await transactionStep('begin', (done) => this.producer.beginTransaction(done))
+    await transactionStep('commit', timeoutMs, (done) => this.producer.commitTransaction(timeoutMs, done))
+    await transactionStep('begin', timeoutMs, (done) => this.producer.beginTransaction(done))
+  }
+
+  /**
+   * Aborts the open transaction (librdkafka purges what it still queues for it; the records
+   * held here for room or for a topic belonged to it too) and begins the next.
+   */
+  async abortTransaction(timeoutMs: number): Promise<void> {
+    this.heldForRoom.splice(0)
+    this.heldForTopic.clear()
+    this.heldForTopicCount = 0
+    await transactionStep('abort', timeoutMs, (done) => this.producer.abortTransaction(timeoutMs, done))
+    // The purged records' reports arrive on the next turns; they are not delivery failures.
+    await nextTurn()
+    await transactionStep('begin', timeoutMs, (done) => this.producer.beginTransaction(done))
   }
 
   /** The partition's end offset (high watermark), asked of the broker. */
@@ -232,15 +244,21 @@ export class RdkafkaRecordCollector implements RecordCollector {
   }
 }
 
-function transactionStep(
-  what: string,
-  step: (done: (error: Kafka.LibrdKafkaError | null | undefined) => void) => void,
-): Promise<void> {
-  return new Promise((resolve, reject) =>
-    step((error) =>
-      error
-        ? reject(new KafkaError('TRANSACTION', `cannot ${what} the transaction: ${error.message}`, { cause: error }))
-        : resolve(),
-    ),
-  )
+type TransactionCall = (done: (error: Kafka.LibrdKafkaError | null | undefined) => void) => void
+
+/**
+ * One call of librdkafka's transaction API. A retriable failure (a coordinator moving, a
+ * request timing out while a broker restarts) is retried, as librdkafka asks, until the
+ * timeout; any other is classified by `transactionError`.
+ */
+async function transactionStep(what: string, timeoutMs: number, call: TransactionCall): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  for (let attempt = 1; ; attempt++) {
+    const failure = await new Promise<Kafka.LibrdKafkaError | undefined>((resolve) =>
+      call((error) => resolve(error ?? undefined)),
+    )
+    if (!failure) return
+    if (!failure.isRetriable || Date.now() >= deadline) throw transactionError(what, failure)
+    await sleep(Math.min(100 * attempt, 1_000))
+  }
 }

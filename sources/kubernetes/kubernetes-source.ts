@@ -43,6 +43,8 @@ export class KubernetesSource implements Source {
   private readonly elector: LeaseElector | undefined
   private readonly replicaSets = new Map<string, Workload | null>()
   private pending: ScopedChange[] = []
+  /** Changes landed since the last checkpoint: an aborted transaction lands them again. */
+  private landedSinceCheckpoint: ScopedChange[] = []
   private watches: ListWatch[] = []
   /** Bumped on every start and stop of the watches: a restore that finishes after a stop must not start them. */
   private generation = 0
@@ -120,7 +122,9 @@ export class KubernetesSource implements Source {
   land(collector: RecordCollector, deadLetter: DeadLetter): number {
     const started = performance.now()
     let produced = 0
-    for (const { scope, change } of this.pending.splice(0)) {
+    for (const scoped of this.pending.splice(0)) {
+      const { scope, change } = scoped
+      this.landedSinceCheckpoint.push(scoped)
       this.apply(scope, change, deadLetter)
       for (const { key, value, timestamp } of this.pendingRecords.splice(0)) {
         collector.send({
@@ -147,12 +151,26 @@ export class KubernetesSource implements Source {
 
   /** After Kafka accepted the records: what was landed, to LMDB, checkpointed at the changelog's end. */
   async checkpoint(directory: StateDirectory, endOffset: EndOffset): Promise<void> {
+    this.landedSinceCheckpoint = []
     if (this.store.pendingChanges === 0) return
     // Without a changelog (node-scoped) the checkpoint only counts commits: nothing restores from it.
     const checkpoint = this.settings.changelogTopic
       ? await endOffset(this.settings.changelogTopic, 0)
       : (directory.checkpoint(this.store) ?? 0) + 1
     directory.commit([[this.store, checkpoint]])
+  }
+
+  /**
+   * The transaction with what was landed since the last checkpoint was aborted: the landed
+   * versions go back to the checkpoint and the same changes land again, in order, before any
+   * newer one — the records they make are the ones that were dropped. A replica that stopped
+   * watching since leaves them to the new leader, whose list compares with the checkpoint.
+   */
+  rewind(): void {
+    this.store.discardChanges()
+    const landed = this.landedSinceCheckpoint
+    this.landedSinceCheckpoint = []
+    if (this.watches.length > 0) this.pending.unshift(...landed)
   }
 
   /** Stops watching (and competing for the lease); what was watched but not landed is watched again next time. */

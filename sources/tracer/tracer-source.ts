@@ -52,6 +52,8 @@ export class TracerSource implements Source {
   readonly errors = new Map<string, number>()
   documents = 0
   private readonly pending: TracerDocument[] = []
+  /** Documents landed since the last checkpoint: an aborted transaction lands them again. */
+  private landedSinceCheckpoint: TracerDocument[] = []
   private readonly counters: ConnectionCounters
   private readonly reader: DocumentReader
   private readonly node: string
@@ -128,6 +130,7 @@ export class TracerSource implements Source {
     let parseMs = 0
     let produced = 0
     for (const document of this.pending.splice(0)) {
+      this.landedSinceCheckpoint.push(document)
       parseMs += document.parseMs
       const seen = new Set<string>()
       for (const entry of document.connections) {
@@ -185,8 +188,20 @@ export class TracerSource implements Source {
 
   /** After Kafka accepted what `land` produced: the counters (and the file position) to LMDB. */
   async checkpoint(directory: StateDirectory): Promise<void> {
+    this.landedSinceCheckpoint = []
     if (this.store.pendingChanges === 0 && (this.position ?? 0) === (directory.checkpoint(this.store) ?? 0)) return
     directory.commit([[this.store, this.position ?? 0]])
+  }
+
+  /**
+   * The transaction with the deltas landed since the last checkpoint was aborted: the counters
+   * go back to the checkpoint and the same documents land again, before any newer one, giving
+   * the same deltas with the same timestamps.
+   */
+  rewind(): void {
+    this.store.discardChanges()
+    this.pending.unshift(...this.landedSinceCheckpoint)
+    this.landedSinceCheckpoint = []
   }
 
   async stop(): Promise<void> {

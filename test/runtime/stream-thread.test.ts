@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { KafkaError } from '../../connectors/kafka/kafka-error.js'
+import { KafkaError, transactionError } from '../../connectors/kafka/kafka-error.js'
 import { waitFor } from '../support/engine-process.js'
 import { CHANGELOG, threadHarness } from '../support/runtime.js'
 
@@ -172,5 +172,95 @@ describe('StreamThread under exactly_once', () => {
     expect(h.callsSince(from)).toEqual(EXACTLY_ONCE_COMMIT)
     expect(h.onDisk()).toEqual({ checkpoint: 1, keys: 1 })
     await stopped(h)
+  })
+})
+
+describe('StreamThread when the group or the transaction moves on under exactly_once', () => {
+  const generation = { code: 22, message: 'Broker: Specified group generation id is not valid' }
+  const moves = [
+    ['sendOffsetsToTransaction', 'an illegal generation', { ...generation, isTxnRequiresAbort: true }],
+    ['sendOffsetsToTransaction', 'an unknown member', { code: 25, message: 'Broker: Unknown member' }],
+    ['sendOffsetsToTransaction', 'a rebalance in progress', { code: 27, message: 'Broker: rebalance in progress' }],
+    ['commitTransaction', 'an abortable error', { code: -172, message: 'Local: state', isTxnRequiresAbort: true }],
+  ] as const
+
+  for (const [step, what, failure] of moves) {
+    it(`aborts, closes every task, rejoins and counts exactly after ${what} in ${step}`, async () => {
+      const h = (harness = threadHarness('exactly_once', 20))
+      h.thread.assign([{ topic: 'in', partition: 0 }])
+      const run = h.thread.run()
+      await waitFor('the task restored', () => h.calls.includes('restore 0_0'), 5_000, 2)
+      h.collector.failNext.set(step, transactionError('commit', failure))
+      h.push(3)
+      await waitFor('the rejoin', () => h.calls.includes('rejoin'), 5_000, 2)
+      expect(h.calls.slice(h.calls.indexOf('abortTransaction'))).toEqual(['abortTransaction', 'rejoin'])
+      expect(h.tasks.size).toBe(0)
+      expect(h.onDisk()).toEqual({ checkpoint: undefined, keys: 0 })
+      // The group assigns the partition again; it is read from its committed offset (none: 0).
+      h.readFrom(0)
+      h.thread.assign([{ topic: 'in', partition: 0 }])
+      h.push(3)
+      await waitFor('the records processed again', () => h.collector.sentTo('out').length === 6, 5_000, 2)
+      h.thread.requestStop()
+      await run
+      await h.thread.shutdown(1_000)
+      expect(h.thread.failed).toBeUndefined()
+      expect(h.lastOutput()).toBe('3')
+      expect(h.collector.transactions.at(-1)).toEqual([{ topic: 'in', partition: 0, offset: 3 }])
+      expect(h.onDisk().keys).toBe(1)
+    })
+  }
+
+  it('recovers the same way when the commit on revoke is refused, and lets the partition go', async () => {
+    const h = await running('exactly_once')
+    h.collector.failNext.set('sendOffsetsToTransaction', transactionError('send offsets to', generation))
+    await h.thread.revoke([{ topic: 'in', partition: 0 }])
+    expect(h.calls.slice(-2)).toEqual(['abortTransaction', 'rejoin'])
+    expect(h.tasks.size).toBe(0)
+    expect(h.thread.failed).toBeUndefined()
+    await stopped(h)
+  })
+
+  it('recovers the same way when the commit before a restore is refused', async () => {
+    const h = (harness = threadHarness('exactly_once'))
+    h.collector.failNext.set('commitTransaction', transactionError('commit', { code: 27, message: 'rebalancing' }))
+    h.thread.assign([{ topic: 'in', partition: 0 }])
+    const run = h.thread.run()
+    await waitFor('the rejoin', () => h.calls.includes('rejoin'), 5_000, 2)
+    expect(h.calls).not.toContain('restore 0_0')
+    h.thread.assign([{ topic: 'in', partition: 0 }])
+    h.push(2)
+    await waitFor('the records processed', () => h.collector.sentTo('out').length === 2, 5_000, 2)
+    expect(h.calls).toContain('restore 0_0')
+    h.thread.requestStop()
+    await run
+  })
+
+  it('recovers when the consumer could not apply a rebalance', async () => {
+    const h = await running('exactly_once')
+    h.thread.fail(new KafkaError('REBALANCE', 'cannot take partitions in a rebalance: Local: Erroneous state'))
+    await waitFor('the rejoin', () => h.calls.includes('rejoin'), 5_000, 2)
+    expect(h.tasks.size).toBe(0)
+    expect(h.thread.failed).toBeUndefined()
+    await stopped(h)
+  })
+
+  it('stops with a named error when another producer took the transactional.id', async () => {
+    const h = await running('exactly_once')
+    const fenced = { code: -144, message: 'Local: This instance has been fenced by a newer instance', isFatal: true }
+    h.collector.failNext.set('sendOffsetsToTransaction', transactionError('send offsets to', fenced))
+    await h.thread.revoke([{ topic: 'in', partition: 0 }])
+    await expect(h.run).rejects.toMatchObject({ code: 'PRODUCER_FENCED' })
+    expect(h.calls).not.toContain('abortTransaction')
+    expect(h.onDisk()).toEqual({ checkpoint: undefined, keys: 0 })
+  })
+
+  it('aborts the open transaction when the group refuses the commit on shutdown', async () => {
+    const h = await running('exactly_once')
+    await stopped(h)
+    h.collector.failNext.set('sendOffsetsToTransaction', transactionError('send offsets to', generation))
+    await h.thread.shutdown(1_000)
+    expect(h.calls.at(-1)).toBe('abortTransaction')
+    expect(h.onDisk()).toEqual({ checkpoint: undefined, keys: 0 })
   })
 })

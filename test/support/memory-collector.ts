@@ -2,7 +2,8 @@ import type { OutgoingRecord, RecordCollector, TopicSpec } from '../../core/reco
 import type { GroupMembership, TopicPartitionOffset } from '../../core/record-consumer.js'
 
 /** The collector's operations a test can make fail, once each. */
-export type CollectorStep = 'flush' | 'sendOffsetsToTransaction' | 'commitTransaction' | 'endOffset'
+export type CollectorStep =
+  'flush' | 'sendOffsetsToTransaction' | 'commitTransaction' | 'abortTransaction' | 'endOffset'
 
 /**
  * Our RecordCollector interface kept in memory, for operator, pipeline and runtime unit tests
@@ -47,6 +48,12 @@ export class MemoryCollector implements RecordCollector {
   async commitTransaction(): Promise<void> {
     this.step('commitTransaction')
     this.transactions.push(this.inTransaction.splice(0))
+  }
+
+  /** Drops the open transaction's offsets; its records stay in `sent` (a reader under read_committed skips them). */
+  async abortTransaction(): Promise<void> {
+    this.step('abortTransaction')
+    this.inTransaction.splice(0)
   }
 
   async endOffset(topic: string, partition: number): Promise<number> {

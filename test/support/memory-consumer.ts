@@ -22,6 +22,11 @@ export class MemoryConsumer implements RecordConsumer {
 
   subscribe(): void {}
 
+  /** Written to the call log; the test plays the group and assigns again. */
+  rejoin(): void {
+    this.calls.push('rejoin')
+  }
+
   async nextBatch(): Promise<ConsumedMessage[]> {
     const batch = this.batches.shift()
     if (batch) return batch

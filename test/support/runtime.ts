@@ -101,6 +101,14 @@ export function threadHarness(guarantee: 'at_least_once' | 'exactly_once', commi
       }))
       consumer.push(...batch)
     },
+    /** The consumer reads again from `from`, as it does from the committed offset after a rejoin. */
+    readFrom(from: number) {
+      offset = from
+    },
+    /** The value of the last output record, as text. */
+    lastOutput() {
+      return collector.sentTo('out').at(-1)?.value?.toString()
+    },
     /** What LMDB holds for the counts store of in-0: its checkpoint and its keys. */
     onDisk() {
       const store = directory.storePartition('counts', CHANGELOG, 0)
