@@ -1,5 +1,5 @@
 import type { RecordCollector } from '../core/record-collector.js'
-import type { RecordConsumer } from '../core/record-consumer.js'
+import type { RecordConsumer, TopicPartitionOffset } from '../core/record-consumer.js'
 import type { StateDirectory } from '../state/state-directory.js'
 import type { SourceIngest } from './source-ingest.js'
 import type { StreamTask } from './stream-task.js'
@@ -15,6 +15,16 @@ export interface CommitScope {
   /** The replica's state dir; undefined when nothing here keeps state. */
   readonly directory: StateDirectory | undefined
   readonly ingest: SourceIngest | undefined
+  readonly hooks?: CommitHooks
+}
+
+/**
+ * Points inside the commit where a fault-injection test can wait (and so make a rebalance or a
+ * broker restart happen exactly there). Production leaves them unset.
+ */
+export interface CommitHooks {
+  /** After the flush, before the offsets are committed: awaited with the offsets about to be. */
+  afterFlush?(offsets: readonly TopicPartitionOffset[]): Promise<void>
 }
 
 /**
@@ -44,6 +54,7 @@ export async function commit(
   ingest?.sendChangelog(collector, now)
   const offsets = tasks.flatMap((task) => task.committableOffsets())
   await collector.flush(flushTimeoutMs)
+  await scope.hooks?.afterFlush?.(offsets)
   if (scope.exactlyOnce) {
     if (offsets.length > 0) await collector.sendOffsetsToTransaction(offsets, consumer.group, flushTimeoutMs)
     await collector.commitTransaction(flushTimeoutMs)

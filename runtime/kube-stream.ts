@@ -8,6 +8,7 @@ import type { RecordCollector } from '../core/record-collector.js'
 import type { RecordConsumer } from '../core/record-consumer.js'
 import { type CompiledTopology, compileTopology } from '../topology/compile.js'
 import type { TopologyGraph } from '../topology/graph.js'
+import type { CommitHooks } from './commit.js'
 import { DeadLetterWriter } from './dead-letter.js'
 import { prepareInternalTopics } from './internal-topics.js'
 import { createMetrics } from './metrics.js'
@@ -30,6 +31,8 @@ export interface KubeStreamOptions {
   instanceId?: string
   /** Whether this replica reads the topology's non-Kafka sources (a tracer), its steps, or both (default). */
   ingest?: IngestMode
+  /** Fault-injection tests wait inside the commit here; see CommitHooks. */
+  commitHooks?: CommitHooks
 }
 
 /**
@@ -46,6 +49,7 @@ export class KubeStream {
   private readonly stateDirPath: string
   private readonly taskManager: TaskManager
   private readonly ingestMode: IngestMode
+  private readonly commitHooks: CommitHooks | undefined
   private collector: RdkafkaRecordCollector | undefined
   private consumer: BatchConsumer | undefined
   private admin: TopicAdmin | undefined
@@ -73,6 +77,7 @@ export class KubeStream {
       coPartitioned: this.compiled.subTopologies.some((sub) => sub.inputs.length > 1),
     }
     this.ingestMode = SourceIngest.hasSources(graph) ? (options.ingest ?? 'on') : 'off'
+    this.commitHooks = options.commitHooks
     this.stateDirPath =
       options.stateDir ?? (process.env.KUBESTREAM_STATE_DIR || graph.processing.stateDir || '/tmp/kubestream')
     // Tasks exist only once start() has connected the clients they write to.
@@ -250,6 +255,7 @@ export class KubeStream {
       deadLetter,
       log: this.log,
       consumedByTopic: this.consumedByTopic,
+      commitHooks: this.commitHooks,
     })
   }
 

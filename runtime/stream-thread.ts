@@ -5,7 +5,7 @@ import type { ConsumedMessage, RecordConsumer, TopicPartition } from '../core/re
 import type { DeadLetter } from '../core/record-error.js'
 import type { StateDirectory } from '../state/state-directory.js'
 import type { TopologyGraph } from '../topology/graph.js'
-import { commit, type CommitScope } from './commit.js'
+import { commit, type CommitHooks, type CommitScope } from './commit.js'
 import type { SourceIngest } from './source-ingest.js'
 import { type StreamTask, TaskState } from './stream-task.js'
 import type { TaskManager } from './task-manager.js'
@@ -34,6 +34,7 @@ export interface StreamThreadOptions {
   readonly log: Logger
   /** Where it counts the records it consumed, per topic. */
   readonly consumedByTopic: Map<string, number>
+  readonly commitHooks?: CommitHooks
 }
 
 /** Partitions the group takes away, handed over by the run loop between two batches. */
@@ -60,8 +61,8 @@ export class StreamThread {
   private readonly scope: CommitScope
 
   constructor(private readonly options: StreamThreadOptions) {
-    const { collector, consumer, exactlyOnce, state, ingest } = options
-    this.scope = { collector, consumer, exactlyOnce, directory: state?.directory, ingest }
+    const { collector, consumer, exactlyOnce, state, ingest, commitHooks: hooks } = options
+    this.scope = { collector, consumer, exactlyOnce, directory: state?.directory, ingest, hooks }
     consumer.onCommitError((error) => this.commitFailed(error))
   }
 
@@ -92,17 +93,16 @@ export class StreamThread {
 
   /** Runs until `requestStop` or a fault, which it rethrows. */
   async run(): Promise<void> {
-    const { consumer, processing } = this.options
     this.looping = true
     let lastCommit = Date.now()
     // One consume is always in flight, so librdkafka's worker thread copies the next batch
     // while this thread processes the current one. A batch fetched but never processed is
     // simply not committed: it is read again after a restart or by the partition's next owner.
-    let next = consumer.nextBatch(processing.maxBatchSize)
+    let next = this.fetch()
     try {
       while (!this.stopping) {
         const messages = await next
-        next = consumer.nextBatch(processing.maxBatchSize)
+        next = this.fetch()
         try {
           if (await this.turn(messages, lastCommit)) lastCommit = Date.now()
         } catch (error) {
@@ -110,7 +110,7 @@ export class StreamThread {
           await this.rejoin(error)
           // Fetched for the tasks just closed: their next life reads from the committed offsets.
           await next.catch(() => undefined)
-          next = consumer.nextBatch(processing.maxBatchSize)
+          next = this.fetch()
           lastCommit = Date.now()
         }
       }
@@ -126,6 +126,13 @@ export class StreamThread {
     } finally {
       this.looping = false
     }
+  }
+
+  /** The next batch, in flight while the loop works; a failure is thrown where the loop awaits it. */
+  private fetch(): Promise<ConsumedMessage[]> {
+    const next = this.options.consumer.nextBatch(this.options.processing.maxBatchSize)
+    next.catch(() => undefined)
+    return next
   }
 
   /**

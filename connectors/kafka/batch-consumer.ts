@@ -21,6 +21,7 @@ export class BatchConsumer implements RecordConsumer {
      * zombies).
      */
     readonly group: Kafka.KafkaConsumer,
+    private readonly listener: RebalanceListener,
     private readonly pollTimeoutMs: number,
   ) {}
 
@@ -69,7 +70,7 @@ export class BatchConsumer implements RecordConsumer {
           : resolve(),
       )
     })
-    return new BatchConsumer(consumer, pollTimeoutMs)
+    return new BatchConsumer(consumer, listener, pollTimeoutMs)
   }
 
   subscribe(topics: string[]): void {
@@ -116,6 +117,13 @@ export class BatchConsumer implements RecordConsumer {
         // A timed-out or interrupted poll is not a failure; the loop asks again.
         if (error.code === CODES.ERRORS.ERR__TIMED_OUT || error.code === CODES.ERRORS.ERR__TIMED_OUT_QUEUE)
           return resolve([])
+        // The thread was away longer than max.poll.interval.ms (a long commit): librdkafka left the
+        // group and rejoins at this poll; the tasks it ran may be someone else's by now.
+        if (error.code === CODES.ERRORS.ERR__MAX_POLL_EXCEEDED) {
+          const message = `this member left the group: ${error.message}`
+          this.listener.onFailure(new KafkaError('REBALANCE', message, { cause: error }))
+          return resolve([])
+        }
         reject(new KafkaError('CONNECT', `consume failed: ${error.message}`, { cause: error }))
       })
     })

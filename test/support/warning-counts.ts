@@ -1,4 +1,9 @@
-import type { GeneratedEnvelope } from '../../simulators/cluster-events.js'
+import {
+  ClusterEventGenerator,
+  type GeneratedEnvelope,
+  type GeneratorOptions,
+} from '../../simulators/cluster-events.js'
+import { EnvelopeWriter } from '../../simulators/envelope-writer.js'
 import type { ReadMessage } from './kafka.js'
 
 const MINUTE = 60_000
@@ -48,4 +53,27 @@ export function countDifferences(expected: ReadonlyMap<string, number>, actual: 
     if (expected.get(key) !== actual.get(key)) out.push(`${key}: expected ${expected.get(key)}, got ${actual.get(key)}`)
   }
   return out
+}
+
+/** Writes `count` generated envelopes to `topic` and returns them as written. */
+export async function writeEnvelopes(
+  brokers: string,
+  topic: string,
+  count: number,
+  options: GeneratorOptions = { seed: 42 },
+): Promise<GeneratedEnvelope[]> {
+  const writer = await EnvelopeWriter.connect(brokers, topic)
+  const generator = new ClusterEventGenerator(options)
+  const written: GeneratedEnvelope[] = []
+  try {
+    for (let i = 0; i < count; i++) {
+      const envelope = generator.next()
+      written.push(envelope)
+      await writer.write(envelope)
+    }
+    await writer.flush()
+  } finally {
+    await writer.close()
+  }
+  return written
 }
