@@ -39,8 +39,12 @@ export interface RecordCollector {
   sendOffsetsToTransaction(offsets: TopicPartitionOffset[], group: GroupMembership, timeoutMs: number): Promise<void>
   /** Exactly-once: commits the open transaction (outputs, changelogs, offsets) and begins the next. */
   commitTransaction(timeoutMs: number): Promise<void>
-  /** Exactly-once: drops what was sent since the last commit (outputs, changelogs); begins the next transaction. */
-  abortTransaction(timeoutMs: number): Promise<void>
+  /**
+   * Gives up what was sent since the last commit, which is processed again: under exactly-once
+   * the transaction is aborted (outputs and changelogs dropped) and the next begun; records
+   * held back are dropped, and a failed delivery of a record in flight is forgotten.
+   */
+  abort(timeoutMs: number): Promise<void>
   /** The partition's end offset (high watermark), asked of the broker: a changelog's checkpoint. */
   endOffset(topic: string, partition: number): Promise<number>
   /** Creates a topic now, ahead of any record for it (internal topics, sinks with a fixed name). */

@@ -43,7 +43,7 @@ export interface RecordConsumer {
    * subscribe after a TaskMigratedException): every partition it gets back arrives through
    * `onRevoked` then `onAssigned`, and is read from its committed offset.
    */
-  rejoin(): void
+  rejoin(): Promise<void>
   /** Whatever has been fetched, up to `maxMessages`; waits a short poll for the first one. */
   nextBatch(maxMessages: number): Promise<ConsumedMessage[]>
   /** Whether everything the broker had for the partition has been handed over; see BatchConsumer. */

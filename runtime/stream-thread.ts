@@ -166,27 +166,27 @@ export class StreamThread {
   }
 
   /**
-   * The group or the transaction moved on while this member committed (Kafka Streams'
-   * TaskMigratedException): under exactly-once the transaction is aborted and the sources
-   * land again what it dropped; every task is closed without committing (its store writes since
-   * the last commit dropped, LMDB left at its checkpoint); and the consumer rejoins, so the
-   * partitions it gets back restore from checkpoint and changelog and are read again from their
-   * committed offsets. The process goes on.
+   * The group or the transaction moved on from this member's tasks (Kafka Streams'
+   * TaskMigratedException): a commit the group refused, an abortable transaction, a rebalance
+   * the consumer could not apply, a delivery that timed out. What was sent since the last
+   * commit is given up (under exactly-once the transaction is aborted) and the sources land
+   * again what they had landed in it; every task is closed without committing (its store writes
+   * since the last commit dropped, LMDB left at its checkpoint); and the consumer rejoins, so
+   * the partitions it gets back restore from checkpoint and changelog and are read again from
+   * their committed offsets. The process goes on.
    */
   private async rejoin(error: unknown): Promise<void> {
     const { tasks, collector, consumer, ingest, exactlyOnce, log } = this.options
     log.warn(
       { err: error, tasks: tasks.all().map((task) => task.id) },
-      `the group moved on during a commit: ${exactlyOnce ? 'the transaction is aborted, ' : ''}` +
-        'every task closes and restores when assigned again; records since the last commit are processed again',
+      `tasks migrated: ${exactlyOnce ? 'the transaction is aborted, ' : ''}every task closes and restores ` +
+        'when assigned again, and records since the last commit are processed again',
     )
-    if (exactlyOnce) {
-      await collector.abortTransaction(ABORT_TIMEOUT_MS)
-      ingest?.rewind()
-    }
+    await collector.abort(ABORT_TIMEOUT_MS)
+    ingest?.rewind()
     tasks.close(tasks.all())
     this.releaseRevoked()
-    consumer.rejoin()
+    await consumer.rejoin()
   }
 
   /** Throws what a task or the consumer reported since the last turn: a fault, or a migration to recover from. */
@@ -264,7 +264,7 @@ export class StreamThread {
         'the group refused the commit on shutdown; the next owner repeats records since the last commit',
       )
       // Left open, the transaction would hold read_committed readers back until it times out.
-      if (this.options.exactlyOnce) await this.options.collector.abortTransaction(Math.min(timeoutMs, ABORT_TIMEOUT_MS))
+      if (this.options.exactlyOnce) await this.options.collector.abort(Math.min(timeoutMs, ABORT_TIMEOUT_MS))
     }
   }
 

@@ -6,6 +6,54 @@ import { KafkaError } from './kafka-error.js'
 const { CODES } = Kafka
 const BUSY_POLL_TIMEOUT_MS = 2
 
+/** A connected node-rdkafka consumer whose rebalances reach the listener. */
+async function open(
+  global: LibrdkafkaConfig,
+  topic: LibrdkafkaConfig,
+  listener: RebalanceListener,
+): Promise<Kafka.KafkaConsumer> {
+  const consumer = new Kafka.KafkaConsumer(
+    {
+      ...global,
+      offset_commit_cb: true,
+      rebalance_cb(this: Kafka.KafkaConsumer, error: Kafka.LibrdKafkaError, assignment: Kafka.Assignment[]) {
+        const partitions = assignment.map(({ topic, partition }) => ({ topic, partition }))
+        const cooperative = this.rebalanceProtocol() === 'COOPERATIVE'
+        // librdkafka refuses an (un)assign once the group has moved on again (`Local: Erroneous state`):
+        // the thread closes its tasks and rejoins, rather than the exception escaping the callback.
+        const change = (what: string, action: () => void) => {
+          try {
+            action()
+          } catch (cause) {
+            const message = `cannot ${what} partitions in a rebalance: ${(cause as Error).message}`
+            listener.onFailure(new KafkaError('REBALANCE', message, { cause }))
+          }
+        }
+        if (error.code === CODES.ERRORS.ERR__ASSIGN_PARTITIONS) {
+          listener.onAssigned(partitions)
+          change('take', () => (cooperative ? this.incrementalAssign(assignment) : this.assign(assignment)))
+        } else {
+          const letGo = () => {
+            // After a disconnect there is nothing left to unassign.
+            if (!this.isConnected()) return
+            change('let go of', () => (cooperative ? this.incrementalUnassign(assignment) : this.unassign()))
+          }
+          listener.onRevoked(partitions).then(letGo, letGo)
+        }
+      },
+    },
+    topic,
+  )
+  await new Promise<void>((resolve, reject) => {
+    consumer.connect({ timeout: 30_000 }, (error) =>
+      error
+        ? reject(new KafkaError('CONNECT', `consumer cannot connect: ${error.message}`, { cause: error }))
+        : resolve(),
+    )
+  })
+  return consumer
+}
+
 /**
  * A node-rdkafka consumer read in batches: `nextBatch` hands back whatever librdkafka has
  * fetched, up to a size, waiting at most the poll timeout for the first message.
@@ -14,13 +62,11 @@ const BUSY_POLL_TIMEOUT_MS = 2
 export class BatchConsumer implements RecordConsumer {
   private idle = true
   private topics: string[] = []
+  private commitErrorHandler: ((error: Error) => void) | undefined
 
   private constructor(
-    /**
-     * The node-rdkafka consumer: exactly-once hands it to the producer with the offsets (its group metadata fences
-     * zombies).
-     */
-    readonly group: Kafka.KafkaConsumer,
+    private consumer: Kafka.KafkaConsumer,
+    private readonly config: { global: LibrdkafkaConfig; topic: LibrdkafkaConfig },
     private readonly listener: RebalanceListener,
     private readonly pollTimeoutMs: number,
   ) {}
@@ -31,62 +77,43 @@ export class BatchConsumer implements RecordConsumer {
     listener: RebalanceListener,
     pollTimeoutMs = 100,
   ): Promise<BatchConsumer> {
-    const consumer = new Kafka.KafkaConsumer(
-      {
-        ...global,
-        offset_commit_cb: true,
-        rebalance_cb(this: Kafka.KafkaConsumer, error: Kafka.LibrdKafkaError, assignment: Kafka.Assignment[]) {
-          const partitions = assignment.map(({ topic, partition }) => ({ topic, partition }))
-          const cooperative = this.rebalanceProtocol() === 'COOPERATIVE'
-          // librdkafka refuses an (un)assign once the group has moved on again (`Local: Erroneous state`):
-          // the thread closes its tasks and rejoins, rather than the exception escaping the callback.
-          const change = (what: string, action: () => void) => {
-            try {
-              action()
-            } catch (cause) {
-              const message = `cannot ${what} partitions in a rebalance: ${(cause as Error).message}`
-              listener.onFailure(new KafkaError('REBALANCE', message, { cause }))
-            }
-          }
-          if (error.code === CODES.ERRORS.ERR__ASSIGN_PARTITIONS) {
-            listener.onAssigned(partitions)
-            change('take', () => (cooperative ? this.incrementalAssign(assignment) : this.assign(assignment)))
-          } else {
-            const letGo = () => {
-              // After a disconnect there is nothing left to unassign.
-              if (!this.isConnected()) return
-              change('let go of', () => (cooperative ? this.incrementalUnassign(assignment) : this.unassign()))
-            }
-            listener.onRevoked(partitions).then(letGo, letGo)
-          }
-        },
-      },
-      topic,
-    )
-    await new Promise<void>((resolve, reject) => {
-      consumer.connect({ timeout: 30_000 }, (error) =>
-        error
-          ? reject(new KafkaError('CONNECT', `consumer cannot connect: ${error.message}`, { cause: error }))
-          : resolve(),
-      )
-    })
-    return new BatchConsumer(consumer, listener, pollTimeoutMs)
+    return new BatchConsumer(await open(global, topic, listener), { global, topic }, listener, pollTimeoutMs)
+  }
+
+  /** The node-rdkafka consumer: exactly-once hands it to the producer with the offsets (which fences zombies). */
+  get group(): Kafka.KafkaConsumer {
+    return this.consumer
   }
 
   subscribe(topics: string[]): void {
     this.topics = topics
-    this.group.subscribe(topics)
+    this.consumer.subscribe(topics)
   }
 
-  rejoin(): void {
-    this.group.unsubscribe()
-    this.group.subscribe(this.topics)
+  /**
+   * Unsubscribes and subscribes again. A consumer librdkafka has made unusable (`Local: Fatal
+   * error`: as a static member, it was fenced — also by its own earlier membership, after a
+   * broker restart) is replaced by a new one with the same settings, as Kafka Streams replaces
+   * a thread whose consumer was fenced.
+   */
+  async rejoin(): Promise<void> {
+    try {
+      this.consumer.unsubscribe()
+      this.consumer.subscribe(this.topics)
+    } catch (error) {
+      if ((error as Kafka.LibrdKafkaError).code !== CODES.ERRORS.ERR__FATAL) throw error
+      const fenced = this.consumer
+      await new Promise<void>((resolve) => fenced.disconnect(() => resolve()))
+      this.consumer = await open(this.config.global, this.config.topic, this.listener)
+      if (this.commitErrorHandler) this.listenForCommitErrors(this.commitErrorHandler)
+      this.consumer.subscribe(this.topics)
+    }
   }
 
   /** Partition counts of the given topics; a topic that does not exist maps to undefined. */
   partitionCounts(topics: string[], timeoutMs = 10_000): Promise<Map<string, number | undefined>> {
     return new Promise((resolve, reject) => {
-      this.group.getMetadata({ timeout: timeoutMs }, (error, metadata) => {
+      this.consumer.getMetadata({ timeout: timeoutMs }, (error, metadata) => {
         if (error)
           return reject(new KafkaError('CONNECT', `cannot read cluster metadata: ${error.message}`, { cause: error }))
         const byName = new Map(metadata.topics.map((t) => [t.name, t.partitions.length]))
@@ -109,9 +136,9 @@ export class BatchConsumer implements RecordConsumer {
   }
 
   private consume(maxMessages: number, timeoutMs: number): Promise<Kafka.Message[]> {
-    this.group.setDefaultConsumeTimeout(timeoutMs)
+    this.consumer.setDefaultConsumeTimeout(timeoutMs)
     return new Promise((resolve, reject) => {
-      this.group.consume(maxMessages, (error, messages) => {
+      this.consumer.consume(maxMessages, (error, messages) => {
         this.idle = !error && messages.length === 0
         if (!error) return resolve(messages)
         // A timed-out or interrupted poll is not a failure; the loop asks again.
@@ -119,7 +146,8 @@ export class BatchConsumer implements RecordConsumer {
           return resolve([])
         // The thread was away longer than max.poll.interval.ms (a long commit): librdkafka left the
         // group and rejoins at this poll; the tasks it ran may be someone else's by now.
-        if (error.code === CODES.ERRORS.ERR__MAX_POLL_EXCEEDED) {
+        // A fatal consumer error is a static member fenced: the thread rejoins, which replaces this consumer.
+        if (error.code === CODES.ERRORS.ERR__MAX_POLL_EXCEEDED || error.code === CODES.ERRORS.ERR__FATAL) {
           const message = `this member left the group: ${error.message}`
           this.listener.onFailure(new KafkaError('REBALANCE', message, { cause: error }))
           return resolve([])
@@ -137,9 +165,9 @@ export class BatchConsumer implements RecordConsumer {
    */
   caughtUp(topic: string, partition: number, nextExpected: number | undefined): boolean {
     try {
-      const { highOffset, lowOffset } = this.group.getWatermarkOffsets(topic, partition)
+      const { highOffset, lowOffset } = this.consumer.getWatermarkOffsets(topic, partition)
       if (highOffset < 0) return false
-      const position = this.group.position([{ topic, partition }])[0]?.offset
+      const position = this.consumer.position([{ topic, partition }])[0]?.offset
       if (position === undefined || position < 0) return nextExpected === undefined && highOffset <= lowOffset
       return position === nextExpected && position >= highOffset
     } catch {
@@ -149,26 +177,31 @@ export class BatchConsumer implements RecordConsumer {
 
   /** Commits in the background; failures arrive as 'offset.commit' events and are retried by the next commit. */
   commit(offsets: TopicPartitionOffset[]): void {
-    if (offsets.length > 0) this.group.commit(offsets)
+    if (offsets.length > 0) this.consumer.commit(offsets)
   }
 
   /** Commits and waits: used on revoke and on shutdown, where nothing may be lost. */
   commitSync(offsets: TopicPartitionOffset[]): void {
     if (offsets.length === 0) return
     try {
-      this.group.commitSync(offsets)
+      this.consumer.commitSync(offsets)
     } catch (error) {
       throw new KafkaError('COMMIT', `commit failed: ${(error as Error).message}`, { cause: error })
     }
   }
 
   onCommitError(handler: (error: Error) => void): void {
-    this.group.on('offset.commit', (error) => {
+    this.commitErrorHandler = handler
+    this.listenForCommitErrors(handler)
+  }
+
+  private listenForCommitErrors(handler: (error: Error) => void): void {
+    this.consumer.on('offset.commit', (error) => {
       if (error) handler(new KafkaError('COMMIT', `offset commit failed: ${error.message}`, { cause: error }))
     })
   }
 
   close(): Promise<void> {
-    return new Promise((resolve) => this.group.disconnect(() => resolve()))
+    return new Promise((resolve) => this.consumer.disconnect(() => resolve()))
   }
 }

@@ -9,6 +9,7 @@ export type KafkaErrorCode =
   | 'MISSING_SOURCE_TOPIC'
   | 'CREATE_TOPIC'
   | 'DELIVERY'
+  | 'DELIVERY_TIMEOUT'
   | 'COMMIT'
   | 'FLUSH_TIMEOUT'
   | 'TRANSACTION'
@@ -24,6 +25,9 @@ const RECOVERY: Readonly<Record<KafkaErrorCode, Recovery>> = {
   MISSING_SOURCE_TOPIC: 'stop',
   CREATE_TOPIC: 'stop',
   DELIVERY: 'stop',
+  // Not acknowledged in message.timeout.ms (a broker away that long; under exactly-once the limit is
+  // transaction.timeout.ms): nothing past it was committed, so the tasks restart from the last commit.
+  DELIVERY_TIMEOUT: 'restart-task',
   // The group refused the commit: it moved on, and the partitions' next owner repeats from the last commit.
   COMMIT: 'restart-task',
   FLUSH_TIMEOUT: 'stop',

@@ -32,16 +32,12 @@ export class RdkafkaRecordCollector implements RecordCollector {
   private fatal: KafkaError | undefined
 
   private constructor(
-    private readonly producer: Kafka.Producer,
+    private producer: Kafka.Producer,
+    private readonly config: LibrdkafkaConfig,
     private readonly admin: TopicAdmin,
+    private readonly pollIntervalMs: number,
   ) {
-    producer.on('delivery-report', (error, report) => {
-      // Records of an aborted transaction are purged: the abort already said they are gone.
-      if (error && !PURGED.has(error.code))
-        this.fatal ??= new KafkaError('DELIVERY', `delivery to ${report.topic} failed: ${error.message}`, {
-          cause: error,
-        })
-    })
+    this.reportFailures(producer)
   }
 
   /**
@@ -53,21 +49,8 @@ export class RdkafkaRecordCollector implements RecordCollector {
     admin: TopicAdmin,
     pollIntervalMs = 20,
   ): Promise<RdkafkaRecordCollector> {
-    const producer = new Kafka.Producer(config, {})
-    await new Promise<void>((resolve, reject) => {
-      producer.connect({ timeout: 30_000 }, (error) =>
-        error
-          ? reject(new KafkaError('CONNECT', `producer cannot connect: ${error.message}`, { cause: error }))
-          : resolve(),
-      )
-    })
-    producer.setPollInterval(pollIntervalMs)
-    const collector = new RdkafkaRecordCollector(producer, admin)
-    if (config['transactional.id'] !== undefined) {
-      await transactionStep('initialize', 60_000, (done) => producer.initTransactions(60_000, done))
-      await transactionStep('begin', 60_000, (done) => producer.beginTransaction(done))
-    }
-    return collector
+    const producer = await openProducer(config, pollIntervalMs)
+    return new RdkafkaRecordCollector(producer, config, admin, pollIntervalMs)
   }
 
   /**
@@ -93,17 +76,51 @@ export class RdkafkaRecordCollector implements RecordCollector {
   }
 
   /**
-   * Aborts the open transaction (librdkafka purges what it still queues for it; the records
-   * held here for room or for a topic belonged to it too) and begins the next.
+   * Under exactly-once, aborts the open transaction (librdkafka purges what it still queues for
+   * it) and begins the next. Records held here for room or for a topic belong to what is
+   * given up; so does a delivery that failed on its own (timed out while a broker was away).
    */
-  async abortTransaction(timeoutMs: number): Promise<void> {
+  async abort(timeoutMs: number): Promise<void> {
     this.heldForRoom.splice(0)
     this.heldForTopic.clear()
     this.heldForTopicCount = 0
-    await transactionStep('abort', timeoutMs, (done) => this.producer.abortTransaction(timeoutMs, done))
-    // The purged records' reports arrive on the next turns; they are not delivery failures.
-    await nextTurn()
-    await transactionStep('begin', timeoutMs, (done) => this.producer.beginTransaction(done))
+    if (this.fatal?.recovery === 'restart-task') this.fatal = undefined
+    if (this.config['transactional.id'] === undefined) return
+    try {
+      await transactionStep('abort', timeoutMs, (done) => this.producer.abortTransaction(timeoutMs, done))
+      // The purged records' reports arrive on the next turns; they are not delivery failures.
+      await nextTurn()
+      await transactionStep('begin', timeoutMs, (done) => this.producer.beginTransaction(done))
+    } catch (error) {
+      if ((error as KafkaError).code === 'PRODUCER_FENCED') throw error
+      await this.replaceProducer()
+    }
+  }
+
+  /**
+   * A producer that cannot abort (librdkafka made it unusable, or the coordinator lost track of
+   * its transaction in a broker restart) is replaced: the new one's initialization, under the
+   * same transactional.id, fences the old one and aborts whatever it left open (Kafka
+   * Streams' StreamsProducer#resetProducer).
+   */
+  private async replaceProducer(): Promise<void> {
+    const old = this.producer
+    await new Promise<void>((resolve) => old.disconnect(5_000, () => resolve()))
+    this.producer = await openProducer(this.config, this.pollIntervalMs)
+    this.reportFailures(this.producer)
+    this.fatal = undefined
+  }
+
+  private reportFailures(producer: Kafka.Producer): void {
+    producer.on('delivery-report', (error, report) => {
+      // Records of an aborted transaction are purged: the abort already said they are gone.
+      if (error && !PURGED.has(error.code) && producer === this.producer)
+        this.fatal ??= new KafkaError(
+          error.code === CODES.ERRORS.ERR__MSG_TIMED_OUT ? 'DELIVERY_TIMEOUT' : 'DELIVERY',
+          `delivery to ${report.topic} failed: ${error.message}`,
+          { cause: error },
+        )
+    })
   }
 
   /** The partition's end offset (high watermark), asked of the broker. */
@@ -242,6 +259,24 @@ export class RdkafkaRecordCollector implements RecordCollector {
   private throwIfFailed(): void {
     if (this.fatal) throw this.fatal
   }
+}
+
+/** A connected producer; with a transactional.id, initialized (fencing older ones) with a transaction begun. */
+async function openProducer(config: LibrdkafkaConfig, pollIntervalMs: number): Promise<Kafka.Producer> {
+  const producer = new Kafka.Producer(config, {})
+  await new Promise<void>((resolve, reject) => {
+    producer.connect({ timeout: 30_000 }, (error) =>
+      error
+        ? reject(new KafkaError('CONNECT', `producer cannot connect: ${error.message}`, { cause: error }))
+        : resolve(),
+    )
+  })
+  producer.setPollInterval(pollIntervalMs)
+  if (config['transactional.id'] !== undefined) {
+    await transactionStep('initialize', 60_000, (done) => producer.initTransactions(60_000, done))
+    await transactionStep('begin', 60_000, (done) => producer.beginTransaction(done))
+  }
+  return producer
 }
 
 type TransactionCall = (done: (error: Kafka.LibrdKafkaError | null | undefined) => void) => void

@@ -18,6 +18,8 @@ export interface LocalBroker {
   /** The Apache Kafka release it runs. */
   readonly version: string
   readonly logDir: string
+  /** Stops the broker (as SIGTERM does) and starts it again on the same ports and log dirs. */
+  restart(): Promise<void>
   stop(): Promise<void>
 }
 
@@ -58,31 +60,42 @@ export async function startLocalBroker(options: StartBrokerOptions = {}): Promis
     config,
     '--ignore-formatted',
   ])
-  const child = spawn('java', [...jvm, '-cp', classpath, 'kafka.Kafka', config], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-    // Its own process group: a terminal's Ctrl-C must reach us first, so clients can flush
-    // and commit before we stop the broker.
-    detached: true,
-  })
-  const stderr: string[] = []
-  child.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk.toString()))
-  const stopOnExit = () => child.kill('SIGKILL')
-  process.once('exit', stopOnExit)
-
   const brokers = `127.0.0.1:${brokerPort}`
-  try {
-    await waitUntilServing(child, brokerPort, options.startTimeoutMs ?? 60_000)
-  } catch (error) {
-    child.kill('SIGKILL')
-    throw new Error(`${(error as Error).message}\n${stderr.join('').slice(-4000)}\nlogs: ${dir}`, { cause: error })
+  const launch = async (): Promise<ChildProcess> => {
+    const child = spawn('java', [...jvm, '-cp', classpath, 'kafka.Kafka', config], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      // Its own process group: a terminal's Ctrl-C must reach us first, so clients can flush
+      // and commit before we stop the broker.
+      detached: true,
+    })
+    const stderr: string[] = []
+    child.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk.toString()))
+    try {
+      await waitUntilServing(child, brokerPort, options.startTimeoutMs ?? 60_000)
+    } catch (error) {
+      child.kill('SIGKILL')
+      throw new Error(`${(error as Error).message}\n${stderr.join('').slice(-4000)}\nlogs: ${dir}`, { cause: error })
+    }
+    return child
   }
+  let child: ChildProcess | undefined
+  const stopOnExit = () => child?.kill('SIGKILL')
+  process.once('exit', stopOnExit)
+  child = await launch().catch((error: unknown) => {
+    process.removeListener('exit', stopOnExit)
+    throw error
+  })
   return {
     brokers,
     version,
     logDir: dir,
+    async restart() {
+      await stopProcess(child!, 20_000)
+      child = await launch()
+    },
     async stop() {
       process.removeListener('exit', stopOnExit)
-      await stopProcess(child, 20_000)
+      await stopProcess(child!, 20_000)
       rmSync(dir, { recursive: true, force: true })
     },
   }

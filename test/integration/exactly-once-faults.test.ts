@@ -1,10 +1,14 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { pino } from 'pino'
 import { afterAll, describe, expect, inject, it } from 'vitest'
 import type { TopicPartitionOffset } from '../../core/record-consumer.js'
+import { startLocalBroker } from '../../deploy/local/kafka-broker.js'
 import { KubeStream, type KubeStreamOptions } from '../../runtime/kube-stream.js'
+import { ClusterEventGenerator, type GeneratedEnvelope } from '../../simulators/cluster-events.js'
+import { EnvelopeWriter } from '../../simulators/envelope-writer.js'
 import { loadTopologyFile } from '../../topology/load.js'
 import { waitFor } from '../support/engine-process.js'
 import { committedOffsets, createTopic, endOffsets, readTopics } from '../support/kafka.js'
@@ -58,21 +62,26 @@ function warningCounts(name: string, kafka: string) {
 }
 
 /**
- * The group has committed every input and every repartition record: under exactly-once the
- * last offset of a repartition partition is its last transaction's marker, never consumed.
+ * The group has committed every input record and every committed repartition record (the
+ * offsets after a repartition topic's last records are transaction markers, never consumed).
  */
 async function allCommitted(applicationId: string, source: string, kafka = brokers): Promise<boolean> {
   const repartition = `${applicationId}-per-minute-repartition`
-  for (const [topic, markers] of [
-    [source, 0],
-    [repartition, 1],
-  ] as const) {
-    const [ends, committed] = await Promise.all([
-      endOffsets(kafka, topic),
-      committedOffsets(kafka, applicationId, topic),
-    ])
-    for (const [partition, end] of ends) if (end > 0 && (committed.get(partition) ?? 0) < end - markers) return false
-  }
+  const [ends, sourceCommitted, repartitioned, repartitionCommitted] = await Promise.all([
+    endOffsets(kafka, source),
+    committedOffsets(kafka, applicationId, source),
+    readTopics(kafka, [repartition], { readCommitted: true, timeoutMs: 5_000 }),
+    committedOffsets(kafka, applicationId, repartition),
+  ])
+  const behind: string[] = []
+  for (const [partition, end] of ends)
+    if ((sourceCommitted.get(partition) ?? 0) < end) behind.push(`${source}-${partition}`)
+  const lastRead = new Map<number, number>()
+  for (const { partition, offset } of repartitioned)
+    lastRead.set(partition, Math.max(offset, lastRead.get(partition) ?? 0))
+  for (const [partition, last] of lastRead)
+    if ((repartitionCommitted.get(partition) ?? 0) <= last) behind.push(`${repartition}-${partition}`)
+  if (behind.length > 0) throw new Error(`not committed yet: ${behind.join(', ')}`)
   return true
 }
 
@@ -101,7 +110,7 @@ describe('exactly-once through faults on a real broker', () => {
     release()
 
     // Without recovery, A stopped here: `cannot send offsets to the transaction: … (Broker: Unknown member)`.
-    const migration = () => logLines(a.logs).find((line) => String(line.msg).startsWith('the group moved on'))
+    const migration = () => logLines(a.logs).find((line) => String(line.msg).startsWith('tasks migrated'))
     await waitFor('A rejoining', () => migration() !== undefined, 30_000)
     expect((migration()!.err as { code?: string }).code).toBe('TRANSACTION_ABORTABLE')
     await waitFor('both replicas working', () => a.stream.ready && b.stream.ready, 60_000)
@@ -114,4 +123,61 @@ describe('exactly-once through faults on a real broker', () => {
     const actual = lastCounts(await readTopics(brokers, [env.OUTPUT_TOPIC], { readCommitted: true }))
     expect(countDifferences(expected, actual)).toEqual([])
   }, 240_000)
+
+  it('counts exactly through a broker restart in the middle of a windowed count', async () => {
+    const broker = await startLocalBroker()
+    try {
+      const kafka = broker.brokers
+      const { env, replica } = warningCounts('restart', kafka)
+      await createTopic(kafka, env.SOURCE_TOPIC, PARTITIONS)
+      const replicas = [replica('a'), replica('b')]
+      for (const { stream } of replicas) await stream.start()
+      // Events keep coming before, during and after the restart.
+      const writing = writeEnvelopesPaced(kafka, env.SOURCE_TOPIC, 24_000, 12_000)
+      const consumed = () =>
+        replicas.reduce((sum, { stream }) => sum + (stream.counters.consumedByTopic.get(env.SOURCE_TOPIC) ?? 0), 0)
+      await waitFor('counting under way', () => consumed() > 2_000, 60_000)
+      await broker.restart()
+      const written = await writing
+      await waitFor(
+        'everything committed',
+        () => allCommitted(env.APPLICATION_ID, env.SOURCE_TOPIC, kafka),
+        180_000,
+        500,
+      )
+      for (const { stream } of replicas) expect(stream.state).toBe('RUNNING')
+      await Promise.all(replicas.map(({ stream }) => stream.stop()))
+      for (const { stream } of replicas) expect(stream.state).toBe('NOT_RUNNING')
+      const actual = lastCounts(await readTopics(kafka, [env.OUTPUT_TOPIC], { readCommitted: true }))
+      expect(countDifferences(expectedWarningCounts(written), actual)).toEqual([])
+    } finally {
+      await broker.stop()
+    }
+  }, 360_000)
 })
+
+/** Writes `count` generated envelopes spread over about `durationMs`. */
+async function writeEnvelopesPaced(
+  kafka: string,
+  topic: string,
+  count: number,
+  durationMs: number,
+): Promise<GeneratedEnvelope[]> {
+  const writer = await EnvelopeWriter.connect(kafka, topic)
+  const generator = new ClusterEventGenerator({ seed: 7 })
+  const written: GeneratedEnvelope[] = []
+  const started = Date.now()
+  try {
+    while (written.length < count) {
+      const envelope = generator.next()
+      written.push(envelope)
+      await writer.write(envelope)
+      const due = started + (durationMs * written.length) / count
+      if (written.length % 200 === 0 && due > Date.now()) await sleep(due - Date.now())
+    }
+    await writer.flush()
+  } finally {
+    await writer.close()
+  }
+  return written
+}

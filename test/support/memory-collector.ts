@@ -2,8 +2,7 @@ import type { OutgoingRecord, RecordCollector, TopicSpec } from '../../core/reco
 import type { GroupMembership, TopicPartitionOffset } from '../../core/record-consumer.js'
 
 /** The collector's operations a test can make fail, once each. */
-export type CollectorStep =
-  'flush' | 'sendOffsetsToTransaction' | 'commitTransaction' | 'abortTransaction' | 'endOffset'
+export type CollectorStep = 'flush' | 'sendOffsetsToTransaction' | 'commitTransaction' | 'abort' | 'endOffset'
 
 /**
  * Our RecordCollector interface kept in memory, for operator, pipeline and runtime unit tests
@@ -51,8 +50,8 @@ export class MemoryCollector implements RecordCollector {
   }
 
   /** Drops the open transaction's offsets; its records stay in `sent` (a reader under read_committed skips them). */
-  async abortTransaction(): Promise<void> {
-    this.step('abortTransaction')
+  async abort(): Promise<void> {
+    this.step('abort')
     this.inTransaction.splice(0)
   }
 

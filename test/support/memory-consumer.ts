@@ -23,7 +23,7 @@ export class MemoryConsumer implements RecordConsumer {
   subscribe(): void {}
 
   /** Written to the call log; the test plays the group and assigns again. */
-  rejoin(): void {
+  async rejoin(): Promise<void> {
     this.calls.push('rejoin')
   }
 
