@@ -26,7 +26,7 @@ export interface ConsumedMessage {
 export interface RebalanceListener {
   onAssigned(partitions: TopicPartition[]): void
   onRevoked(partitions: TopicPartition[]): Promise<void>
-  /** The client could not apply a rebalance's change: the tasks restart after a rejoin. */
+  /** The client could not apply a rebalance's change: the thread revives its tasks. */
   onFailure(error: Error): void
 }
 
@@ -39,11 +39,10 @@ export interface RecordConsumer {
   readonly group: GroupMembership
   subscribe(topics: string[]): void
   /**
-   * Gives up the whole assignment and joins the group again (Kafka Streams' unsubscribe and
-   * subscribe after a TaskMigratedException): every partition it gets back arrives through
-   * `onRevoked` then `onAssigned`, and is read from its committed offset.
+   * After a migration: the partitions it still holds, each set back to its committed offset
+   * (Kafka Streams revives its tasks from there); see BatchConsumer.
    */
-  rejoin(): Promise<void>
+  rewind(): Promise<TopicPartition[]>
   /** Whatever has been fetched, up to `maxMessages`; waits a short poll for the first one. */
   nextBatch(maxMessages: number): Promise<ConsumedMessage[]>
   /** Whether everything the broker had for the partition has been handed over; see BatchConsumer. */

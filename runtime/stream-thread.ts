@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises'
 import { taskMigrated } from '../core/kubestream-error.js'
 import type { Logger } from '../core/logger.js'
 import type { RecordCollector } from '../core/record-collector.js'
@@ -12,6 +13,8 @@ import type { TaskManager } from './task-manager.js'
 
 /** How long an abort may take: librdkafka waits for the coordinator to write the abort markers. */
 const ABORT_TIMEOUT_MS = 30_000
+/** Migrations met while recovering from one, before the thread gives up. */
+const MAX_RECOVERIES = 5
 
 /** The replica's local state as the thread uses it (ReplicaState in production). */
 export interface LocalState {
@@ -107,7 +110,7 @@ export class StreamThread {
           if (await this.turn(messages, lastCommit)) lastCommit = Date.now()
         } catch (error) {
           if (!taskMigrated(error)) throw error
-          await this.rejoin(error)
+          await this.recover(error)
           // Fetched for the tasks just closed: their next life reads from the committed offsets.
           await next.catch(() => undefined)
           next = this.fetch()
@@ -171,22 +174,36 @@ export class StreamThread {
    * the consumer could not apply, a delivery that timed out. What was sent since the last
    * commit is given up (under exactly-once the transaction is aborted) and the sources land
    * again what they had landed in it; every task is closed without committing (its store writes
-   * since the last commit dropped, LMDB left at its checkpoint); and the consumer rejoins, so
-   * the partitions it gets back restore from checkpoint and changelog and are read again from
-   * their committed offsets. The process goes on.
+   * since the last commit dropped, LMDB left at its checkpoint); and the partitions the
+   * consumer still holds are set back to their committed offsets and get new tasks, which
+   * restore from checkpoint and changelog before they process (Kafka Streams rejoins the group
+   * for the same effect; librdkafka's asynchronous unsubscribe under cooperative rebalancing
+   * can keep partitions without giving them back). The process goes on.
    */
-  private async rejoin(error: unknown): Promise<void> {
+  private async recover(migration: unknown): Promise<void> {
     const { tasks, collector, consumer, ingest, exactlyOnce, log } = this.options
     log.warn(
-      { err: error, tasks: tasks.all().map((task) => task.id) },
-      `tasks migrated: ${exactlyOnce ? 'the transaction is aborted, ' : ''}every task closes and restores ` +
-        'when assigned again, and records since the last commit are processed again',
+      { err: migration, tasks: tasks.all().map((task) => task.id) },
+      `tasks migrated: ${exactlyOnce ? 'the transaction is aborted, ' : ''}every task closes and restores, ` +
+        'and records since the last commit are processed again',
     )
-    await collector.abort(ABORT_TIMEOUT_MS)
-    ingest?.rewind()
-    tasks.close(tasks.all())
-    this.releaseRevoked()
-    await consumer.rejoin()
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await collector.abort(ABORT_TIMEOUT_MS)
+        ingest?.rewind()
+        tasks.close(tasks.all())
+        this.releaseRevoked()
+        // The partitions just released are let go before the consumer says what it still holds.
+        await nextTurn()
+        const kept = await consumer.rewind()
+        tasks.assign(kept)
+        log.info({ partitions: kept.map((p) => `${p.topic}-${p.partition}`) }, 'tasks revived from the last commit')
+        return
+      } catch (error) {
+        if (!taskMigrated(error) || attempt >= MAX_RECOVERIES) throw error
+        log.warn({ err: error }, 'recovering from a migration failed; trying again')
+      }
+    }
   }
 
   /** Throws what a task or the consumer reported since the last turn: a fault, or a migration to recover from. */

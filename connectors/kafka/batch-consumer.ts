@@ -1,9 +1,26 @@
 import Kafka from 'node-rdkafka'
-import type { RebalanceListener, RecordConsumer, TopicPartitionOffset } from '../../core/record-consumer.js'
+import type {
+  RebalanceListener,
+  RecordConsumer,
+  TopicPartition,
+  TopicPartitionOffset,
+} from '../../core/record-consumer.js'
 import type { LibrdkafkaConfig } from './client-config.js'
 import { KafkaError } from './kafka-error.js'
 
 const { CODES } = Kafka
+/** librdkafka's logical offsets. */
+const OFFSET_BEGINNING = -2
+const OFFSET_END = -1
+
+function isFatal(error: unknown): boolean {
+  return (error as Kafka.LibrdKafkaError | undefined)?.code === CODES.ERRORS.ERR__FATAL
+}
+
+/** A consumer step of a migration's recovery failed: the thread recovers again. */
+function rebalanceError(what: string, cause: Kafka.LibrdKafkaError): KafkaError {
+  return new KafkaError('REBALANCE', `${what}: ${cause.message}`, { cause })
+}
 const BUSY_POLL_TIMEOUT_MS = 2
 
 /** A connected node-rdkafka consumer whose rebalances reach the listener. */
@@ -20,7 +37,7 @@ async function open(
         const partitions = assignment.map(({ topic, partition }) => ({ topic, partition }))
         const cooperative = this.rebalanceProtocol() === 'COOPERATIVE'
         // librdkafka refuses an (un)assign once the group has moved on again (`Local: Erroneous state`):
-        // the thread closes its tasks and rejoins, rather than the exception escaping the callback.
+        // the thread revives its tasks, rather than the exception escaping the callback.
         const change = (what: string, action: () => void) => {
           try {
             action()
@@ -63,6 +80,8 @@ export class BatchConsumer implements RecordConsumer {
   private idle = true
   private topics: string[] = []
   private commitErrorHandler: ((error: Error) => void) | undefined
+  /** librdkafka reported this consumer fenced: it must be replaced. */
+  private fenced = false
 
   private constructor(
     private consumer: Kafka.KafkaConsumer,
@@ -91,23 +110,56 @@ export class BatchConsumer implements RecordConsumer {
   }
 
   /**
-   * Unsubscribes and subscribes again. A consumer librdkafka has made unusable (`Local: Fatal
-   * error`: as a static member, it was fenced — also by its own earlier membership, after a
-   * broker restart) is replaced by a new one with the same settings, as Kafka Streams replaces
-   * a thread whose consumer was fenced.
+   * After a migration (the tasks were closed without committing): the partitions this
+   * consumer still holds, each set back to its committed offset (or to auto.offset.reset
+   * where it has none), so their new tasks read again what was not committed. Partitions the
+   * group has taken meanwhile come through onRevoked as usual. A consumer librdkafka has made
+   * unusable (`Local: Fatal error`: as a static member it was fenced — also by its own earlier
+   * membership, after a broker restart) is replaced by a new one with the same settings, as
+   * Kafka Streams replaces a thread whose consumer was fenced; its partitions come through
+   * onAssigned.
    */
-  async rejoin(): Promise<void> {
-    try {
-      this.consumer.unsubscribe()
-      this.consumer.subscribe(this.topics)
-    } catch (error) {
-      if ((error as Kafka.LibrdKafkaError).code !== CODES.ERRORS.ERR__FATAL) throw error
-      const fenced = this.consumer
-      await new Promise<void>((resolve) => fenced.disconnect(() => resolve()))
-      this.consumer = await open(this.config.global, this.config.topic, this.listener)
-      if (this.commitErrorHandler) this.listenForCommitErrors(this.commitErrorHandler)
-      this.consumer.subscribe(this.topics)
+  async rewind(timeoutMs = 30_000): Promise<TopicPartition[]> {
+    if (!this.fenced) {
+      try {
+        return await this.seekToCommitted(timeoutMs)
+      } catch (error) {
+        if ((error as KafkaError).cause === undefined || !isFatal((error as KafkaError).cause)) throw error
+      }
     }
+    await this.replace()
+    return []
+  }
+
+  private async seekToCommitted(timeoutMs: number): Promise<TopicPartition[]> {
+    const assigned = this.consumer.assignments().map(({ topic, partition }) => ({ topic, partition }))
+    if (assigned.length === 0) return []
+    const committed = await new Promise<Kafka.TopicPartitionOffset[]>((resolve, reject) =>
+      this.consumer.committed(assigned, timeoutMs, (error, offsets) =>
+        error ? reject(rebalanceError('cannot read the committed offsets', error)) : resolve(offsets),
+      ),
+    )
+    const reset = this.config.topic['auto.offset.reset'] === 'latest' ? OFFSET_END : OFFSET_BEGINNING
+    await Promise.all(
+      committed.map(
+        ({ topic, partition, offset }) =>
+          new Promise<void>((resolve, reject) =>
+            this.consumer.seek({ topic, partition, offset: offset >= 0 ? offset : reset }, timeoutMs, (error) =>
+              error ? reject(rebalanceError(`cannot rewind ${topic}-${partition}`, error)) : resolve(),
+            ),
+          ),
+      ),
+    )
+    return assigned
+  }
+
+  private async replace(): Promise<void> {
+    const fenced = this.consumer
+    await new Promise<void>((resolve) => fenced.disconnect(() => resolve()))
+    this.consumer = await open(this.config.global, this.config.topic, this.listener)
+    this.fenced = false
+    if (this.commitErrorHandler) this.listenForCommitErrors(this.commitErrorHandler)
+    this.consumer.subscribe(this.topics)
   }
 
   /** Partition counts of the given topics; a topic that does not exist maps to undefined. */
@@ -146,8 +198,9 @@ export class BatchConsumer implements RecordConsumer {
           return resolve([])
         // The thread was away longer than max.poll.interval.ms (a long commit): librdkafka left the
         // group and rejoins at this poll; the tasks it ran may be someone else's by now.
-        // A fatal consumer error is a static member fenced: the thread rejoins, which replaces this consumer.
+        // A fatal consumer error is a static member fenced: the thread's recovery replaces this consumer.
         if (error.code === CODES.ERRORS.ERR__MAX_POLL_EXCEEDED || error.code === CODES.ERRORS.ERR__FATAL) {
+          if (error.code === CODES.ERRORS.ERR__FATAL) this.fenced = true
           const message = `this member left the group: ${error.message}`
           this.listener.onFailure(new KafkaError('REBALANCE', message, { cause: error }))
           return resolve([])

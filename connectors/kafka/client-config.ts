@@ -12,6 +12,13 @@ export interface KafkaSettings {
   producer?: Record<string, string | number | boolean>
 }
 
+/**
+ * Kafka's Java clients (and so Kafka Streams) back off at most 1 s between reconnects;
+ * librdkafka's default is 10 s, which after a broker restart can outlast a transactional
+ * producer's message timeout (capped at transaction.timeout.ms).
+ */
+const RECONNECT: LibrdkafkaConfig = { 'reconnect.backoff.max.ms': 1_000 }
+
 /** bootstrap.servers from the topology, else $KAFKA_BROKERS, else a local broker. */
 function bootstrapServers(settings: KafkaSettings, env: NodeJS.ProcessEnv = process.env): string {
   return settings.bootstrapServers ?? env.KAFKA_BROKERS ?? 'localhost:9092'
@@ -55,6 +62,7 @@ export function consumerConfig(
       // delivered 29k envelopes/s; with 128 MB, 100k/s (bench/fanout, 1.5 KB envelopes).
       'queued.min.messages': 100_000,
       'queued.max.messages.kbytes': 131_072,
+      ...RECONNECT,
       ...settings.config,
       ...settings.consumer,
       'bootstrap.servers': bootstrapServers(settings),
@@ -89,6 +97,7 @@ export function producerConfig(
     'queue.buffering.max.kbytes': 1_048_576,
     // Idempotence keeps per-partition order and drops broker-side duplicates on retry.
     'enable.idempotence': true,
+    ...RECONNECT,
     // Kafka Streams' exactly-once default: a replica that died without a stable instance id
     // holds read_committed readers (repartition topics included) back for at most this long.
     ...(identity.exactlyOnce ? { 'transaction.timeout.ms': 10_000 } : {}),
@@ -107,6 +116,7 @@ export function producerConfig(
 export function adminConfig(settings: KafkaSettings, applicationId: string): LibrdkafkaConfig {
   return {
     'client.id': `${applicationId}-admin`,
+    ...RECONNECT,
     ...settings.config,
     'bootstrap.servers': bootstrapServers(settings),
   }
@@ -131,6 +141,7 @@ export function restoreConsumerConfig(
   return {
     'client.id': `${applicationId}-restore-consumer`,
     'fetch.wait.max.ms': 50,
+    ...RECONNECT,
     ...settings.config,
     'bootstrap.servers': bootstrapServers(settings),
     'group.id': `${applicationId}-restore`,

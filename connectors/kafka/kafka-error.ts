@@ -33,11 +33,11 @@ const RECOVERY: Readonly<Record<KafkaErrorCode, Recovery>> = {
   FLUSH_TIMEOUT: 'stop',
   // The transaction failed in a way librdkafka calls fatal for the producer.
   TRANSACTION: 'stop',
-  // The group or the transaction moved on (Kafka Streams' TaskMigratedException): abort, close the tasks, rejoin.
+  // The group or the transaction moved on (Kafka Streams' TaskMigratedException): abort, revive the tasks.
   TRANSACTION_ABORTABLE: 'restart-task',
   // Another process took this transactional.id: two replicas share an instance id, and this one must go.
   PRODUCER_FENCED: 'stop',
-  // The consumer could not take or let go of partitions: the thread closes its tasks and rejoins.
+  // The consumer could not take or let go of partitions: the thread revives its tasks.
   REBALANCE: 'restart-task',
   NOT_COPARTITIONED: 'stop',
   INTERNAL_TOPIC_MISMATCH: 'stop',

@@ -123,8 +123,24 @@ export class RdkafkaRecordCollector implements RecordCollector {
     })
   }
 
-  /** The partition's end offset (high watermark), asked of the broker. */
-  endOffset(topic: string, partition: number): Promise<number> {
+  /**
+   * The partition's end offset (high watermark), asked of the broker. Asked again for a while
+   * when the broker cannot answer yet (its leader moving, as after a broker restart): by now
+   * the commit is in Kafka, and only this read stands between it and LMDB.
+   */
+  async endOffset(topic: string, partition: number, timeoutMs = 60_000): Promise<number> {
+    const deadline = Date.now() + timeoutMs
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.queryEndOffset(topic, partition)
+      } catch (error) {
+        if (Date.now() >= deadline) throw error
+        await sleep(Math.min(100 * attempt, 1_000))
+      }
+    }
+  }
+
+  private queryEndOffset(topic: string, partition: number): Promise<number> {
     return new Promise((resolve, reject) => {
       this.producer.queryWatermarkOffsets(topic, partition, 10_000, (error, offsets) => {
         if (!error) return resolve(offsets.highOffset)

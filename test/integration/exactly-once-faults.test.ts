@@ -111,7 +111,7 @@ describe('exactly-once through faults on a real broker', () => {
 
     // Without recovery, A stopped here: `cannot send offsets to the transaction: … (Broker: Unknown member)`.
     const migration = () => logLines(a.logs).find((line) => String(line.msg).startsWith('tasks migrated'))
-    await waitFor('A rejoining', () => migration() !== undefined, 30_000)
+    await waitFor('A recovering', () => migration() !== undefined, 30_000)
     expect((migration()!.err as { code?: string }).code).toBe('TRANSACTION_ABORTABLE')
     await waitFor('both replicas working', () => a.stream.ready && b.stream.ready, 60_000)
     await waitFor('everything committed', () => allCommitted(env.APPLICATION_ID, env.SOURCE_TOPIC), 120_000, 500)

@@ -1,4 +1,9 @@
-import type { ConsumedMessage, RecordConsumer, TopicPartitionOffset } from '../../core/record-consumer.js'
+import type {
+  ConsumedMessage,
+  RecordConsumer,
+  TopicPartition,
+  TopicPartitionOffset,
+} from '../../core/record-consumer.js'
 import { describeOffsets } from './memory-collector.js'
 
 /**
@@ -11,6 +16,8 @@ export class MemoryConsumer implements RecordConsumer {
   readonly group = { memberId: 'memory-consumer' }
   readonly committed = new Map<string, number>()
   failNextCommit: Error | undefined
+  /** What `rewind` says this consumer still holds. */
+  assignment: TopicPartition[] = []
   private readonly batches: ConsumedMessage[][] = []
   private commitErrorHandler: ((error: Error) => void) | undefined
 
@@ -22,9 +29,10 @@ export class MemoryConsumer implements RecordConsumer {
 
   subscribe(): void {}
 
-  /** Written to the call log; the test plays the group and assigns again. */
-  async rejoin(): Promise<void> {
-    this.calls.push('rejoin')
+  /** Written to the call log; returns `assignment`, which the test sets as the group would (and rewinds). */
+  async rewind(): Promise<TopicPartition[]> {
+    this.calls.push('rewind')
+    return this.assignment
   }
 
   async nextBatch(): Promise<ConsumedMessage[]> {

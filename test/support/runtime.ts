@@ -101,7 +101,7 @@ export function threadHarness(guarantee: 'at_least_once' | 'exactly_once', commi
       }))
       consumer.push(...batch)
     },
-    /** The consumer reads again from `from`, as it does from the committed offset after a rejoin. */
+    /** The consumer reads again from `from`, as it does from the committed offset after a migration. */
     readFrom(from: number) {
       offset = from
     },
