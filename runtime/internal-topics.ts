@@ -4,6 +4,17 @@ import type { RecordConsumer } from '../core/record-consumer.js'
 import type { CompiledTopology } from '../topology/compile.js'
 
 /**
+ * Kafka Streams' repartition topic settings: kept until purged (RepartitionPurge deletes what
+ * the group committed), never by time — their records carry event time, which can be older
+ * than any retention — in segments small enough for a purge to free disk soon.
+ */
+export const REPARTITION_TOPIC_CONFIG = {
+  'cleanup.policy': 'delete',
+  'retention.ms': '-1',
+  'segment.bytes': String(50 * 1024 * 1024),
+} as const
+
+/**
  * Works out how many tasks each sub-topology has and creates its internal topics to match
  * (Kafka Streams' InternalTopicManager): a sub-topology has as many partitions as its source
  * topics, which must agree (co-partitioning); a repartition topic has its writer's count unless
@@ -54,7 +65,7 @@ export async function prepareInternalTopics(
     partitionsOf.set(sub.id, partitions)
     for (const { repartition } of sub.inputs) {
       if (!repartition) continue
-      await collector.ensureTopic(repartition.topic, { partitions, config: { 'cleanup.policy': 'delete' } })
+      await collector.ensureTopic(repartition.topic, { partitions, config: REPARTITION_TOPIC_CONFIG })
       expected.push([repartition.topic, partitions])
     }
     for (const store of sub.stores.values()) {

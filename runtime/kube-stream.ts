@@ -2,6 +2,7 @@ import type { Registry } from 'prom-client'
 import { BatchConsumer } from '../connectors/kafka/batch-consumer.js'
 import { adminConfig, type ClientIdentity, consumerConfig, producerConfig } from '../connectors/kafka/client-config.js'
 import { RdkafkaRecordCollector } from '../connectors/kafka/rdkafka-record-collector.js'
+import { RecordsAdmin } from '../connectors/kafka/records-admin.js'
 import { TopicAdmin } from '../connectors/kafka/topic-admin.js'
 import { createLogger, type Logger } from '../core/logger.js'
 import type { RecordCollector } from '../core/record-collector.js'
@@ -10,8 +11,9 @@ import { type CompiledTopology, compileTopology } from '../topology/compile.js'
 import type { TopologyGraph } from '../topology/graph.js'
 import type { CommitHooks } from './commit.js'
 import { DeadLetterWriter } from './dead-letter.js'
-import { prepareInternalTopics } from './internal-topics.js'
+import { prepareInternalTopics, REPARTITION_TOPIC_CONFIG } from './internal-topics.js'
 import { createMetrics } from './metrics.js'
+import { RepartitionPurge } from './repartition-purge.js'
 import { ReplicaState } from './replica-state.js'
 import { type IngestMode, SourceIngest } from './source-ingest.js'
 import { StreamState } from './stream-state.js'
@@ -53,6 +55,8 @@ export class KubeStream {
   private collector: RdkafkaRecordCollector | undefined
   private consumer: BatchConsumer | undefined
   private admin: TopicAdmin | undefined
+  private recordsAdmin: RecordsAdmin | undefined
+  private purge: RepartitionPurge | undefined
   private replicaState: ReplicaState | undefined
   private ingest: SourceIngest | undefined
   private deadLetters: DeadLetterWriter | undefined
@@ -123,6 +127,7 @@ export class KubeStream {
         onFailure: (error) => this.thread!.fail(error),
       }))
       const layout = await prepareInternalTopics(this.compiled, consumer, collector)
+      await this.startRepartitionPurge()
       this.replicaState = await ReplicaState.open({
         compiled: this.compiled,
         graph,
@@ -259,12 +264,63 @@ export class KubeStream {
     })
   }
 
+  /**
+   * Repartition topics made by an older kubestream get their retention (best effort: a
+   * replica without the right to alter configs still runs), then the purge of what the group
+   * committed starts.
+   */
+  private async startRepartitionPurge(): Promise<void> {
+    const topics = new Set(
+      this.compiled.subTopologies.flatMap((sub) => sub.inputs.flatMap((input) => input.repartition?.topic ?? [])),
+    )
+    if (topics.size === 0) return
+    const { graph, log } = this
+    try {
+      this.recordsAdmin = RecordsAdmin.create(
+        adminConfig(graph.kafka, graph.applicationId),
+        `${graph.applicationId}-purge`,
+      )
+    } catch (error) {
+      log.warn({ err: error }, 'repartition records will not be purged: the records admin cannot connect')
+      return
+    }
+    for (const topic of topics) {
+      const changed = await this.recordsAdmin
+        .ensureTopicConfig(topic, REPARTITION_TOPIC_CONFIG)
+        .catch((error: unknown) => {
+          log.warn(
+            { err: error, topic },
+            'cannot give the repartition topic its retention; old events may be deleted unread',
+          )
+          return []
+        })
+      if (changed.length > 0) log.info({ topic, changed }, 'repartition topic configured as Kafka Streams does')
+    }
+    this.purge = new RepartitionPurge(
+      this.recordsAdmin,
+      graph.applicationId,
+      graph.processing.repartitionPurgeIntervalMs,
+      log,
+    )
+    this.purge.start(() =>
+      this.taskManager
+        .inState(TaskState.RUNNING)
+        .flatMap((task) =>
+          [...task.inputs.keys()]
+            .filter((topic) => topics.has(topic))
+            .map((topic) => ({ topic, partition: task.partition })),
+        ),
+    )
+  }
+
   /** Once only: a fault and a signal may both ask for it. */
   private async closeClients(): Promise<void> {
     if (this.clientsClosed) return
     this.clientsClosed = true
     await this.ingest?.stop()
     await this.ingest?.close()
+    await this.purge?.stop()
+    await this.recordsAdmin?.close()
     await this.consumer?.close()
     await this.collector?.close()
     this.admin?.close()

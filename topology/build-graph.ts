@@ -33,6 +33,7 @@ const DEFAULT_PROCESSING = {
   shutdownTimeoutMs: 30_000,
   maxTaskIdleMs: 500,
   standbyReplicas: 0,
+  repartitionPurgeIntervalMs: 30_000,
 } as const
 
 /**

@@ -91,6 +91,7 @@ export const topologySchema = {
             stateDir: { type: 'string', minLength: 1 },
             maxTaskIdleMs: { type: 'integer', minimum: 0 },
             standbyReplicas: { type: 'integer', minimum: 0 },
+            repartitionPurgeIntervalMs: { type: 'integer', minimum: 100 },
           },
         },
         deadLetter: {

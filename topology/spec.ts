@@ -52,6 +52,13 @@ export interface ProcessingSettings {
    */
   maxTaskIdleMs?: number
   /**
+   * How often each replica deletes, from the repartition topics it reads, the records its group
+   * has committed (Kafka Streams' repartition.purge.interval.ms). Repartition topics are kept
+   * forever otherwise (retention.ms -1), so records with old event times are never deleted
+   * before they are read. Default 30000.
+   */
+  repartitionPurgeIntervalMs?: number
+  /**
    * Kafka Streams' num.standby.replicas. Above 0, each replica keeps warm copies of the stores
    * of the tasks it does not run, tailing their changelogs, so a task that moves to it restores
    * only the last moments. librdkafka shows no member the group's whole assignment, so copies

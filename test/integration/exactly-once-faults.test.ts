@@ -11,8 +11,14 @@ import { ClusterEventGenerator, type GeneratedEnvelope } from '../../simulators/
 import { EnvelopeWriter } from '../../simulators/envelope-writer.js'
 import { loadTopologyFile } from '../../topology/load.js'
 import { waitFor } from '../support/engine-process.js'
-import { committedOffsets, createTopic, endOffsets, readTopics } from '../support/kafka.js'
-import { countDifferences, expectedWarningCounts, lastCounts, writeEnvelopes } from '../support/warning-counts.js'
+import { createTopic, readTopics } from '../support/kafka.js'
+import {
+  allCommitted,
+  countDifferences,
+  expectedWarningCounts,
+  lastCounts,
+  writeEnvelopes,
+} from '../support/warning-counts.js'
 
 const brokers = inject('kafkaBrokers')
 const PARTITIONS = 6
@@ -61,30 +67,6 @@ function warningCounts(name: string, kafka: string) {
   return { env, replica }
 }
 
-/**
- * The group has committed every input record and every committed repartition record (the
- * offsets after a repartition topic's last records are transaction markers, never consumed).
- */
-async function allCommitted(applicationId: string, source: string, kafka = brokers): Promise<boolean> {
-  const repartition = `${applicationId}-per-minute-repartition`
-  const [ends, sourceCommitted, repartitioned, repartitionCommitted] = await Promise.all([
-    endOffsets(kafka, source),
-    committedOffsets(kafka, applicationId, source),
-    readTopics(kafka, [repartition], { readCommitted: true, timeoutMs: 5_000 }),
-    committedOffsets(kafka, applicationId, repartition),
-  ])
-  const behind: string[] = []
-  for (const [partition, end] of ends)
-    if ((sourceCommitted.get(partition) ?? 0) < end) behind.push(`${source}-${partition}`)
-  const lastRead = new Map<number, number>()
-  for (const { partition, offset } of repartitioned)
-    lastRead.set(partition, Math.max(offset, lastRead.get(partition) ?? 0))
-  for (const [partition, last] of lastRead)
-    if ((repartitionCommitted.get(partition) ?? 0) <= last) behind.push(`${repartition}-${partition}`)
-  if (behind.length > 0) throw new Error(`not committed yet: ${behind.join(', ')}`)
-  return true
-}
-
 describe('exactly-once through faults on a real broker', () => {
   it('survives a rebalance that happens while a replica commits, and counts exactly', async () => {
     const { env, replica } = warningCounts('rebalance', brokers)
@@ -114,7 +96,12 @@ describe('exactly-once through faults on a real broker', () => {
     await waitFor('A recovering', () => migration() !== undefined, 30_000)
     expect((migration()!.err as { code?: string }).code).toBe('TRANSACTION_ABORTABLE')
     await waitFor('both replicas working', () => a.stream.ready && b.stream.ready, 60_000)
-    await waitFor('everything committed', () => allCommitted(env.APPLICATION_ID, env.SOURCE_TOPIC), 120_000, 500)
+    await waitFor(
+      'everything committed',
+      () => allCommitted(brokers, env.APPLICATION_ID, env.SOURCE_TOPIC),
+      120_000,
+      500,
+    )
     await Promise.all([a.stream.stop(), b.stream.stop()])
     expect(a.stream.state).toBe('NOT_RUNNING')
     expect(b.stream.state).toBe('NOT_RUNNING')
@@ -141,7 +128,7 @@ describe('exactly-once through faults on a real broker', () => {
       const written = await writing
       await waitFor(
         'everything committed',
-        () => allCommitted(env.APPLICATION_ID, env.SOURCE_TOPIC, kafka),
+        () => allCommitted(kafka, env.APPLICATION_ID, env.SOURCE_TOPIC),
         180_000,
         500,
       )

@@ -92,14 +92,23 @@ export function listTopics(brokers: string, prefix: string): Promise<string[]> {
 }
 
 /** High watermark per partition. */
-export function endOffsets(brokers: string, topic: string): Promise<Map<number, number>> {
+export async function endOffsets(brokers: string, topic: string): Promise<Map<number, number>> {
+  return new Map([...(await watermarks(brokers, topic))].map(([partition, { highOffset }]) => [partition, highOffset]))
+}
+
+/** Each partition's log start offset: below it, records were deleted (by retention or DeleteRecords). */
+export async function startOffsets(brokers: string, topic: string): Promise<Map<number, number>> {
+  return new Map([...(await watermarks(brokers, topic))].map(([partition, { lowOffset }]) => [partition, lowOffset]))
+}
+
+function watermarks(brokers: string, topic: string): Promise<Map<number, Kafka.WatermarkOffsets>> {
   return withConsumer(brokers, 'kubestream-tests', async (consumer) => {
-    const out = new Map<number, number>()
+    const out = new Map<number, Kafka.WatermarkOffsets>()
     for (const partition of await partitionsOf(consumer, topic)) {
-      const { highOffset } = await new Promise<Kafka.WatermarkOffsets>((resolve, reject) =>
+      const offsets = await new Promise<Kafka.WatermarkOffsets>((resolve, reject) =>
         consumer.queryWatermarkOffsets(topic, partition, 10_000, (e, o) => (e ? reject(e) : resolve(o))),
       )
-      out.set(partition, highOffset)
+      out.set(partition, offsets)
     }
     return out
   })

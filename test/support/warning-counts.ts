@@ -4,7 +4,7 @@ import {
   type GeneratorOptions,
 } from '../../simulators/cluster-events.js'
 import { EnvelopeWriter } from '../../simulators/envelope-writer.js'
-import type { ReadMessage } from './kafka.js'
+import { committedOffsets, endOffsets, readTopics, type ReadMessage } from './kafka.js'
 
 const MINUTE = 60_000
 
@@ -76,4 +76,28 @@ export async function writeEnvelopes(
     await writer.close()
   }
   return written
+}
+
+/**
+ * warning-counts' group has committed every input record and every committed repartition record (the
+ * offsets after a repartition topic's last records are transaction markers, never consumed).
+ */
+export async function allCommitted(kafka: string, applicationId: string, source: string): Promise<boolean> {
+  const repartition = `${applicationId}-per-minute-repartition`
+  const [ends, sourceCommitted, repartitioned, repartitionCommitted] = await Promise.all([
+    endOffsets(kafka, source),
+    committedOffsets(kafka, applicationId, source),
+    readTopics(kafka, [repartition], { readCommitted: true, timeoutMs: 5_000 }),
+    committedOffsets(kafka, applicationId, repartition),
+  ])
+  const behind: string[] = []
+  for (const [partition, end] of ends)
+    if ((sourceCommitted.get(partition) ?? 0) < end) behind.push(`${source}-${partition}`)
+  const lastRead = new Map<number, number>()
+  for (const { partition, offset } of repartitioned)
+    lastRead.set(partition, Math.max(offset, lastRead.get(partition) ?? 0))
+  for (const [partition, last] of lastRead)
+    if ((repartitionCommitted.get(partition) ?? 0) <= last) behind.push(`${repartition}-${partition}`)
+  if (behind.length > 0) throw new Error(`not committed yet: ${behind.join(', ')}`)
+  return true
 }

@@ -1,0 +1,125 @@
+import { Admin, ConfigResourceTypes, IncrementalAlterConfigOperationTypes, type SASLOptions } from '@platformatic/kafka'
+import { readFileSync } from 'node:fs'
+import type { ConnectionOptions as TlsOptions } from 'node:tls'
+import type { TopicPartition, TopicPartitionOffset } from '../../core/record-consumer.js'
+import type { LibrdkafkaConfig } from './client-config.js'
+import { KafkaError } from './kafka-error.js'
+
+/**
+ * The admin requests node-rdkafka 3.6 does not bind (librdkafka has them): DeleteRecords, which
+ * purges what the group has committed from a repartition topic, and IncrementalAlterConfigs,
+ * which gives a repartition topic made by an older kubestream its retention. Sent by
+ * @platformatic/kafka's pure-TypeScript admin client, configured from the same librdkafka
+ * properties as the other clients.
+ */
+export class RecordsAdmin {
+  private constructor(private readonly admin: Admin) {}
+
+  /** Throws a KafkaError naming the property it cannot carry over (an OAuth or Kerberos login). */
+  static create(config: LibrdkafkaConfig, clientId: string): RecordsAdmin {
+    return new RecordsAdmin(new Admin({ clientId, ...connectionOptions(config), retries: 3, timeout: 30_000 }))
+  }
+
+  /** The group's committed offsets of these partitions; partitions without one are left out. */
+  async committedOffsets(group: string, partitions: TopicPartition[]): Promise<TopicPartitionOffset[]> {
+    const byTopic = groupByTopic(partitions)
+    const [answer] = await this.admin.listConsumerGroupOffsets({
+      groups: [{ groupId: group, topics: [...byTopic].map(([name, parts]) => ({ name, partitionIndexes: parts })) }],
+    })
+    return (answer?.topics ?? []).flatMap(({ name, partitions: parts }) =>
+      parts
+        .filter(({ committedOffset }) => committedOffset >= 0n)
+        .map(({ partitionIndex, committedOffset }) => ({
+          topic: name,
+          partition: partitionIndex,
+          offset: Number(committedOffset),
+        })),
+    )
+  }
+
+  /** Deletes every record below each offset (the partition's log start moves up to it). */
+  async deleteRecordsBefore(offsets: TopicPartitionOffset[]): Promise<void> {
+    const byTopic = new Map<string, Array<{ partition: number; offset: bigint }>>()
+    for (const { topic, partition, offset } of offsets) {
+      let parts = byTopic.get(topic)
+      if (!parts) byTopic.set(topic, (parts = []))
+      parts.push({ partition, offset: BigInt(offset) })
+    }
+    await this.admin.deleteRecords({ topics: [...byTopic].map(([name, partitions]) => ({ name, partitions })) })
+  }
+
+  /**
+   * Sets the topic configs that differ from `config`, leaving the others as they are; returns
+   * the names it changed.
+   */
+  async ensureTopicConfig(topic: string, config: Readonly<Record<string, string>>): Promise<string[]> {
+    const [described] = await this.admin.describeConfigs({
+      resources: [
+        { resourceType: ConfigResourceTypes.TOPIC, resourceName: topic, configurationKeys: Object.keys(config) },
+      ],
+    })
+    const current = new Map((described?.configs ?? []).map(({ name, value }) => [name, value]))
+    const changed = Object.entries(config).filter(([name, value]) => current.get(name) !== value)
+    if (changed.length === 0) return []
+    await this.admin.incrementalAlterConfigs({
+      resources: [
+        {
+          resourceType: ConfigResourceTypes.TOPIC,
+          resourceName: topic,
+          configs: changed.map(([name, value]) => ({
+            name,
+            value,
+            configOperation: IncrementalAlterConfigOperationTypes.SET,
+          })),
+        },
+      ],
+    })
+    return changed.map(([name]) => name)
+  }
+
+  async close(): Promise<void> {
+    await this.admin.close()
+  }
+}
+
+function groupByTopic(partitions: TopicPartition[]): Map<string, number[]> {
+  const byTopic = new Map<string, number[]>()
+  for (const { topic, partition } of partitions) {
+    let parts = byTopic.get(topic)
+    if (!parts) byTopic.set(topic, (parts = []))
+    parts.push(partition)
+  }
+  return byTopic
+}
+
+/** librdkafka's connection and security properties as @platformatic/kafka takes them. */
+function connectionOptions(config: LibrdkafkaConfig): {
+  bootstrapBrokers: string[]
+  tls?: TlsOptions
+  sasl?: SASLOptions
+} {
+  const get = (name: string) => (config[name] === undefined ? undefined : String(config[name]))
+  const protocol = (get('security.protocol') ?? 'plaintext').toLowerCase()
+  const bootstrapBrokers = String(config['bootstrap.servers'])
+    .split(',')
+    .map((broker) => broker.trim().replace(/^[a-z]+:\/\//i, ''))
+  let tls: TlsOptions | undefined
+  if (protocol === 'ssl' || protocol === 'sasl_ssl') {
+    const file = (name: string) => (get(name) ? readFileSync(get(name)!) : undefined)
+    tls = {
+      ca: file('ssl.ca.location') ?? get('ssl.ca.pem'),
+      cert: file('ssl.certificate.location') ?? get('ssl.certificate.pem'),
+      key: file('ssl.key.location') ?? get('ssl.key.pem'),
+      passphrase: get('ssl.key.password'),
+      rejectUnauthorized: get('enable.ssl.certificate.verification') !== 'false',
+    }
+  }
+  let sasl: SASLOptions | undefined
+  if (protocol === 'sasl_plaintext' || protocol === 'sasl_ssl') {
+    const mechanism = (get('sasl.mechanisms') ?? get('sasl.mechanism') ?? 'GSSAPI').toUpperCase()
+    if (mechanism !== 'PLAIN' && mechanism !== 'SCRAM-SHA-256' && mechanism !== 'SCRAM-SHA-512')
+      throw new KafkaError('CONNECT', `the records admin cannot log in with sasl.mechanisms=${mechanism}`)
+    sasl = { mechanism, username: get('sasl.username'), password: get('sasl.password') }
+  }
+  return { bootstrapBrokers, ...(tls ? { tls } : {}), ...(sasl ? { sasl } : {}) }
+}
