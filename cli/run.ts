@@ -31,16 +31,20 @@ export async function runTopology(file: string, options: RunOptions): Promise<vo
   if (options.httpPort !== undefined) server = await startHttpServer(options.httpPort, options.httpHost, stream)
 
   let stopping = false
-  const shutdown = (signal: string) => {
-    if (stopping) return
+  /** Stops once (a signal and a fault may both ask), exiting 1 if that takes longer than the bound. */
+  const stop = (): Promise<void> => {
     stopping = true
-    log.info({ signal }, 'shutting down')
     const bound = graph.processing.shutdownTimeoutMs
     setTimeout(() => {
       log.error({ timeoutMs: bound }, 'shutdown did not finish in time')
       process.exit(1)
     }, bound + 1_000).unref()
-    stream.stop(bound).then(
+    return stream.stop(bound)
+  }
+  const shutdown = (signal: string) => {
+    if (stopping) return
+    log.info({ signal }, 'shutting down')
+    stop().then(
       () => finish(0),
       (error: unknown) => {
         log.error({ err: error }, 'shutdown failed')
@@ -60,8 +64,7 @@ export async function runTopology(file: string, options: RunOptions): Promise<vo
   await stream.start()
   stream.done.catch(async () => {
     if (stopping) return
-    stopping = true
-    await stream.stop().catch(() => undefined)
+    await stop().catch(() => undefined)
     finish(1)
   })
 }
