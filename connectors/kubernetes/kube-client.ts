@@ -108,12 +108,17 @@ export class KubeClient {
         if (error) reject(error)
         else resolve()
       }
+      // Silent before its answer, the server is not there; silent after it, the resource is quiet.
+      let answered = false
       req.once('timeout', () =>
-        req.destroy(new KubernetesError('TIMEOUT', `watch ${path}: nothing received for ${idleTimeoutMs} ms`)),
+        req.destroy(
+          new KubernetesError(answered ? 'IDLE' : 'TIMEOUT', `watch ${path}: nothing received for ${idleTimeoutMs} ms`),
+        ),
       )
       req.once('error', (error) => settle(error instanceof KubernetesError ? error : unreachable(this.server, error)))
       req.once('response', (res: IncomingMessage) => {
         if (res.statusCode !== 200) return void collectStatus(res, path).then(settle, settle)
+        answered = true
         let partial = ''
         res.setEncoding('utf8')
         res.on('data', (chunk: string) => {

@@ -2,9 +2,11 @@ import { KubestreamError, type Recovery } from '../../core/kubestream-error.js'
 
 /**
  * Why a request to the Kubernetes API failed. `GONE` (410) means the resourceVersion asked for
- * is older than the server keeps: the watch must list again. The others are retried with backoff.
+ * is older than the server keeps: the watch must list again. `IDLE` is a watch that answered
+ * and then sent nothing for the idle timeout — a quiet resource, not a failure: it resumes at
+ * once from the last resourceVersion. The others are retried with backoff.
  */
-export type KubernetesErrorCode = 'UNREACHABLE' | 'TIMEOUT' | 'HTTP_STATUS' | 'GONE' | 'GARBAGE' | 'CONFIG'
+export type KubernetesErrorCode = 'UNREACHABLE' | 'TIMEOUT' | 'IDLE' | 'HTTP_STATUS' | 'GONE' | 'GARBAGE' | 'CONFIG'
 
 export class KubernetesError extends KubestreamError<KubernetesErrorCode> {
   constructor(

@@ -43,9 +43,10 @@ export interface ListWatchOptions {
 /**
  * client-go's Reflector, without the cache: list (paged), then watch from the list's
  * resourceVersion with bookmarks, and on every end of the stream resume from the last
- * resourceVersion seen (an event's or a bookmark's). A `410 Gone` (as an HTTP status or a
- * watch ERROR event) lists again. Failures are reported and retried with backoff; the loop only
- * ends with stop(). There is no periodic resync: nothing is reported that did not change.
+ * resourceVersion seen (an event's or a bookmark's), also after a quiet spell (IDLE). A `410
+ * Gone` (as an HTTP status or a watch ERROR event) lists again. Failures are reported and
+ * retried with backoff; the loop only ends with stop(). There is no periodic resync: nothing
+ * is reported that did not change.
  */
 export class ListWatch {
   private readonly abort = new AbortController()
@@ -88,6 +89,8 @@ export class ListWatch {
           this.resourceVersion = undefined
           continue
         }
+        // A quiet watch resumes where it was, at once: nothing failed.
+        if (failure.code === 'IDLE') continue
         failures++
         await sleep(backoffMs(failures, this.options.maxBackoffMs), undefined, { signal: this.abort.signal }).catch(
           () => undefined,

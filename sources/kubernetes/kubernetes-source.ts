@@ -298,6 +298,10 @@ export class KubernetesSource implements Source {
   }
 
   private failed(error: KubernetesError): void {
+    if (error.code === 'IDLE') {
+      this.log.debug({ source: this.name, err: error.message }, 'watch quiet; resuming from the last resourceVersion')
+      return
+    }
     this.count(error.code)
     // A 410 is routine (the watch fell behind the server's window): it lists again at once.
     const level = error.code === 'GONE' ? 'info' : this.failing ? 'debug' : 'warn'

@@ -114,3 +114,62 @@ spec:
   expect(await landed()).toEqual(expected)
   await api.stop()
 })
+
+/**
+ * A resource that changes nothing for longer than the idle timeout (a quiet cluster): the watch
+ * resumes from the last resourceVersion it saw, without a warning, without a list and without
+ * landing anything again.
+ */
+it('resumes a quiet watch where it was: no warning, no list, nothing landed again', async () => {
+  const run = Date.now().toString(36)
+  const topic = `quiet-events-${run}`
+  let lists = 0
+  const api = new FakeKubeApi((req, res) => {
+    if (req.query.get('watch') !== '1') {
+      lists++
+      return sendList(res, [event('a', '1', 1), event('b', '2', 1)], '5')
+    }
+    startWatch(res)
+    if (req.query.get('resourceVersion') === '5') watchLine(res, 'MODIFIED', event('b', '6', 2))
+    // Then nothing: the stream stays open and silent.
+  })
+  await api.start()
+  const graph = loadTopology(
+    `
+apiVersion: kubestream.io/v1alpha1
+kind: Topology
+metadata: { name: quiet-${run} }
+spec:
+  kafka: { bootstrapServers: "${brokers}" }
+  processing: { guarantee: at_least_once, commitIntervalMs: 100 }
+  sources:
+    - name: events
+      kubernetes:
+        resource: events
+        kubeconfig: "${api.kubeconfig(dir)}"
+        leaderElection: false
+        idleTimeout: 300ms
+        topic: ${topic}
+        partitions: 1
+`,
+    'quiet.yaml',
+    {},
+  )
+  const warnings: string[] = []
+  const stream = new KubeStream(graph, {
+    stateDir: join(dir, `quiet-${run}`),
+    logger: pino({ level: 'warn' }, { write: (line: string) => void warnings.push(line) }),
+  })
+  await stream.start()
+  // Five quiet spells of 300 ms after the one change.
+  await waitFor('the watch resumed five times', () => api.watches.length >= 6, 20_000, 50)
+  await stream.stop()
+  await api.stop()
+  expect(lists).toBe(1)
+  expect(api.watches.slice(1).map((watch) => watch.query.get('resourceVersion'))).toEqual(
+    api.watches.slice(1).map(() => '6'),
+  )
+  expect(warnings).toEqual([])
+  const landed = (await readTopics(brokers, [topic])).map((m) => `${jsonOf(m).verb} ${m.key}`)
+  expect(landed).toEqual(['ADDED a', 'ADDED b', 'UPDATED b'])
+})
