@@ -17,6 +17,7 @@ import {
   countDifferences,
   expectedWarningCounts,
   lastCounts,
+  warningCountsEnv,
   writeEnvelopes,
 } from '../support/warning-counts.js'
 
@@ -38,18 +39,8 @@ function logLines(lines: string[]): Array<Record<string, unknown>> {
  * its commit.
  */
 function warningCounts(name: string, kafka: string) {
-  const run = `${name}-${Date.now().toString(36)}`
-  const env = {
-    KAFKA_BROKERS: kafka,
-    APPLICATION_ID: `eos-${run}`,
-    SOURCE_TOPIC: `eos-src-${run}`,
-    OUTPUT_TOPIC: `eos-out-${run}`,
-    GUARANTEE: 'exactly_once',
-    WINDOW_GRACE: '1d',
-    COMMIT_INTERVAL_MS: '200',
-    // The broker's minimum: a replica held inside its commit leaves the group within seconds.
-    SESSION_TIMEOUT_MS: '6000',
-  }
+  // The broker's minimum session: a replica held inside its commit leaves the group within seconds.
+  const env = warningCountsEnv(kafka, `eos-${name}`, { SESSION_TIMEOUT_MS: '6000' })
   const replica = (instanceId: string, options: Partial<KubeStreamOptions> = {}) => {
     const graph = loadTopologyFile('examples/warning-counts.yaml', env)
     graph.kafka.consumer = { ...graph.kafka.consumer, 'max.poll.interval.ms': 6_000 }

@@ -22,6 +22,31 @@ const event = (uid: string, rv: string, count: number) =>
     lastTimestamp: new Date(Date.UTC(2026, 10, 20, 9, count)).toISOString(),
   })
 
+/** A topology landing the fake apiserver's events in `topic`, with one more setting of the source. */
+function eventsTopology(name: string, api: FakeKubeApi, topic: string, setting: string) {
+  return loadTopology(
+    `
+apiVersion: kubestream.io/v1alpha1
+kind: Topology
+metadata: { name: ${name} }
+spec:
+  kafka: { bootstrapServers: "${brokers}" }
+  processing: { guarantee: at_least_once, commitIntervalMs: 100 }
+  sources:
+    - name: events
+      kubernetes:
+        resource: events
+        kubeconfig: "${api.kubeconfig(dir)}"
+        leaderElection: false
+        ${setting}
+        topic: ${topic}
+        partitions: 1
+`,
+    `${name}.yaml`,
+    {},
+  )
+}
+
 /**
  * A 410 Gone in the middle of the watch (the fake apiserver's: a real one cannot be made to
  * send it on demand): the source lists again and lands only the difference with what it had
@@ -57,27 +82,7 @@ it('after a 410 Gone, re-lists and lands only what is new, changed or gone', asy
     }
   })
   await api.start()
-  const graph = loadTopology(
-    `
-apiVersion: kubestream.io/v1alpha1
-kind: Topology
-metadata: { name: relist-${run} }
-spec:
-  kafka: { bootstrapServers: "${brokers}" }
-  processing: { guarantee: at_least_once, commitIntervalMs: 100 }
-  sources:
-    - name: events
-      kubernetes:
-        resource: events
-        kubeconfig: "${api.kubeconfig(dir)}"
-        leaderElection: false
-        maxBackoff: 200ms
-        topic: ${topic}
-        partitions: 1
-`,
-    'relist.yaml',
-    {},
-  )
+  const graph = eventsTopology(`relist-${run}`, api, topic, 'maxBackoff: 200ms')
   const start = async () => {
     const stream = new KubeStream(graph, { stateDir: join(dir, 'state'), logger: pino({ level: 'warn' }) })
     await stream.start()
@@ -134,27 +139,7 @@ it('resumes a quiet watch where it was: no warning, no list, nothing landed agai
     // Then nothing: the stream stays open and silent.
   })
   await api.start()
-  const graph = loadTopology(
-    `
-apiVersion: kubestream.io/v1alpha1
-kind: Topology
-metadata: { name: quiet-${run} }
-spec:
-  kafka: { bootstrapServers: "${brokers}" }
-  processing: { guarantee: at_least_once, commitIntervalMs: 100 }
-  sources:
-    - name: events
-      kubernetes:
-        resource: events
-        kubeconfig: "${api.kubeconfig(dir)}"
-        leaderElection: false
-        idleTimeout: 300ms
-        topic: ${topic}
-        partitions: 1
-`,
-    'quiet.yaml',
-    {},
-  )
+  const graph = eventsTopology(`quiet-${run}`, api, topic, 'idleTimeout: 300ms')
   const warnings: string[] = []
   const stream = new KubeStream(graph, {
     stateDir: join(dir, `quiet-${run}`),

@@ -13,6 +13,7 @@ import {
   countDifferences,
   expectedWarningCounts,
   lastCounts,
+  warningCountsEnv,
   writeEnvelopes,
 } from '../support/warning-counts.js'
 
@@ -35,17 +36,8 @@ afterAll(async () => {
 describe('repartition topics and event time', () => {
   it('counts events 30 days old exactly, then purges what the group committed', async () => {
     const kafka = broker.brokers
-    const run = Date.now().toString(36)
-    const env = {
-      KAFKA_BROKERS: kafka,
-      APPLICATION_ID: `old-${run}`,
-      SOURCE_TOPIC: `old-src-${run}`,
-      OUTPUT_TOPIC: `old-out-${run}`,
-      GUARANTEE: 'exactly_once',
-      WINDOW_GRACE: '1d',
-      // The interval that lost every count before repartition topics kept records until purged.
-      COMMIT_INTERVAL_MS: '5000',
-    }
+    // 5 s: the commit interval that lost every count before repartition topics kept records until purged.
+    const env = warningCountsEnv(kafka, 'old', { COMMIT_INTERVAL_MS: '5000' })
     await createTopic(kafka, env.SOURCE_TOPIC, 6)
     // Outputs carry their window's event time too: a user replaying old events keeps them as long.
     await createTopic(kafka, env.OUTPUT_TOPIC, 6, { 'retention.ms': '-1' })

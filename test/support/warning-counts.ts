@@ -55,6 +55,24 @@ export function countDifferences(expected: ReadonlyMap<string, number>, actual: 
   return out
 }
 
+/**
+ * The environment examples/warning-counts.yaml reads, for a run on its own topics
+ * (application `<prefix>-<time>`, topics `<prefix>-<time>-src` and `-out`) under exactly-once.
+ */
+export function warningCountsEnv(kafka: string, prefix: string, overrides: Record<string, string> = {}) {
+  const run = `${prefix}-${Date.now().toString(36)}`
+  return {
+    KAFKA_BROKERS: kafka,
+    APPLICATION_ID: run,
+    SOURCE_TOPIC: `${run}-src`,
+    OUTPUT_TOPIC: `${run}-out`,
+    GUARANTEE: 'exactly_once',
+    WINDOW_GRACE: '1d',
+    COMMIT_INTERVAL_MS: '200',
+    ...overrides,
+  }
+}
+
 /** Writes `count` generated envelopes to `topic` and returns them as written. */
 export async function writeEnvelopes(
   brokers: string,
