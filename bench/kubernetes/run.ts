@@ -4,8 +4,8 @@
  *   - list: the events exist before kubestream starts; time until every ADDED landed;
  *   - watch: every event repeated once (count + 1) while it runs; time from the first repeat
  *     to the last UPDATED landed, next to how fast the apiserver took the repeats;
- *   - restart: a stop and start that re-lists everything; time until the list is compared,
- *     and how many records it landed (must be 0);
+ *   - restart: a stop and start that re-lists everything (paged, 500 a page); time until the
+ *     list is compared, the peak RSS meanwhile, and how many records it landed (must be 0);
  * and the peak RSS of the process (kubestream and the test's own clients; the apiserver and
  * etcd are child processes, not counted).
  */
@@ -31,9 +31,13 @@ async function main(): Promise<void> {
   const api = await startLocalApiServer()
   const dir = mkdtempSync(join(tmpdir(), 'kubestream-kube-bench-'))
   let peakRss = 0
+  /** The peak of the phase being measured (the re-list), reset at its start. */
+  let phasePeakRss = 0
   const sampler = setInterval(() => {
-    peakRss = Math.max(peakRss, process.memoryUsage().rss)
-  }, 200)
+    const { rss } = process.memoryUsage()
+    peakRss = Math.max(peakRss, rss)
+    phasePeakRss = Math.max(phasePeakRss, rss)
+  }, 100)
   try {
     const kubeconfig = api.kubeconfig('admin')
     const path = '/api/v1/namespaces/default/events'
@@ -87,6 +91,8 @@ async function main(): Promise<void> {
     const watchMs = Date.now() - started
     await stream.stop()
 
+    const rssBeforeRelist = process.memoryUsage().rss
+    phasePeakRss = rssBeforeRelist
     started = Date.now()
     stream = await start()
     const documents = () => Number(/kubestream_source_documents_total\{[^}]*\} (\d+)/.exec(awaitedMetrics)?.[1] ?? 0)
@@ -97,6 +103,7 @@ async function main(): Promise<void> {
       await new Promise((resolve) => setTimeout(resolve, 50))
     }
     const relistMs = Date.now() - started
+    const relistPeakRss = phasePeakRss
     await new Promise((resolve) => setTimeout(resolve, 1_500))
     await stream.stop()
     const relanded = (await landed(brokers, topic)) - 2 * EVENTS
@@ -120,7 +127,8 @@ async function main(): Promise<void> {
       `| restart → re-list of ${EVENTS} compared with what was landed | ${relistMs} ms | ${relanded} records ` +
         `landed again |`,
       '',
-      `Peak RSS of this process: ${Math.round(peakRss / 1024 / 1024)} MB.`,
+      `Peak RSS of this process: ${mb(peakRss)} MB; during the re-list ${mb(relistPeakRss)} MB ` +
+        `(${mb(rssBeforeRelist)} MB before it).`,
     ].join('\n')
     saveResults(
       'kubernetes',
@@ -133,7 +141,9 @@ async function main(): Promise<void> {
         watchMs,
         relistMs,
         relanded,
-        peakRssMb: Math.round(peakRss / 1024 / 1024),
+        peakRssMb: mb(peakRss),
+        relistPeakRssMb: mb(relistPeakRss),
+        rssBeforeRelistMb: mb(rssBeforeRelist),
       } as { date: string },
       markdown,
     )
@@ -143,6 +153,10 @@ async function main(): Promise<void> {
     await broker?.stop()
     rmSync(dir, { recursive: true, force: true })
   }
+}
+
+function mb(bytes: number): number {
+  return Math.round(bytes / 1024 / 1024)
 }
 
 async function inParallel<T>(items: T[], work: (item: T) => Promise<unknown>): Promise<void> {
