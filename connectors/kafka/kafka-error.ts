@@ -14,6 +14,7 @@ export type KafkaErrorCode =
   | 'FLUSH_TIMEOUT'
   | 'TRANSACTION'
   | 'TRANSACTION_ABORTABLE'
+  | 'TRANSACTION_TIMED_OUT'
   | 'PRODUCER_FENCED'
   | 'REBALANCE'
   | 'NOT_COPARTITIONED'
@@ -35,6 +36,8 @@ const RECOVERY: Readonly<Record<KafkaErrorCode, Recovery>> = {
   TRANSACTION: 'stop',
   // The group or the transaction moved on (Kafka Streams' TaskMigratedException): abort, revive the tasks.
   TRANSACTION_ABORTABLE: 'restart-task',
+  // Open longer than transaction.timeout.ms, the transaction was aborted by the coordinator: revive the tasks.
+  TRANSACTION_TIMED_OUT: 'restart-task',
   // Another process took this transactional.id: two replicas share an instance id, and this one must go.
   PRODUCER_FENCED: 'stop',
   // The consumer could not take or let go of partitions: the thread revives its tasks.

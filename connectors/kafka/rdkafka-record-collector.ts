@@ -7,7 +7,6 @@ import { KafkaError, transactionError } from './kafka-error.js'
 import type { TopicAdmin } from './topic-admin.js'
 
 const { CODES } = Kafka
-const PURGED: ReadonlySet<number> = new Set([CODES.ERRORS.ERR__PURGE_QUEUE, CODES.ERRORS.ERR__PURGE_INFLIGHT])
 
 /** Records held for topics being created before `drain` waits for the creation instead of letting processing go on. */
 const MAX_HELD_FOR_TOPIC = 20_000
@@ -30,6 +29,8 @@ export class RdkafkaRecordCollector implements RecordCollector {
   private readonly heldForRoom: OutgoingRecord[] = []
   private heldForTopicCount = 0
   private fatal: KafkaError | undefined
+  /** When the open transaction began: one open longer than transaction.timeout.ms is aborted by the coordinator. */
+  private transactionBegan = Date.now()
 
   private constructor(
     private producer: Kafka.Producer,
@@ -64,15 +65,16 @@ export class RdkafkaRecordCollector implements RecordCollector {
   ): Promise<void> {
     if (!(group instanceof Kafka.KafkaConsumer))
       throw new TypeError('exactly-once needs the group membership of a node-rdkafka consumer')
-    await transactionStep('send offsets to', timeoutMs, (done) =>
+    await this.step('send offsets to', timeoutMs, (done) =>
       this.producer.sendOffsetsToTransaction(offsets, group, timeoutMs, done),
     )
   }
 
   /** Commits the open transaction and begins the next. */
   async commitTransaction(timeoutMs: number): Promise<void> {
-    await transactionStep('commit', timeoutMs, (done) => this.producer.commitTransaction(timeoutMs, done))
-    await transactionStep('begin', timeoutMs, (done) => this.producer.beginTransaction(done))
+    await this.step('commit', timeoutMs, (done) => this.producer.commitTransaction(timeoutMs, done))
+    await this.step('begin', timeoutMs, (done) => this.producer.beginTransaction(done))
+    this.transactionBegan = Date.now()
   }
 
   /**
@@ -87,10 +89,11 @@ export class RdkafkaRecordCollector implements RecordCollector {
     if (this.fatal?.recovery === 'restart-task') this.fatal = undefined
     if (this.config['transactional.id'] === undefined) return
     try {
-      await transactionStep('abort', timeoutMs, (done) => this.producer.abortTransaction(timeoutMs, done))
+      await this.step('abort', timeoutMs, (done) => this.producer.abortTransaction(timeoutMs, done))
       // The purged records' reports arrive on the next turns; they are not delivery failures.
       await nextTurn()
-      await transactionStep('begin', timeoutMs, (done) => this.producer.beginTransaction(done))
+      await this.step('begin', timeoutMs, (done) => this.producer.beginTransaction(done))
+      this.transactionBegan = Date.now()
     } catch (error) {
       if ((error as KafkaError).code === 'PRODUCER_FENCED') throw error
       await this.replaceProducer()
@@ -107,19 +110,37 @@ export class RdkafkaRecordCollector implements RecordCollector {
     const old = this.producer
     await new Promise<void>((resolve) => old.disconnect(5_000, () => resolve()))
     this.producer = await openProducer(this.config, this.pollIntervalMs)
+    this.transactionBegan = Date.now()
     this.reportFailures(this.producer)
     this.fatal = undefined
   }
 
+  /**
+   * A transaction call. Fenced while its transaction has been open longer than
+   * transaction.timeout.ms, the producer was fenced by its own coordinator, which aborted the
+   * transaction (a commit held up that long): the tasks restart and the producer is replaced,
+   * as Kafka Streams does. Fenced sooner, another process took the transactional.id.
+   */
+  private async step(what: string, timeoutMs: number, call: TransactionCall): Promise<void> {
+    try {
+      await transactionStep(what, timeoutMs, call)
+    } catch (error) {
+      const limit = Number(this.config['transaction.timeout.ms'] ?? 60_000)
+      const open = Date.now() - this.transactionBegan
+      if (!(error instanceof KafkaError) || error.code !== 'PRODUCER_FENCED' || open <= limit) throw error
+      throw new KafkaError(
+        'TRANSACTION_TIMED_OUT',
+        `cannot ${what} the transaction: it was open ${open} ms, longer than transaction.timeout.ms (${limit}), ` +
+          'and the coordinator aborted it',
+        { cause: error },
+      )
+    }
+  }
+
   private reportFailures(producer: Kafka.Producer): void {
     producer.on('delivery-report', (error, report) => {
-      // Records of an aborted transaction are purged: the abort already said they are gone.
-      if (error && !PURGED.has(error.code) && producer === this.producer)
-        this.fatal ??= new KafkaError(
-          error.code === CODES.ERRORS.ERR__MSG_TIMED_OUT ? 'DELIVERY_TIMEOUT' : 'DELIVERY',
-          `delivery to ${report.topic} failed: ${error.message}`,
-          { cause: error },
-        )
+      if (!error || producer !== this.producer) return
+      this.fatal ??= deliveryError(report.topic, error)
     })
   }
 
@@ -275,6 +296,25 @@ export class RdkafkaRecordCollector implements RecordCollector {
   private throwIfFailed(): void {
     if (this.fatal) throw this.fatal
   }
+}
+
+/**
+ * A failed delivery as the runtime acts on it: records of an aborted transaction are purged
+ * (the abort already said they are gone); one that timed out (a broker away longer than
+ * message.timeout.ms) restarts the tasks from the last commit; any other stops the replica.
+ * node-rdkafka reports delivery errors by their text only (its code is -1).
+ */
+function deliveryError(topic: string, error: Kafka.LibrdKafkaError): KafkaError | undefined {
+  const is = (code: number, text: RegExp) => error.code === code || text.test(error.message)
+  if (
+    is(CODES.ERRORS.ERR__PURGE_QUEUE, /purged in queue/i) ||
+    is(CODES.ERRORS.ERR__PURGE_INFLIGHT, /purged in flight/i)
+  )
+    return undefined
+  const timedOut = is(CODES.ERRORS.ERR__MSG_TIMED_OUT, /message timed out/i)
+  return new KafkaError(timedOut ? 'DELIVERY_TIMEOUT' : 'DELIVERY', `delivery to ${topic} failed: ${error.message}`, {
+    cause: error,
+  })
 }
 
 /** A connected producer; with a transactional.id, initialized (fencing older ones) with a transaction begun. */

@@ -38,12 +38,14 @@ function logLines(lines: string[]): Array<Record<string, unknown>> {
  * this process (each its own state dir, instance id and log) so a test can hold one inside
  * its commit.
  */
-function warningCounts(name: string, kafka: string) {
+function warningCounts(name: string, kafka: string, timeouts: { maxPollMs?: number; transactionMs?: number } = {}) {
   // The broker's minimum session: a replica held inside its commit leaves the group within seconds.
   const env = warningCountsEnv(kafka, `eos-${name}`, { SESSION_TIMEOUT_MS: '6000' })
   const replica = (instanceId: string, options: Partial<KubeStreamOptions> = {}) => {
     const graph = loadTopologyFile('examples/warning-counts.yaml', env)
-    graph.kafka.consumer = { ...graph.kafka.consumer, 'max.poll.interval.ms': 6_000 }
+    graph.kafka.consumer = { ...graph.kafka.consumer, 'max.poll.interval.ms': timeouts.maxPollMs ?? 6_000 }
+    // Longer than any hold a test makes, unless the test is about the transaction timing out.
+    graph.kafka.producer = { ...graph.kafka.producer, 'transaction.timeout.ms': timeouts.transactionMs ?? 60_000 }
     const stateDir = mkdtempSync(join(tmpdir(), `kubestream-eos-${instanceId}-`))
     dirs.push(stateDir)
     const logs: string[] = []
@@ -86,6 +88,7 @@ describe('exactly-once through faults on a real broker', () => {
     const migration = () => logLines(a.logs).find((line) => String(line.msg).startsWith('tasks migrated'))
     await waitFor('A recovering', () => migration() !== undefined, 30_000)
     expect((migration()!.err as { code?: string }).code).toBe('TRANSACTION_ABORTABLE')
+    expect(logLines(a.logs).filter((line) => line.level === 50)).toEqual([])
     await waitFor('both replicas working', () => a.stream.ready && b.stream.ready, 60_000)
     await waitFor(
       'everything committed',
@@ -100,6 +103,34 @@ describe('exactly-once through faults on a real broker', () => {
     const expected = expectedWarningCounts(written)
     const actual = lastCounts(await readTopics(brokers, [env.OUTPUT_TOPIC], { readCommitted: true }))
     expect(countDifferences(expected, actual)).toEqual([])
+  }, 240_000)
+
+  it('survives a commit held past transaction.timeout.ms: the producer is replaced, counts exact', async () => {
+    const { env, replica } = warningCounts('txn-timeout', brokers, { maxPollMs: 120_000, transactionMs: 5_000 })
+    await createTopic(brokers, env.SOURCE_TOPIC, PARTITIONS)
+    const written = await writeEnvelopes(brokers, env.SOURCE_TOPIC, 10_000)
+    // The broker looks for timed-out transactions every 10 s (its default): hold past timeout + that.
+    let held = false
+    const hold = async (offsets: readonly TopicPartitionOffset[]) => {
+      if (held || offsets.length === 0) return
+      held = true
+      await sleep(17_000)
+    }
+    const a = replica('a', { commitHooks: { afterFlush: hold } })
+    await a.stream.start()
+    const migration = () => logLines(a.logs).find((line) => String(line.msg).startsWith('tasks migrated'))
+    await waitFor('A recovering', () => migration() !== undefined, 60_000)
+    expect((migration()!.err as { code?: string }).code).toBe('TRANSACTION_TIMED_OUT')
+    await waitFor(
+      'everything committed',
+      () => allCommitted(brokers, env.APPLICATION_ID, env.SOURCE_TOPIC),
+      120_000,
+      500,
+    )
+    await a.stream.stop()
+    expect(a.stream.state).toBe('NOT_RUNNING')
+    const actual = lastCounts(await readTopics(brokers, [env.OUTPUT_TOPIC], { readCommitted: true }))
+    expect(countDifferences(expectedWarningCounts(written), actual)).toEqual([])
   }, 240_000)
 
   it('counts exactly through a broker restart in the middle of a windowed count', async () => {
