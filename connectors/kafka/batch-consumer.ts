@@ -9,19 +9,10 @@ import type { LibrdkafkaConfig } from './client-config.js'
 import { KafkaError } from './kafka-error.js'
 
 const { CODES } = Kafka
+const BUSY_POLL_TIMEOUT_MS = 2
 /** librdkafka's logical offsets. */
 const OFFSET_BEGINNING = -2
 const OFFSET_END = -1
-
-function isFatal(error: unknown): boolean {
-  return (error as Kafka.LibrdKafkaError | undefined)?.code === CODES.ERRORS.ERR__FATAL
-}
-
-/** A consumer step of a migration's recovery failed: the thread recovers again. */
-function rebalanceError(what: string, cause: Kafka.LibrdKafkaError): KafkaError {
-  return new KafkaError('REBALANCE', `${what}: ${cause.message}`, { cause })
-}
-const BUSY_POLL_TIMEOUT_MS = 2
 
 /** A connected node-rdkafka consumer whose rebalances reach the listener. */
 async function open(
@@ -124,7 +115,7 @@ export class BatchConsumer implements RecordConsumer {
       try {
         return await this.seekToCommitted(timeoutMs)
       } catch (error) {
-        if ((error as KafkaError).cause === undefined || !isFatal((error as KafkaError).cause)) throw error
+        if (!isFatal((error as KafkaError).cause)) throw error
       }
     }
     await this.replace()
@@ -257,4 +248,13 @@ export class BatchConsumer implements RecordConsumer {
   close(): Promise<void> {
     return new Promise((resolve) => this.consumer.disconnect(() => resolve()))
   }
+}
+
+function isFatal(error: unknown): boolean {
+  return (error as Kafka.LibrdKafkaError | undefined)?.code === CODES.ERRORS.ERR__FATAL
+}
+
+/** A consumer step of a migration's recovery failed: the thread recovers again. */
+function rebalanceError(what: string, cause: Kafka.LibrdKafkaError): KafkaError {
+  return new KafkaError('REBALANCE', `${what}: ${cause.message}`, { cause })
 }
