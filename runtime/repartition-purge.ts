@@ -21,8 +21,8 @@ export class RepartitionPurge {
   private timer: NodeJS.Timeout | undefined
   private running: Promise<void> | undefined
   private failing = false
-  /** Records deleted so far, by `topic-partition`'s new log start: for logs and tests. */
-  readonly purgedTo = new Map<string, number>()
+  /** Each `topic-partition`'s log start after the last purge: a partition is purged again only past it. */
+  private readonly purgedTo = new Map<string, number>()
 
   constructor(
     private readonly admin: PurgeAdmin,

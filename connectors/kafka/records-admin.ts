@@ -22,7 +22,7 @@ export class RecordsAdmin {
 
   /** The group's committed offsets of these partitions; partitions without one are left out. */
   async committedOffsets(group: string, partitions: TopicPartition[]): Promise<TopicPartitionOffset[]> {
-    const byTopic = groupByTopic(partitions)
+    const byTopic = groupByTopic(partitions, ({ partition }) => partition)
     const [answer] = await this.admin.listConsumerGroupOffsets({
       groups: [{ groupId: group, topics: [...byTopic].map(([name, parts]) => ({ name, partitionIndexes: parts })) }],
     })
@@ -39,12 +39,7 @@ export class RecordsAdmin {
 
   /** Deletes every record below each offset (the partition's log start moves up to it). */
   async deleteRecordsBefore(offsets: TopicPartitionOffset[]): Promise<void> {
-    const byTopic = new Map<string, Array<{ partition: number; offset: bigint }>>()
-    for (const { topic, partition, offset } of offsets) {
-      let parts = byTopic.get(topic)
-      if (!parts) byTopic.set(topic, (parts = []))
-      parts.push({ partition, offset: BigInt(offset) })
-    }
+    const byTopic = groupByTopic(offsets, ({ partition, offset }) => ({ partition, offset: BigInt(offset) }))
     await this.admin.deleteRecords({ topics: [...byTopic].map(([name, partitions]) => ({ name, partitions })) })
   }
 
@@ -82,12 +77,13 @@ export class RecordsAdmin {
   }
 }
 
-function groupByTopic(partitions: TopicPartition[]): Map<string, number[]> {
-  const byTopic = new Map<string, number[]>()
-  for (const { topic, partition } of partitions) {
-    let parts = byTopic.get(topic)
-    if (!parts) byTopic.set(topic, (parts = []))
-    parts.push(partition)
+/** The admin requests name partitions per topic. */
+function groupByTopic<T extends TopicPartition, U>(partitions: T[], entry: (partition: T) => U): Map<string, U[]> {
+  const byTopic = new Map<string, U[]>()
+  for (const partition of partitions) {
+    let entries = byTopic.get(partition.topic)
+    if (!entries) byTopic.set(partition.topic, (entries = []))
+    entries.push(entry(partition))
   }
   return byTopic
 }
