@@ -1,6 +1,9 @@
 import Kafka from 'node-rdkafka'
 import { TopicAdmin } from '../../connectors/kafka/topic-admin.js'
 
+// librdkafka's logical offset for a partition's first retained record.
+const OFFSET_BEGINNING = -2
+
 export interface ReadMessage {
   topic: string
   partition: number
@@ -148,6 +151,8 @@ export async function readTopics(
       'group.id': `reader-${process.hrtime.bigint()}`,
       'enable.auto.commit': false,
       'enable.partition.eof': true,
+      // A purged or retention-trimmed partition starts above 0: read from its start, never skip to its end.
+      'auto.offset.reset': 'earliest',
       'isolation.level': options.readCommitted ? 'read_committed' : 'read_uncommitted',
     },
     {},
@@ -159,7 +164,7 @@ export async function readTopics(
   consumer.on('partition.eof', ({ topic, partition, offset }) => {
     if (offset >= (remaining.get(`${topic}/${partition}`) ?? Infinity)) remaining.delete(`${topic}/${partition}`)
   })
-  consumer.assign(targets.map(({ topic, partition }) => ({ topic, partition, offset: 0 })))
+  consumer.assign(targets.map(({ topic, partition }) => ({ topic, partition, offset: OFFSET_BEGINNING })))
   consumer.setDefaultConsumeTimeout(200)
   const out: ReadMessage[] = []
   const deadline = Date.now() + (options.timeoutMs ?? 60_000)

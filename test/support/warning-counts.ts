@@ -98,19 +98,23 @@ export async function writeEnvelopes(
 
 /**
  * warning-counts' group has committed every input record and every committed repartition record (the
- * offsets after a repartition topic's last records are transaction markers, never consumed).
+ * offsets after a repartition topic's last records are transaction markers, never consumed). In this
+ * order: the transaction that commits an input offset also commits the repartition records it caused,
+ * so the repartition topic read after seeing the input committed holds all of them.
  */
 export async function allCommitted(kafka: string, applicationId: string, source: string): Promise<boolean> {
-  const repartition = `${applicationId}-per-minute-repartition`
-  const [ends, sourceCommitted, repartitioned, repartitionCommitted] = await Promise.all([
+  const [ends, sourceCommitted] = await Promise.all([
     endOffsets(kafka, source),
     committedOffsets(kafka, applicationId, source),
-    readTopics(kafka, [repartition], { readCommitted: true, timeoutMs: 5_000 }),
-    committedOffsets(kafka, applicationId, repartition),
   ])
   const behind: string[] = []
   for (const [partition, end] of ends)
     if ((sourceCommitted.get(partition) ?? 0) < end) behind.push(`${source}-${partition}`)
+  if (behind.length > 0) throw new Error(`not committed yet: ${behind.join(', ')}`)
+
+  const repartition = `${applicationId}-per-minute-repartition`
+  const repartitioned = await readTopics(kafka, [repartition], { readCommitted: true, timeoutMs: 5_000 })
+  const repartitionCommitted = await committedOffsets(kafka, applicationId, repartition)
   const lastRead = new Map<number, number>()
   for (const { partition, offset } of repartitioned)
     lastRead.set(partition, Math.max(offset, lastRead.get(partition) ?? 0))
