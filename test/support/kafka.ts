@@ -151,11 +151,10 @@ export async function readTopics(
       'group.id': `reader-${process.hrtime.bigint()}`,
       'enable.auto.commit': false,
       'enable.partition.eof': true,
-      // A purged or retention-trimmed partition starts above 0: read from its start, never skip to its end.
-      'auto.offset.reset': 'earliest',
       'isolation.level': options.readCommitted ? 'read_committed' : 'read_uncommitted',
     },
-    {},
+    // A purged or retention-trimmed partition starts above 0: read from its start, never skip to its end.
+    { 'auto.offset.reset': 'earliest' },
   )
   await new Promise<void>((resolve, reject) =>
     consumer.connect({ timeout: 20_000 }, (e) => (e ? reject(e) : resolve())),
