@@ -1,7 +1,16 @@
 import { Ajv, type ErrorObject } from 'ajv'
 import { closest } from 'fastest-levenshtein'
 import { readFileSync } from 'node:fs'
-import { isMap, isScalar, LineCounter, parse, parseDocument, visit, type Document, type Node as YamlNode } from 'yaml'
+import {
+  isMap,
+  isScalar,
+  LineCounter,
+  parseDocument,
+  visit,
+  type Document,
+  type Node as YamlNode,
+  type Scalar,
+} from 'yaml'
 import { buildGraph } from './build-graph.js'
 import { formatPath, type DocumentPath, type Locator } from './document-path.js'
 import { MissingVariableError, substituteEnv } from './env-substitution.js'
@@ -32,10 +41,12 @@ export function loadTopology(text: string, file = '<topology>', env: NodeJS.Proc
   const yamlError = doc.errors[0]
   if (yamlError) throw new TopologyError('YAML_SYNTAX', yamlError.message.split('\n')[0], at(yamlError.pos[0]))
 
-  substituteEnvInScalars(doc, env, at)
+  const substituted = substituteEnvInScalars(doc, env, at)
   const value = doc.toJS() as unknown
   const locate: Locator = (path, offsetInValue) => locateInDocument(doc, text, path, offsetInValue, at)
-  if (!validate(value))
+  const retyped = () =>
+    retypeWhereSchemaAsks(value, validate.errors ?? [], (path) => substituted.has(doc.getIn(path, true) as Scalar))
+  if (!validate(value) && !(retyped() && validate(value)))
     throw schemaError(validate.errors ?? [], locate, (path, field) => locateKey(doc, path, field, at))
   return buildGraph(value, locate, env)
 }
@@ -56,26 +67,65 @@ function toLineColumn(lines: LineCounter, offset: number): { line: number; colum
   return { line, column: col }
 }
 
-function substituteEnvInScalars(doc: Document, env: NodeJS.ProcessEnv, at: (offset: number) => SourcePosition): void {
+/** Replaces `${VAR}` in every string scalar; returns the scalars it changed. */
+function substituteEnvInScalars(
+  doc: Document,
+  env: NodeJS.ProcessEnv,
+  at: (offset: number) => SourcePosition,
+): Set<Scalar> {
+  const changed = new Set<Scalar>()
   visit(doc, {
     Scalar(_key, node) {
       if (typeof node.value !== 'string') return
       try {
         const substituted = substituteEnv(node.value, env)
         if (substituted === node.value) return
-        // An unquoted `${PARTITIONS:-3}` means the number 3, as it would written out.
-        node.value = node.type === 'PLAIN' ? retype(substituted) : substituted
+        // Text, never YAML: a password `0123` or `pa ss #x` stays as it was set.
+        node.value = substituted
+        changed.add(node)
       } catch (error) {
         if (!(error instanceof MissingVariableError)) throw error
         throw new TopologyError('ENV', error.message, at(node.range?.[0] ?? 0))
       }
     },
   })
+  return changed
 }
 
-function retype(text: string): unknown {
-  const value: unknown = parse(text)
-  return value === null || typeof value === 'object' ? text : value
+/**
+ * A substituted value stays a string unless the schema asks for a number or a boolean there
+ * (`commitIntervalMs: ${COMMIT_INTERVAL_MS:-1000}`): where validation failed on the type of a
+ * substituted string that reads as one, it becomes one. Returns whether anything changed.
+ */
+function retypeWhereSchemaAsks(
+  value: unknown,
+  errors: ErrorObject[],
+  wasSubstituted: (path: DocumentPath) => boolean,
+): boolean {
+  let changed = false
+  for (const error of errors) {
+    if (error.keyword !== 'type') continue
+    const path = pointerToPath(error.instancePath)
+    if (path.length === 0 || !wasSubstituted(path)) continue
+    const parent = path.slice(0, -1).reduce<unknown>((node, part) => (node as Record<string, unknown>)[part], value)
+    const container = parent as Record<string | number, unknown>
+    const key = path[path.length - 1]
+    const text = container[key]
+    if (typeof text !== 'string') continue
+    const typed = asSchemaType(text, String(error.params.type).split(','))
+    if (typed === undefined) continue
+    container[key] = typed
+    changed = true
+  }
+  return changed
+}
+
+const NUMBER = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/
+
+function asSchemaType(text: string, wanted: string[]): number | boolean | undefined {
+  if ((wanted.includes('number') || wanted.includes('integer')) && NUMBER.test(text)) return Number(text)
+  if (wanted.includes('boolean') && (text === 'true' || text === 'false')) return text === 'true'
+  return undefined
 }
 
 /**

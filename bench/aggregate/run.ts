@@ -5,6 +5,10 @@
  *    6-partition topic, then runs examples/warning-counts.yaml (filter, keyBy through a
  *    repartition topic, one-minute tumbling count in LMDB with a changelog) over them twice,
  *    each in its own process: (a) at-least-once, (b) exactly-once. Target: b/a ≥ 0.7.
+ *    Then, for each guarantee, end-to-end latency at half of that maximum rate: envelopes written
+ *    live for BENCH_LATENCY_SECONDS (default 20), p50/p99 from an input's append to the append of
+ *    the output that counts it. Targets: p99 ≤ 250 ms at-least-once, ≤ commit interval + 250 ms
+ *    exactly-once.
  * 2. Writes BENCH_KEYS (default 1,000,000) distinct keys to a count store's changelog and times
  *    (c) the full restore of a fresh replica, then (d) its restart on the intact state dir, each
  *    in its own process. Targets: intact restart ready in < 2 s; peak RSS ≤ 250 MB at 1M keys.
@@ -22,10 +26,14 @@ import { ClusterEventGenerator } from '../../simulators/cluster-events.js'
 import { EnvelopeWriter } from '../../simulators/envelope-writer.js'
 import { type ContenderResult, recordsPerSecond } from '../fanout/report.js'
 import { format, progress, runContender, saveResults } from '../harness.js'
+import { createAppendTimeTopics, type LatencySummary, measureLatency, outputSpan, writePaced } from './latency.js'
 
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 500_000)
 const KEYS = Number(process.env.BENCH_KEYS ?? 1_000_000)
+const LATENCY_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 20)
 const PARTITIONS = 6
+/** examples/warning-counts.yaml's commitIntervalMs. */
+const COMMIT_INTERVAL_MS = 1000
 const run = Date.now().toString(36)
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url))
 
@@ -48,23 +56,36 @@ async function main(): Promise<void> {
 
     const bytes = await preloadEvents(brokers, sourceTopic)
     const results: Record<string, ContenderResult> = {}
+    const spans: Record<string, OutputSpan> = {}
     for (const [id, guarantee] of [
       ['a', 'at_least_once'],
       ['b', 'exactly_once'],
     ] as const) {
       console.log(`running (${id}) windowed count, ${guarantee}…`)
-      results[id] = await runContender(here('windowed-count.ts'), {
-        KAFKA_BROKERS: brokers,
-        BENCH_SOURCE_TOPIC: sourceTopic,
-        BENCH_SOURCE_BYTES: String(bytes),
-        BENCH_RECORDS: String(RECORDS),
-        BENCH_OUTPUT_PREFIX: `bench-agg-${id}-${run}-`,
-        BENCH_GROUP_ID: `bench-agg-${id}-${run}`,
-        BENCH_GUARANTEE: guarantee,
-        BENCH_MAX_SECONDS: '900',
-      })
-      console.log(`  ${format(results[id])}`)
+      const prefix = `bench-agg-${id}-${run}-`
+      await createAppendTimeTopics(brokers, [`${prefix}counts`], PARTITIONS)
+      let readyAt = 0
+      results[id] = await runContender(
+        here('windowed-count.ts'),
+        {
+          KAFKA_BROKERS: brokers,
+          BENCH_SOURCE_TOPIC: sourceTopic,
+          BENCH_SOURCE_BYTES: String(bytes),
+          BENCH_RECORDS: String(RECORDS),
+          BENCH_OUTPUT_PREFIX: prefix,
+          BENCH_GROUP_ID: `bench-agg-${id}-${run}`,
+          BENCH_GUARANTEE: guarantee,
+          BENCH_MAX_SECONDS: '900',
+        },
+        (text) => {
+          if (text.includes('READY')) readyAt ||= Date.now()
+        },
+      )
+      spans[id] = await outputSpan(brokers, `${prefix}counts`, readyAt)
+      console.log(`  ${format(results[id])}; outputs appended ${describeSpan(spans[id])}`)
     }
+    const latencies: Record<string, LatencyRun> = {}
+    for (const id of ['a', 'b'] as const) latencies[id] = await runLatency(brokers, id, results[id])
 
     await preloadChangelog(brokers, `${restoreApp}-counts-changelog`)
     const stateDir = mkdtempSync(join(tmpdir(), 'kubestream-restore-bench-'))
@@ -102,10 +123,56 @@ async function main(): Promise<void> {
     } finally {
       rmSync(stateDir, { recursive: true, force: true })
     }
-    write(results, bytes, details.full!, details.intact!, details.process!)
+    write(results, spans, latencies, bytes, details.full!, details.intact!, details.process!)
   } finally {
     await broker?.stop()
   }
+}
+
+type OutputSpan = Awaited<ReturnType<typeof outputSpan>>
+
+function describeSpan({ firstMs, lastMs }: OutputSpan): string {
+  return `from ${(firstMs / 1000).toFixed(1)} s to ${(lastMs / 1000).toFixed(1)} s after ready`
+}
+
+interface LatencyRun extends LatencySummary {
+  guarantee: string
+  rate: number
+}
+
+/** Contender `id`'s topology again, fed live at half the rate it reached on the backlog. */
+async function runLatency(brokers: string, id: 'a' | 'b', maximum: ContenderResult): Promise<LatencyRun> {
+  const guarantee = id === 'a' ? 'at_least_once' : 'exactly_once'
+  const rate = Math.round(recordsPerSecond(maximum) / 2)
+  const records = rate * LATENCY_SECONDS
+  const prefix = `bench-lat-${id}-${run}-`
+  const [source, output] = [`${prefix}events`, `${prefix}counts`]
+  await createAppendTimeTopics(brokers, [source, output], PARTITIONS)
+  console.log(
+    `running (${id}) latency at ${rate.toLocaleString('en')} records/s for ${LATENCY_SECONDS} s, ${guarantee}…`,
+  )
+  let writing: Promise<void> | undefined
+  await runContender(
+    here('windowed-count.ts'),
+    {
+      KAFKA_BROKERS: brokers,
+      BENCH_SOURCE_TOPIC: source,
+      BENCH_RECORDS: String(records),
+      BENCH_OUTPUT_PREFIX: prefix,
+      BENCH_GROUP_ID: `bench-lat-${id}-${run}`,
+      BENCH_GUARANTEE: guarantee,
+      BENCH_MAX_SECONDS: String(LATENCY_SECONDS * 10),
+    },
+    (text) => {
+      if (text.includes('READY')) writing ??= writePaced(brokers, source, rate, records)
+    },
+  )
+  await writing
+  const summary = { guarantee, rate, ...(await measureLatency(brokers, source, output)) }
+  console.log(
+    `  p50 ${summary.p50Ms} ms, p99 ${summary.p99Ms} ms, max ${summary.maxMs} ms over ${summary.samples} counts`,
+  )
+  return summary
 }
 
 async function preloadEvents(brokers: string, topic: string): Promise<number> {
@@ -184,6 +251,8 @@ function describePeak(detail: RestoreDetail): string {
 
 function write(
   results: Record<string, ContenderResult>,
+  spans: Record<string, OutputSpan>,
+  latencies: Record<string, LatencyRun>,
   bytes: number,
   full: RestoreDetail,
   intact: RestoreDetail,
@@ -205,9 +274,16 @@ function write(
     results: Object.fromEntries(
       Object.entries(results).map(([id, r]) => [id, { ...r, recordsPerSecond: recordsPerSecond(r) }]),
     ),
+    outputSpans: spans,
+    latencies,
     restore: { full, intact, processing, recordsPerSecond: restoreRate },
     ratios: { 'b/a': ba },
-    targets: { 'b/a': 0.7, intactReadyMs: 2000, peakRssMbAtKeys: 250 },
+    targets: {
+      'b/a': 0.7,
+      intactReadyMs: 2000,
+      peakRssMbAtKeys: 250,
+      p99Ms: { a: 250, b: COMMIT_INTERVAL_MS + 250 },
+    },
   }
   const markdown = [
     `# aggregate benchmark — ${summary.date}`,
@@ -225,6 +301,16 @@ function write(
     ),
     '',
     `- exactly-once / at-least-once = **${ba.toFixed(2)}** (target ≥ 0.7)`,
+    ...Object.entries(spans).map(
+      ([id, span]) => `- (${id}) on the backlog, outputs appended ${describeSpan(span)} (${results[id].name})`,
+    ),
+    ...Object.entries(latencies).map(
+      ([id, l]) =>
+        `- (${id}) end-to-end latency at ${l.rate.toLocaleString('en')} records/s (half its maximum), input ` +
+        `append → output append: p50 **${l.p50Ms} ms**, p99 **${l.p99Ms} ms** (target ≤ ` +
+        `${summary.targets.p99Ms[id as 'a' | 'b']}), max ${l.maxMs} ms, over ${l.samples.toLocaleString('en')} ` +
+        `counted records${l.uncovered > 0 ? `; **${l.uncovered} never counted**` : ''}`,
+    ),
     `- full restore of ${full.restored.toLocaleString('en')} changelog records: ` +
       `${(full.readyMs / 1000).toFixed(1)} s, **${Math.round(restoreRate).toLocaleString('en')} records/s**`,
     `- restart with the state dir intact: ready in **${Math.round(intact.readyMs)} ms** (target < 2,000), ` +

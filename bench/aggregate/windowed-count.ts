@@ -28,6 +28,8 @@ const graph = loadTopologyFile(file, {
 })
 const stream = new KubeStream(graph, { logger: pino({ level: 'warn' }), stateDir })
 await stream.start()
+// The latency phase starts writing now.
+console.log('READY')
 
 const repartition = `${env.groupId}-per-minute-repartition`
 const { consumedByTopic, producedByTopic } = stream.counters

@@ -24,11 +24,6 @@ function bootstrapServers(settings: KafkaSettings, env: NodeJS.ProcessEnv = proc
   return settings.bootstrapServers ?? env.KAFKA_BROKERS ?? 'localhost:9092'
 }
 
-/**
- * Our defaults first, then `spec.kafka.config`, then the client-specific section: what the
- * operator writes always wins (SASL, TLS and tuning pass straight through to librdkafka).
- * Settings the engine's guarantees rest on are applied last and cannot be overridden.
- */
 /** What the runtime adds to the clients beyond the topology's settings. */
 export interface ClientIdentity {
   /**
@@ -45,6 +40,11 @@ export interface ClientIdentity {
   coPartitioned?: boolean
 }
 
+/**
+ * Our defaults first, then `spec.kafka.config`, then the client-specific section: what the
+ * operator writes always wins (SASL, TLS and tuning pass straight through to librdkafka).
+ * Settings the engine's guarantees rest on are applied last and cannot be overridden.
+ */
 export function consumerConfig(
   settings: KafkaSettings,
   groupId: string,

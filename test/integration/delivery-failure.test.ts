@@ -7,7 +7,7 @@ import { StreamState } from '../../runtime/stream-state.js'
 import { ClusterEventGenerator } from '../../simulators/cluster-events.js'
 import { EnvelopeWriter } from '../../simulators/envelope-writer.js'
 import { loadTopology } from '../../topology/load.js'
-import { committedOffsets, createTopic } from '../support/kafka.js'
+import { committedOffsets, createTopic } from '../../simulators/kafka-topics.js'
 
 /**
  * Delivery is confirmed by the flush before each commit, and only failures are reported: a

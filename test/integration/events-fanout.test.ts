@@ -11,7 +11,7 @@ import {
   listTopics,
   readTopics,
   type ReadMessage,
-} from '../support/kafka.js'
+} from '../../simulators/kafka-topics.js'
 
 /**
  * examples/events-fanout.yaml on a real broker, run as `kubestream run` in its own process:

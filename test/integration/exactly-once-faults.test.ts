@@ -11,7 +11,7 @@ import { ClusterEventGenerator, type GeneratedEnvelope } from '../../simulators/
 import { EnvelopeWriter } from '../../simulators/envelope-writer.js'
 import { loadTopologyFile } from '../../topology/load.js'
 import { waitFor } from '../support/engine-process.js'
-import { createTopic, readTopics } from '../support/kafka.js'
+import { createTopic, readTopics } from '../../simulators/kafka-topics.js'
 import {
   allCommitted,
   countDifferences,

@@ -8,7 +8,7 @@ import { KubeStream } from '../../runtime/kube-stream.js'
 import { TracerSimulatorServer } from '../../simulators/tracer-simulator-server.js'
 import { loadTopologyFile } from '../../topology/load.js'
 import { waitFor } from '../support/engine-process.js'
-import { createTopic, readTopics } from '../support/kafka.js'
+import { createTopic, readTopics } from '../../simulators/kafka-topics.js'
 import {
   type Counters,
   DeltaModel,

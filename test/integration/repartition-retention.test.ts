@@ -7,7 +7,7 @@ import { type LocalBroker, startLocalBroker } from '../../deploy/local/kafka-bro
 import { KubeStream } from '../../runtime/kube-stream.js'
 import { loadTopologyFile } from '../../topology/load.js'
 import { waitFor } from '../support/engine-process.js'
-import { committedOffsets, createTopic, readTopics, startOffsets } from '../support/kafka.js'
+import { committedOffsets, createTopic, readTopics, startOffsets } from '../../simulators/kafka-topics.js'
 import {
   allCommitted,
   countDifferences,

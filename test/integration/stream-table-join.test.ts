@@ -8,7 +8,7 @@ import { KubeStream } from '../../runtime/kube-stream.js'
 import { mulberry32 } from '../../simulators/cluster-events.js'
 import { loadTopology } from '../../topology/load.js'
 import { waitFor } from '../support/engine-process.js'
-import { createTopic, readTopics } from '../support/kafka.js'
+import { createTopic, readTopics } from '../../simulators/kafka-topics.js'
 
 const brokers = inject('kafkaBrokers')
 const stateDir = mkdtempSync(join(tmpdir(), 'kubestream-join-'))

@@ -8,7 +8,7 @@ import { KubeStream } from '../../runtime/kube-stream.js'
 import { TracerSimulatorServer } from '../../simulators/tracer-simulator-server.js'
 import { loadTopology } from '../../topology/load.js'
 import { waitFor } from '../support/engine-process.js'
-import { readTopics } from '../support/kafka.js'
+import { readTopics } from '../../simulators/kafka-topics.js'
 import { tracerEntry } from '../support/tracer-model.js'
 
 const brokers = inject('kafkaBrokers')

@@ -6,7 +6,7 @@ import { ClusterEventGenerator, type GeneratedEnvelope, mulberry32 } from '../..
 import { EnvelopeWriter } from '../../simulators/envelope-writer.js'
 import type { ProcessingGuarantee } from '../../topology/spec.js'
 import { type EngineProcess, startEngine, waitFor } from '../support/engine-process.js'
-import { createTopic, readTopics } from '../support/kafka.js'
+import { createTopic, readTopics } from '../../simulators/kafka-topics.js'
 import { countDifferences, expectedWarningCounts, lastCounts } from '../support/warning-counts.js'
 
 const brokers = inject('kafkaBrokers')

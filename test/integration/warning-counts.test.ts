@@ -10,7 +10,7 @@ import { StateDirectory } from '../../state/state-directory.js'
 import { loadTopologyFile } from '../../topology/load.js'
 import type { ProcessingGuarantee } from '../../topology/spec.js'
 import { waitFor } from '../support/engine-process.js'
-import { createTopic, deleteTopic, endOffsets, readTopics } from '../support/kafka.js'
+import { createTopic, deleteTopic, endOffsets, readTopics } from '../../simulators/kafka-topics.js'
 import { countDifferences, expectedWarningCounts, lastCounts } from '../support/warning-counts.js'
 
 const brokers = inject('kafkaBrokers')

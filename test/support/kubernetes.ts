@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe } from 'vitest'
 import { parseAllDocuments } from 'yaml'
 import { type LocalApiServer, startLocalApiServer } from '../../deploy/local/kube-apiserver.js'
-import type { ReadMessage } from './kafka.js'
+import type { ReadMessage } from '../../simulators/kafka-topics.js'
 
 /**
  * Suites that need the real kube-apiserver (built from Go modules on the first run, see

@@ -4,25 +4,17 @@ import {
   type GeneratorOptions,
 } from '../../simulators/cluster-events.js'
 import { EnvelopeWriter } from '../../simulators/envelope-writer.js'
-import { committedOffsets, endOffsets, readTopics, type ReadMessage } from './kafka.js'
+import { committedOffsets, endOffsets, readTopics, type ReadMessage } from '../../simulators/kafka-topics.js'
+import { warningCountKey } from '../../simulators/warning-counts-expected.js'
 
 const MINUTE = 60_000
 
-/**
- * What examples/warning-counts.yaml must end with, computed from the envelopes as written and
- * nothing of the engine: every Warning that is news (ADDED, or a repeat whose resourceVersion
- * moved) counts once in the minute of its lastTimestamp, under "<namespace>/<reason>".
- */
+/** What examples/warning-counts.yaml must end with: each (key, window)'s count of the envelopes as written. */
 export function expectedWarningCounts(written: readonly GeneratedEnvelope[]): Map<string, number> {
   const counts = new Map<string, number>()
   for (const envelope of written) {
-    if (envelope.kind === 'malformed') continue
-    const { verb, event, old_event: old } = JSON.parse(envelope.value.toString())
-    if (verb === 'UPDATED' && old && old.metadata.resourceVersion === event.metadata.resourceVersion) continue
-    if (event.type !== 'Warning') continue
-    const start = Math.floor(Date.parse(event.lastTimestamp) / MINUTE) * MINUTE
-    const key = `${event.metadata.namespace}/${event.reason}@${start}`
-    counts.set(key, (counts.get(key) ?? 0) + 1)
+    const key = warningCountKey(envelope)
+    if (key !== undefined) counts.set(key, (counts.get(key) ?? 0) + 1)
   }
   return counts
 }

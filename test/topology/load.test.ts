@@ -118,6 +118,15 @@ const cases: Array<{
     column: 13,
   },
   {
+    name: 'a substituted value the schema wants as a number that is not one',
+    yaml: [...header, '  processing:', '    commitIntervalMs: ${INTERVAL}', ...source, ...sink('events')].join('\n'),
+    env: { INTERVAL: '1e3 ms' },
+    code: 'SCHEMA',
+    message: /spec\.processing\.commitIntervalMs must be integer/,
+    line: 7,
+    column: 23,
+  },
+  {
     name: 'an environment variable without default',
     yaml: [
       ...header,
@@ -364,6 +373,42 @@ describe('loadTopology accepts', () => {
     expect(sink?.kind).toBe('sink')
     expect(sink?.kind === 'sink' && sink.topicSettings.partitions).toBe(6)
     expect(sink?.kind === 'sink' && sink.topic.source).toBe('events.${value.event.metadata.namespace}')
+  })
+
+  it('substituted values as text, typed only where the schema wants a number or a boolean', () => {
+    const yaml = [
+      ...header,
+      '  kafka:',
+      '    config:',
+      '      sasl.username: ${USER_NAME}',
+      '      sasl.password: ${PASSWORD}',
+      '      ssl.key.password: ${KEY_PASSWORD}',
+      '      client.rack: ${RACK}',
+      '      ssl.key.pem: ${KEY}',
+      '  processing:',
+      '    commitIntervalMs: ${INTERVAL}',
+      '    standbyReplicas: "${STANDBYS:-1}"',
+      ...source,
+      ...sink('events'),
+    ].join('\n')
+    const env = {
+      USER_NAME: 'true',
+      PASSWORD: '0123',
+      KEY_PASSWORD: '1e3',
+      RACK: 'pa ss #x',
+      KEY: '-----BEGIN PRIVATE KEY-----\nMIIB: {x}\n-----END PRIVATE KEY-----',
+      INTERVAL: '250',
+    }
+    const graph = loadTopology(yaml, 't.yaml', env)
+    expect(graph.kafka.config).toEqual({
+      'sasl.username': 'true',
+      'sasl.password': '0123',
+      'ssl.key.password': '1e3',
+      'client.rack': 'pa ss #x',
+      'ssl.key.pem': env.KEY,
+    })
+    expect(graph.processing.commitIntervalMs).toBe(250)
+    expect(graph.processing.standbyReplicas).toBe(1)
   })
 
   it('${VAR:-default} next to a CEL template in one file', () => {

@@ -1,5 +1,10 @@
 import Kafka from 'node-rdkafka'
-import { TopicAdmin } from '../../connectors/kafka/topic-admin.js'
+import { TopicAdmin } from '../connectors/kafka/topic-admin.js'
+
+/*
+ * What the tests and the benchmarks do to a broker's topics from outside the engine: create,
+ * delete and list them, read their offsets, the offsets a group committed, and their records back.
+ */
 
 // librdkafka's logical offset for a partition's first retained record.
 const OFFSET_BEGINNING = -2
@@ -11,6 +16,8 @@ export interface ReadMessage {
   key: string | null
   value: Buffer
   headers: Record<string, string>
+  /** Epoch ms: the producer's time, or the broker's append time on a LogAppendTime topic. */
+  timestamp: number
 }
 
 export async function createTopic(
@@ -71,11 +78,11 @@ async function withConsumer<T>(
 }
 
 function metadata(consumer: Kafka.KafkaConsumer, topic?: string): Promise<Kafka.Metadata> {
-  return new Promise((resolve, reject) =>
+  return new Promise((resolve, reject) => {
     consumer.getMetadata({ topic, allTopics: topic === undefined, timeout: 10_000 }, (e, m) =>
       e ? reject(e) : resolve(m),
-    ),
-  )
+    )
+  })
 }
 
 async function partitionsOf(consumer: Kafka.KafkaConsumer, topic: string): Promise<number[]> {
@@ -86,7 +93,7 @@ async function partitionsOf(consumer: Kafka.KafkaConsumer, topic: string): Promi
 
 /** Topic names on the broker that start with a prefix. */
 export function listTopics(brokers: string, prefix: string): Promise<string[]> {
-  return withConsumer(brokers, 'kubestream-tests', async (consumer) =>
+  return withConsumer(brokers, 'kubestream-inspection', async (consumer) =>
     (await metadata(consumer)).topics
       .map((t) => t.name)
       .filter((t) => t.startsWith(prefix))
@@ -105,12 +112,12 @@ export async function startOffsets(brokers: string, topic: string): Promise<Map<
 }
 
 function watermarks(brokers: string, topic: string): Promise<Map<number, Kafka.WatermarkOffsets>> {
-  return withConsumer(brokers, 'kubestream-tests', async (consumer) => {
+  return withConsumer(brokers, 'kubestream-inspection', async (consumer) => {
     const out = new Map<number, Kafka.WatermarkOffsets>()
     for (const partition of await partitionsOf(consumer, topic)) {
-      const offsets = await new Promise<Kafka.WatermarkOffsets>((resolve, reject) =>
-        consumer.queryWatermarkOffsets(topic, partition, 10_000, (e, o) => (e ? reject(e) : resolve(o))),
-      )
+      const offsets = await new Promise<Kafka.WatermarkOffsets>((resolve, reject) => {
+        consumer.queryWatermarkOffsets(topic, partition, 10_000, (e, o) => (e ? reject(e) : resolve(o)))
+      })
       out.set(partition, offsets)
     }
     return out
@@ -181,6 +188,7 @@ export async function readTopics(
           offset: m.offset,
           key: m.key === undefined || m.key === null ? null : m.key.toString(),
           value: m.value ?? Buffer.alloc(0),
+          timestamp: m.timestamp ?? -1,
           headers: Object.fromEntries(
             (m.headers ?? []).flatMap((h) => Object.entries(h).map(([k, v]) => [k, v.toString()])),
           ),
