@@ -8,8 +8,8 @@ import {
   parseDocument,
   visit,
   type Document,
-  type Node as YamlNode,
   type Scalar,
+  type Node as YamlNode,
 } from 'yaml'
 import { buildGraph } from './build-graph.js'
 import { formatPath, type DocumentPath, type Locator } from './document-path.js'

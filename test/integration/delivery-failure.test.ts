@@ -6,8 +6,8 @@ import { KubeStream } from '../../runtime/kube-stream.js'
 import { StreamState } from '../../runtime/stream-state.js'
 import { ClusterEventGenerator } from '../../simulators/cluster-events.js'
 import { EnvelopeWriter } from '../../simulators/envelope-writer.js'
-import { loadTopology } from '../../topology/load.js'
 import { committedOffsets, createTopic } from '../../simulators/kafka-topics.js'
+import { loadTopology } from '../../topology/load.js'
 
 /**
  * Delivery is confirmed by the flush before each commit, and only failures are reported: a

@@ -3,7 +3,6 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { DLQ_HEADERS } from '../../runtime/dead-letter.js'
 import { ClusterEventGenerator, type GeneratedEnvelope } from '../../simulators/cluster-events.js'
 import { EnvelopeWriter } from '../../simulators/envelope-writer.js'
-import { startEngine, waitFor, type EngineProcess } from '../support/engine-process.js'
 import {
   committedOffsets,
   createTopic,
@@ -12,6 +11,7 @@ import {
   readTopics,
   type ReadMessage,
 } from '../../simulators/kafka-topics.js'
+import { startEngine, waitFor, type EngineProcess } from '../support/engine-process.js'
 
 /**
  * examples/events-fanout.yaml on a real broker, run as `kubestream run` in its own process:

@@ -9,9 +9,9 @@ import { startLocalBroker } from '../../deploy/local/kafka-broker.js'
 import { KubeStream, type KubeStreamOptions } from '../../runtime/kube-stream.js'
 import { ClusterEventGenerator, type GeneratedEnvelope } from '../../simulators/cluster-events.js'
 import { EnvelopeWriter } from '../../simulators/envelope-writer.js'
+import { createTopic, readTopics } from '../../simulators/kafka-topics.js'
 import { loadTopologyFile } from '../../topology/load.js'
 import { waitFor } from '../support/engine-process.js'
-import { createTopic, readTopics } from '../../simulators/kafka-topics.js'
 import {
   allCommitted,
   countDifferences,

@@ -4,10 +4,10 @@ import { join } from 'node:path'
 import { pino } from 'pino'
 import { afterAll, expect, inject, it } from 'vitest'
 import { KubeStream } from '../../runtime/kube-stream.js'
+import { readTopics } from '../../simulators/kafka-topics.js'
 import { loadTopology } from '../../topology/load.js'
 import { waitFor } from '../support/engine-process.js'
 import { FakeKubeApi, kubeObject, sendList, startWatch, watchLine } from '../support/fake-kube-api.js'
-import { readTopics } from '../../simulators/kafka-topics.js'
 import { jsonOf } from '../support/kubernetes.js'
 
 const brokers = inject('kafkaBrokers')

@@ -5,9 +5,9 @@ import { join } from 'node:path'
 import { pino } from 'pino'
 import { afterAll, expect, inject, it } from 'vitest'
 import { KubeStream } from '../../runtime/kube-stream.js'
+import { readTopics } from '../../simulators/kafka-topics.js'
 import { loadTopologyFile } from '../../topology/load.js'
 import { waitFor } from '../support/engine-process.js'
-import { readTopics } from '../../simulators/kafka-topics.js'
 import { describeWithApiServer, jsonOf, kubeApis, useApiServerWithSourceRbac } from '../support/kubernetes.js'
 
 const brokers = inject('kafkaBrokers')

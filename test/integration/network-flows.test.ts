@@ -5,10 +5,10 @@ import { join } from 'node:path'
 import { pino } from 'pino'
 import { afterAll, expect, inject, it } from 'vitest'
 import { KubeStream } from '../../runtime/kube-stream.js'
+import { createTopic, readTopics } from '../../simulators/kafka-topics.js'
 import { TracerSimulatorServer } from '../../simulators/tracer-simulator-server.js'
 import { loadTopologyFile } from '../../topology/load.js'
 import { waitFor } from '../support/engine-process.js'
-import { createTopic, readTopics } from '../../simulators/kafka-topics.js'
 import {
   type Counters,
   DeltaModel,

@@ -5,9 +5,9 @@ import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type LocalBroker, startLocalBroker } from '../../deploy/local/kafka-broker.js'
 import { KubeStream } from '../../runtime/kube-stream.js'
+import { committedOffsets, createTopic, readTopics, startOffsets } from '../../simulators/kafka-topics.js'
 import { loadTopologyFile } from '../../topology/load.js'
 import { waitFor } from '../support/engine-process.js'
-import { committedOffsets, createTopic, readTopics, startOffsets } from '../../simulators/kafka-topics.js'
 import {
   allCommitted,
   countDifferences,

@@ -4,8 +4,8 @@ import { join } from 'node:path'
 import { afterAll, expect, inject, it } from 'vitest'
 import { ClusterEventGenerator, type GeneratedEnvelope } from '../../simulators/cluster-events.js'
 import { EnvelopeWriter } from '../../simulators/envelope-writer.js'
-import { type EngineProcess, startEngine, waitFor } from '../support/engine-process.js'
 import { createTopic, readTopics } from '../../simulators/kafka-topics.js'
+import { type EngineProcess, startEngine, waitFor } from '../support/engine-process.js'
 import { countDifferences, expectedWarningCounts, lastCounts } from '../support/warning-counts.js'
 
 const brokers = inject('kafkaBrokers')

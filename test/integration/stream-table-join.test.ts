@@ -6,9 +6,9 @@ import { pino } from 'pino'
 import { afterAll, expect, inject, it } from 'vitest'
 import { KubeStream } from '../../runtime/kube-stream.js'
 import { mulberry32 } from '../../simulators/cluster-events.js'
+import { createTopic, readTopics } from '../../simulators/kafka-topics.js'
 import { loadTopology } from '../../topology/load.js'
 import { waitFor } from '../support/engine-process.js'
-import { createTopic, readTopics } from '../../simulators/kafka-topics.js'
 
 const brokers = inject('kafkaBrokers')
 const stateDir = mkdtempSync(join(tmpdir(), 'kubestream-join-'))

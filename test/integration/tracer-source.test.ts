@@ -5,10 +5,10 @@ import { pino } from 'pino'
 import { afterAll, expect, inject, it } from 'vitest'
 import { DLQ_HEADERS } from '../../runtime/dead-letter.js'
 import { KubeStream } from '../../runtime/kube-stream.js'
+import { readTopics } from '../../simulators/kafka-topics.js'
 import { TracerSimulatorServer } from '../../simulators/tracer-simulator-server.js'
 import { loadTopology } from '../../topology/load.js'
 import { waitFor } from '../support/engine-process.js'
-import { readTopics } from '../../simulators/kafka-topics.js'
 import { tracerEntry } from '../support/tracer-model.js'
 
 const brokers = inject('kafkaBrokers')

@@ -4,9 +4,9 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, inject, it } from 'vitest'
 import { ClusterEventGenerator, type GeneratedEnvelope, mulberry32 } from '../../simulators/cluster-events.js'
 import { EnvelopeWriter } from '../../simulators/envelope-writer.js'
+import { createTopic, readTopics } from '../../simulators/kafka-topics.js'
 import type { ProcessingGuarantee } from '../../topology/spec.js'
 import { type EngineProcess, startEngine, waitFor } from '../support/engine-process.js'
-import { createTopic, readTopics } from '../../simulators/kafka-topics.js'
 import { countDifferences, expectedWarningCounts, lastCounts } from '../support/warning-counts.js'
 
 const brokers = inject('kafkaBrokers')

@@ -6,11 +6,11 @@ import { afterAll, describe, expect, inject, it } from 'vitest'
 import { KubeStream } from '../../runtime/kube-stream.js'
 import { ClusterEventGenerator, type GeneratedEnvelope } from '../../simulators/cluster-events.js'
 import { EnvelopeWriter } from '../../simulators/envelope-writer.js'
+import { createTopic, deleteTopic, endOffsets, readTopics } from '../../simulators/kafka-topics.js'
 import { StateDirectory } from '../../state/state-directory.js'
 import { loadTopologyFile } from '../../topology/load.js'
 import type { ProcessingGuarantee } from '../../topology/spec.js'
 import { waitFor } from '../support/engine-process.js'
-import { createTopic, deleteTopic, endOffsets, readTopics } from '../../simulators/kafka-topics.js'
 import { countDifferences, expectedWarningCounts, lastCounts } from '../support/warning-counts.js'
 
 const brokers = inject('kafkaBrokers')
