@@ -20,7 +20,17 @@ program
       .env('KUBESTREAM_HTTP_PORT')
       .argParser(port),
   )
-  .addOption(new Option('--http-host <host>', 'address for the HTTP server').default('0.0.0.0'))
+  .addOption(
+    new Option('--http-host <host>', 'address the HTTP server binds (127.0.0.1: this host only)')
+      .default('0.0.0.0')
+      .env('KUBESTREAM_HTTP_HOST'),
+  )
+  .addOption(
+    new Option(
+      '--http-token-file <file>',
+      'require "Authorization: Bearer <token>" (the file\'s content) on every HTTP path but /healthz and /readyz',
+    ).env('KUBESTREAM_HTTP_TOKEN_FILE'),
+  )
   .addOption(
     new Option('--state-dir <dir>', 'where stores live (else spec.processing.stateDir, then /tmp/kubestream)').env(
       'KUBESTREAM_STATE_DIR',
@@ -45,7 +55,14 @@ program
   .action(
     async (
       file: string,
-      options: { httpPort?: number; httpHost: string; stateDir?: string; instanceId?: string; ingest: IngestMode },
+      options: {
+        httpPort?: number
+        httpHost: string
+        httpTokenFile?: string
+        stateDir?: string
+        instanceId?: string
+        ingest: IngestMode
+      },
     ) => {
       await runTopology(file, options)
     },

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import type { Server } from 'node:http'
 import { createLogger } from '../core/logger.js'
 import { startHttpServer } from '../runtime/http-server.js'
@@ -8,6 +9,8 @@ import { loadTopologyFile } from '../topology/load.js'
 export interface RunOptions {
   httpPort?: number
   httpHost: string
+  /** A file holding the bearer token the HTTP endpoints require (all but the probes). */
+  httpTokenFile?: string
   stateDir?: string
   instanceId?: string
   ingest?: IngestMode
@@ -21,6 +24,8 @@ export interface RunOptions {
 export async function runTopology(file: string, options: RunOptions): Promise<void> {
   const log = createLogger()
   const graph = loadTopologyFile(file)
+  // Read before any client exists: a missing token file fails the start, not the first scrape.
+  const token = options.httpTokenFile === undefined ? undefined : readToken(options.httpTokenFile)
   const stream = new KubeStream(graph, {
     logger: log,
     stateDir: options.stateDir,
@@ -28,7 +33,9 @@ export async function runTopology(file: string, options: RunOptions): Promise<vo
     ingest: options.ingest,
   })
   let server: Server | undefined
-  if (options.httpPort !== undefined) server = await startHttpServer(options.httpPort, options.httpHost, stream)
+  if (options.httpPort !== undefined) {
+    server = await startHttpServer({ port: options.httpPort, host: options.httpHost, token }, stream)
+  }
 
   let stopping = false
   /** Stops once (a signal and a fault may both ask), exiting 1 if that takes longer than the bound. */
@@ -67,4 +74,16 @@ export async function runTopology(file: string, options: RunOptions): Promise<vo
     await stop().catch(() => undefined)
     finish(1)
   })
+}
+
+/** The token as a Kubernetes Secret mounts it (a trailing newline is not part of it). */
+function readToken(file: string): string {
+  let token: string
+  try {
+    token = readFileSync(file, 'utf8').trim()
+  } catch (error) {
+    throw new Error(`cannot read the HTTP token file ${file}: ${(error as Error).message}`, { cause: error })
+  }
+  if (token === '') throw new Error(`the HTTP token file ${file} is empty`)
+  return token
 }

@@ -1,23 +1,39 @@
-import { createServer, type Server } from 'node:http'
+import { timingSafeEqual } from 'node:crypto'
+import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { Registry } from 'prom-client'
 import { StreamState } from './stream-state.js'
+
+export interface HttpServerOptions {
+  port: number
+  /** The address to bind: 0.0.0.0 for every interface, 127.0.0.1 for this host only. */
+  host: string
+  /**
+   * When set, every path but /healthz and /readyz (which the kubelet probes without
+   * credentials) answers 401 unless the request carries `Authorization: Bearer <token>`.
+   */
+  token?: string
+}
+
+/** The kubelet's probes: never behind the token. */
+const PROBES = new Set(['/healthz', '/readyz'])
 
 /**
  * The replica's control plane: /metrics (Prometheus), /healthz (the process is not broken),
  * /readyz (consuming, every task's state restored). Kubernetes probes and Prometheus scrape it.
  */
 export function startHttpServer(
-  port: number,
-  host: string,
+  options: HttpServerOptions,
   stream: { state: StreamState; ready: boolean; metrics: Registry },
 ): Promise<Server> {
   const server = createServer((request, response) => {
     const path = (request.url ?? '/').split('?')[0]
-    const text = (status: number, body: string, type = 'text/plain') => {
-      response.writeHead(status, { 'content-type': type })
+    const text = (status: number, body: string, type = 'text/plain', headers: Record<string, string> = {}) => {
+      response.writeHead(status, { 'content-type': type, ...headers })
       response.end(body)
     }
-    if (path === '/metrics') {
+    if (options.token !== undefined && !PROBES.has(path) && !authorized(request, options.token)) {
+      text(401, 'a bearer token is required\n', 'text/plain', { 'www-authenticate': 'Bearer realm="kubestream"' })
+    } else if (path === '/metrics') {
       stream.metrics.metrics().then(
         (body) => text(200, body, stream.metrics.contentType),
         (error: Error) => text(500, error.message),
@@ -33,6 +49,15 @@ export function startHttpServer(
   })
   return new Promise((resolve, reject) => {
     server.once('error', reject)
-    server.listen(port, host, () => resolve(server))
+    server.listen(options.port, options.host, () => resolve(server))
   })
+}
+
+/** Compares in constant time, so response timing tells nothing about the token. */
+function authorized(request: IncomingMessage, token: string): boolean {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '')
+  if (!match) return false
+  const given = Buffer.from(match[1])
+  const expected = Buffer.from(token)
+  return given.length === expected.length && timingSafeEqual(given, expected)
 }
