@@ -4,7 +4,6 @@ import { describeMermaid, describeText } from '../topology/describe.js'
 import { TopologyError } from '../topology/errors.js'
 import { loadTopologyFile } from '../topology/load.js'
 import { topologySchema } from '../topology/schema.js'
-import { runTopology } from './run.js'
 
 const program = new Command()
   .name('kubestream')
@@ -64,6 +63,8 @@ program
         ingest: IngestMode
       },
     ) => {
+      // Loaded here: validate, describe and schema never load librdkafka, LMDB or the Kubernetes client.
+      const { runTopology } = await import('./run.js')
       await runTopology(file, options)
     },
   )

@@ -20,12 +20,23 @@ function reachable(entry: string): Set<string> {
   return seen
 }
 
-describe('deploy/Dockerfile', () => {
-  it('copies every folder the CLI runs from', () => {
+/** The top-level folders (and files) the CLI and the public API are compiled from. */
+const needed = new Set([...reachable('cli/main.ts'), ...reachable('index.ts')].map((file) => file.split('/')[0]))
+
+describe('the compiled package', () => {
+  it('compiles every folder the CLI and the API reach', () => {
+    const build = JSON.parse(readFileSync(join(root, 'tsconfig.build.json'), 'utf8').replace(/^\s*\/\/.*$/gm, ''))
+    expect(needed).toContain('runtime')
+    for (const folder of needed) expect(build.include, folder).toContain(folder)
+  })
+
+  it('deploy/Dockerfile compiles the same sources and runs the compiled CLI as a non-root user', () => {
     const dockerfile = readFileSync(join(root, 'deploy/Dockerfile'), 'utf8')
     const copied = new Set([...dockerfile.matchAll(/^COPY (\S+) \.\/\S*$/gm)].map(([, path]) => path))
-    const needed = new Set([...reachable('cli/main.ts')].map((file) => file.split('/')[0]))
-    expect(needed).toContain('runtime')
     for (const folder of needed) expect(copied, `COPY ${folder}`).toContain(folder)
+    const runtime = dockerfile.slice(dockerfile.lastIndexOf('FROM '))
+    expect(runtime).toMatch(/^COPY --from=build \/app\/dist \.\/dist$/m)
+    expect(runtime).toMatch(/^USER node$/m)
+    expect(runtime).not.toMatch(/tsx/)
   })
 })
