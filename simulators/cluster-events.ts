@@ -36,6 +36,12 @@ export interface GeneratorOptions {
    * records older than its retention (7 days by default) however recently they were written.
    */
   startTime?: number
+  /**
+   * Events happen now: each one's time is the wall clock when it is generated, as on a live
+   * cluster written at a steady rate (a broker refuses records more than an hour ahead of it,
+   * which ~25 ms an event reaches within seconds at thousands of events a second).
+   */
+  live?: boolean
 }
 
 export const DEFAULT_NAMESPACES = [
@@ -138,12 +144,14 @@ export class ClusterEventGenerator {
   private readonly live: LiveEvent[] = []
   private resourceVersion = 880_000
   private clock: number
+  private readonly happeningNow: boolean
   private readonly rates: Required<Pick<GeneratorOptions, 'repeatRate' | 'resyncRate' | 'malformedRate'>>
 
   constructor(options: GeneratorOptions = {}) {
     this.random = mulberry32(options.seed ?? 1)
     this.namespaces = options.namespaces ?? DEFAULT_NAMESPACES
     this.clock = options.startTime ?? twoHoursAgo()
+    this.happeningNow = options.live ?? false
     this.rates = {
       repeatRate: options.repeatRate ?? 0.25,
       resyncRate: options.resyncRate ?? 0.1,
@@ -152,7 +160,8 @@ export class ClusterEventGenerator {
   }
 
   next(): GeneratedEnvelope {
-    this.clock += Math.floor(this.random() * 50)
+    const step = Math.floor(this.random() * 50)
+    this.clock = this.happeningNow ? Date.now() : this.clock + step
     const roll = this.random()
     const { malformedRate, resyncRate, repeatRate } = this.rates
     if (roll < malformedRate) return this.malformed()

@@ -1,4 +1,5 @@
 import { closest } from 'fastest-levenshtein'
+import type { KafkaSecurity } from '../connectors/kafka/security.js'
 import { type CompiledExpression, compileExpression, ExpressionSyntaxError } from '../expression/expression.js'
 import { type CompiledTemplate, compileTemplate } from '../expression/template.js'
 import { aggregateOperator } from './aggregation.js'
@@ -180,6 +181,7 @@ export function buildGraph(
   )
   rejectCycles(steps, nodes, fail)
   rejectTableChildren(sources, steps, sinks, fail)
+  checkSecurity(doc.spec.kafka?.security, fail)
 
   const applicationId = doc.metadata.name
   return {
@@ -189,6 +191,31 @@ export function buildGraph(
     deadLetter: { ...doc.spec.deadLetter, topic: doc.spec.deadLetter?.topic ?? `${applicationId}-dlq` },
     sources,
     nodes,
+  }
+}
+
+/** Each secret of spec.kafka.security comes from exactly one place. */
+function checkSecurity(security: KafkaSecurity | undefined, fail: Fail): void {
+  const path = ['spec', 'kafka', 'security']
+  const exactlyOne = (what: string, at: string, given: Record<string, unknown>, required: boolean) => {
+    const present = Object.keys(given).filter((key) => given[key] !== undefined)
+    if (present.length > 1 || (required && present.length === 0))
+      fail('SCHEMA', `${what} needs ${required ? 'exactly' : 'at most'} one of ${Object.keys(given).join(' or ')}`, [
+        ...path,
+        at,
+      ])
+  }
+  const { tls, sasl } = security ?? {}
+  if (tls)
+    exactlyOne(
+      'the TLS key password',
+      'tls',
+      { keyPasswordFile: tls.keyPasswordFile, keyPasswordEnv: tls.keyPasswordEnv },
+      false,
+    )
+  if (sasl) {
+    exactlyOne('the SASL user', 'sasl', { username: sasl.username, usernameFile: sasl.usernameFile }, true)
+    exactlyOne('the SASL password', 'sasl', { passwordFile: sasl.passwordFile, passwordEnv: sasl.passwordEnv }, true)
   }
 }
 

@@ -7,6 +7,41 @@ const clientConfig = {
   type: 'object',
   additionalProperties: { type: ['string', 'number', 'boolean'] },
 } as const
+const path = { type: 'string', minLength: 1 } as const
+const variable = { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$' } as const
+/** spec.kafka.security: secrets by file or environment variable, never by value. */
+const security = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    protocol: { enum: ['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL'] },
+    tls: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        caFile: path,
+        certFile: path,
+        keyFile: path,
+        keyPasswordFile: path,
+        keyPasswordEnv: variable,
+        verifyHostname: { type: 'boolean' },
+      },
+      dependencies: { certFile: ['keyFile'], keyFile: ['certFile'] },
+    },
+    sasl: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['mechanism'],
+      properties: {
+        mechanism: { enum: ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'] },
+        username: { type: 'string', minLength: 1 },
+        usernameFile: path,
+        passwordFile: path,
+        passwordEnv: variable,
+      },
+    },
+  },
+} as const
 const topicSettings = {
   partitions: { type: 'integer', minimum: 1 },
   replicationFactor: { type: 'integer', minimum: 1 },
@@ -78,6 +113,7 @@ export const topologySchema = {
             config: clientConfig,
             consumer: clientConfig,
             producer: clientConfig,
+            security,
           },
         },
         processing: {

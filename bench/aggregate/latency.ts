@@ -21,6 +21,12 @@ export interface LatencySummary {
 }
 
 const TICK_MS = 10
+/**
+ * Inputs appended this soon after the first are not measured: a process that just started
+ * compiles its hot paths and opens its first connections to each partition's leader (their
+ * latencies, 100–500 ms, would be the start's, not the steady state's).
+ */
+const WARM_UP_MS = 3_000
 
 /** Creates the topics of a latency run, stamped by the broker at append. */
 export async function createAppendTimeTopics(brokers: string, topics: string[], partitions: number): Promise<void> {
@@ -40,7 +46,7 @@ export async function createAppendTimeTopics(brokers: string, topics: string[], 
 /** Writes `count` generated envelopes at `rate` records/s, in 10 ms steps, as a live cluster would. */
 export async function writePaced(brokers: string, topic: string, rate: number, count: number): Promise<void> {
   const writer = await EnvelopeWriter.connect(brokers, topic)
-  const generator = new ClusterEventGenerator({ seed: 7, startTime: Date.now() })
+  const generator = new ClusterEventGenerator({ seed: 7, live: true })
   const started = performance.now()
   try {
     for (let written = 0; written < count;) {
@@ -59,13 +65,20 @@ export async function writePaced(brokers: string, topic: string, rate: number, c
  * order, is covered by the first output of that key whose count reaches k (every output under
  * `emit: onUpdate`, the last one of a coalesced run otherwise).
  */
-export async function measureLatency(brokers: string, source: string, output: string): Promise<LatencySummary> {
+export async function measureLatency(
+  brokers: string,
+  source: string,
+  output: string,
+  warmUpMs = WARM_UP_MS,
+): Promise<LatencySummary> {
   const [inputs, outputs] = await Promise.all([
     readTopics(brokers, [source], { timeoutMs: 120_000 }),
     readTopics(brokers, [output], { readCommitted: true, timeoutMs: 120_000 }),
   ])
   const appendsByKey = new Map<string, number[]>()
-  for (const input of inputs.sort(byAppend)) {
+  inputs.sort(byAppend)
+  const measuredFrom = (inputs[0]?.timestamp ?? 0) + warmUpMs
+  for (const input of inputs) {
     const key = warningCountKey(asEnvelope(input))
     if (key === undefined) continue
     const appends = appendsByKey.get(key) ?? []
@@ -86,6 +99,7 @@ export async function measureLatency(brokers: string, source: string, output: st
     let next = 0
     appends.forEach((appendedAt, index) => {
       while (next < covering.length && covering[next].count < index + 1) next++
+      if (appendedAt < measuredFrom) return
       if (next < covering.length) latencies.push(covering[next].at - appendedAt)
       else uncovered++
     })

@@ -28,7 +28,8 @@ const graph = loadTopologyFile(file, {
 })
 const stream = new KubeStream(graph, { logger: pino({ level: 'warn' }), stateDir })
 await stream.start()
-// The latency phase starts writing now.
+while (!stream.ready) await new Promise((resolve) => setTimeout(resolve, 5))
+// In the group with its tasks: the latency phase starts writing now.
 console.log('READY')
 
 const repartition = `${env.groupId}-per-minute-repartition`

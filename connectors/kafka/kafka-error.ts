@@ -19,6 +19,9 @@ export type KafkaErrorCode =
   | 'REBALANCE'
   | 'NOT_COPARTITIONED'
   | 'INTERNAL_TOPIC_MISMATCH'
+  | 'CONFIG'
+  | 'AUTHENTICATION'
+  | 'AUTHORIZATION'
 
 const RECOVERY: Readonly<Record<KafkaErrorCode, Recovery>> = {
   // librdkafka reconnects on its own; at start-up, the process exits and its restart tries again.
@@ -44,6 +47,12 @@ const RECOVERY: Readonly<Record<KafkaErrorCode, Recovery>> = {
   REBALANCE: 'restart-task',
   NOT_COPARTITIONED: 'stop',
   INTERNAL_TOPIC_MISMATCH: 'stop',
+  // A security setting that cannot work (a secret file missing): nothing to retry until it is fixed.
+  CONFIG: 'stop',
+  // The brokers refused the credentials (a wrong password, an unknown user, a certificate they do not trust).
+  AUTHENTICATION: 'stop',
+  // The credentials are good but an ACL is missing: the message names the resource and the operation.
+  AUTHORIZATION: 'stop',
 }
 
 export class KafkaError extends KubestreamError<KafkaErrorCode> {
