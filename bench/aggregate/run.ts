@@ -7,8 +7,8 @@
  *    each in its own process: (a) at-least-once, (b) exactly-once. Target: b/a ≥ 0.7.
  *    Then, for each guarantee, end-to-end latency at half of that maximum rate: envelopes written
  *    live for BENCH_LATENCY_SECONDS (default 20), p50/p99 from an input's append to the append of
- *    the output that counts it (the first 3 s, the process's warm-up, not measured). Targets: p99 ≤ 250 ms at-least-once, ≤ commit interval + 250 ms
- *    exactly-once.
+ *    the output that counts it (the first 3 s, the process's warm-up, not measured). Targets:
+ *    p99 ≤ 250 ms at-least-once, ≤ commit interval + 250 ms exactly-once.
  * 2. Writes BENCH_KEYS (default 1,000,000) distinct keys to a count store's changelog and times
  *    (c) the full restore of a fresh replica, then (d) its restart on the intact state dir, each
  *    in its own process. Targets: intact restart ready in < 2 s; peak RSS ≤ 250 MB at 1M keys.

@@ -18,6 +18,8 @@ export interface LocalBroker {
   /** The Apache Kafka release it runs. */
   readonly version: string
   readonly logDir: string
+  /** host:port of each extra listener, by name. */
+  readonly listeners: Readonly<Record<string, string>>
   /** Stops the broker (as SIGTERM does) and starts it again on the same ports and log dirs. */
   restart(): Promise<void>
   stop(): Promise<void>
@@ -32,6 +34,14 @@ export interface StartBrokerOptions {
   heap?: string
   /** Extra server.properties lines, e.g. `{ 'num.partitions': '6' }`. */
   properties?: Record<string, string>
+  /**
+   * Listeners beside PLAINTEXT (which stays the inter-broker one), by name and security
+   * protocol, e.g. `{ SECURE: 'SASL_SSL', MTLS: 'SSL' }`; their settings go in `properties`
+   * (`listener.name.secure.…`).
+   */
+  listeners?: Record<string, 'SSL' | 'SASL_SSL' | 'SASL_PLAINTEXT'>
+  /** SCRAM credentials, written when the log dir is formatted (KRaft has no ZooKeeper to hold them). */
+  scramUsers?: Array<{ mechanism: 'SCRAM-SHA-256' | 'SCRAM-SHA-512'; name: string; password: string }>
 }
 
 /**
@@ -43,8 +53,16 @@ export async function startLocalBroker(options: StartBrokerOptions = {}): Promis
   const libs = await ensureKafkaJars(version)
   const dir = mkdtempSync(join(tmpdir(), 'kubestream-kafka-'))
   const [brokerPort, controllerPort] = [await freePort(), await freePort()]
+  const listeners: Record<string, string> = {}
+  for (const name of Object.keys(options.listeners ?? {})) listeners[name] = `127.0.0.1:${await freePort()}`
   const config = join(dir, 'server.properties')
-  writeFileSync(config, serverProperties(dir, brokerPort, controllerPort, options.properties))
+  writeFileSync(
+    config,
+    serverProperties(dir, brokerPort, controllerPort, {
+      ...listenerProperties(brokerPort, controllerPort, listeners, options.listeners ?? {}),
+      ...options.properties,
+    }),
+  )
   const classpath = join(libs, '*')
   const jvm = [...jvmArgs(options.heap ?? '768m'), ...loggingArgs(dir, version)]
 
@@ -59,6 +77,10 @@ export async function startLocalBroker(options: StartBrokerOptions = {}): Promis
     '-c',
     config,
     '--ignore-formatted',
+    ...(options.scramUsers ?? []).flatMap(({ mechanism, name, password }) => [
+      '--add-scram',
+      `${mechanism}=[name=${name},password=${password}]`,
+    ]),
   ])
   const brokers = `127.0.0.1:${brokerPort}`
   const launch = async (): Promise<ChildProcess> => {
@@ -89,6 +111,7 @@ export async function startLocalBroker(options: StartBrokerOptions = {}): Promis
     brokers,
     version,
     logDir: dir,
+    listeners,
     async restart() {
       await stopProcess(child!, 20_000)
       child = await launch()
@@ -98,6 +121,27 @@ export async function startLocalBroker(options: StartBrokerOptions = {}): Promis
       await stopProcess(child!, 20_000)
       rmSync(dir, { recursive: true, force: true })
     },
+  }
+}
+
+/** The listener lines with the extra listeners added (PLAINTEXT and CONTROLLER as always). */
+function listenerProperties(
+  brokerPort: number,
+  controllerPort: number,
+  addresses: Record<string, string>,
+  protocols: Record<string, string>,
+): Record<string, string> {
+  const names = Object.keys(protocols)
+  if (names.length === 0) return {}
+  const extra = names.map((name) => `${name}://${addresses[name]}`)
+  return {
+    listeners: [`PLAINTEXT://127.0.0.1:${brokerPort}`, `CONTROLLER://127.0.0.1:${controllerPort}`, ...extra].join(','),
+    'advertised.listeners': [`PLAINTEXT://127.0.0.1:${brokerPort}`, ...extra].join(','),
+    'listener.security.protocol.map': [
+      'PLAINTEXT:PLAINTEXT',
+      'CONTROLLER:PLAINTEXT',
+      ...names.map((name) => `${name}:${protocols[name]}`),
+    ].join(','),
   }
 }
 
