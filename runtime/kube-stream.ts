@@ -124,7 +124,8 @@ export class KubeStream {
       const consumer = (this.consumer = await BatchConsumer.connect(global, topic, {
         onAssigned: (partitions) => this.thread!.assign(partitions),
         onRevoked: (partitions) => this.thread!.revoke(partitions),
-        onFailure: (error) => this.thread!.fail(error),
+        // Before the thread exists nothing is consumed: a refusal then comes again with the first consume.
+        onFailure: (error) => this.thread?.fail(error),
       }))
       const layout = await prepareInternalTopics(this.compiled, consumer, collector)
       await this.startRepartitionPurge()

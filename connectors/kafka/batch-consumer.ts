@@ -5,7 +5,9 @@ import type {
   TopicPartition,
   TopicPartitionOffset,
 } from '../../core/record-consumer.js'
+import { accessError } from './access-error.js'
 import type { LibrdkafkaConfig } from './client-config.js'
+import { connectClient } from './connect-client.js'
 import { KafkaError } from './kafka-error.js'
 
 const { CODES } = Kafka
@@ -52,13 +54,7 @@ async function open(
     },
     topic,
   )
-  await new Promise<void>((resolve, reject) => {
-    consumer.connect({ timeout: 30_000 }, (error) =>
-      error
-        ? reject(new KafkaError('CONNECT', `consumer cannot connect: ${error.message}`, { cause: error }))
-        : resolve(),
-    )
-  })
+  await connectClient(consumer, 'consumer', global, (error) => listener.onFailure(error))
   return consumer
 }
 
@@ -196,7 +192,10 @@ export class BatchConsumer implements RecordConsumer {
           this.listener.onFailure(new KafkaError('REBALANCE', message, { cause: error }))
           return resolve([])
         }
-        reject(new KafkaError('CONNECT', `consume failed: ${error.message}`, { cause: error }))
+        reject(
+          accessError(error, { config: this.config.global, operation: 'READ' }) ??
+            new KafkaError('CONNECT', `consume failed: ${error.message}`, { cause: error }),
+        )
       })
     })
   }

@@ -2,7 +2,9 @@ import Kafka from 'node-rdkafka'
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises'
 import type { OutgoingRecord, RecordCollector, TopicSpec } from '../../core/record-collector.js'
 import type { GroupMembership, TopicPartitionOffset } from '../../core/record-consumer.js'
+import { accessError } from './access-error.js'
 import type { LibrdkafkaConfig } from './client-config.js'
+import { connectClient } from './connect-client.js'
 import { KafkaError, transactionError } from './kafka-error.js'
 import type { TopicAdmin } from './topic-admin.js'
 
@@ -50,8 +52,9 @@ export class RdkafkaRecordCollector implements RecordCollector {
     admin: TopicAdmin,
     pollIntervalMs = 20,
   ): Promise<RdkafkaRecordCollector> {
-    const producer = await openProducer(config, pollIntervalMs)
-    return new RdkafkaRecordCollector(producer, config, admin, pollIntervalMs)
+    let collector: RdkafkaRecordCollector | undefined
+    const producer = await openProducer(config, pollIntervalMs, (error) => collector?.refuse(error))
+    return (collector = new RdkafkaRecordCollector(producer, config, admin, pollIntervalMs))
   }
 
   /**
@@ -109,7 +112,7 @@ export class RdkafkaRecordCollector implements RecordCollector {
   private async replaceProducer(): Promise<void> {
     const old = this.producer
     await new Promise<void>((resolve) => old.disconnect(5_000, () => resolve()))
-    this.producer = await openProducer(this.config, this.pollIntervalMs)
+    this.producer = await openProducer(this.config, this.pollIntervalMs, (error) => this.refuse(error))
     this.transactionBegan = Date.now()
     this.reportFailures(this.producer)
     this.fatal = undefined
@@ -140,8 +143,13 @@ export class RdkafkaRecordCollector implements RecordCollector {
   private reportFailures(producer: Kafka.Producer): void {
     producer.on('delivery-report', (error, report) => {
       if (!error || producer !== this.producer) return
-      this.fatal ??= deliveryError(report.topic, error)
+      this.fatal ??= deliveryError(report.topic, error, this.config)
     })
+  }
+
+  /** The brokers refused this producer's credentials or an ACL: the next send or commit throws it. */
+  private refuse(error: KafkaError): void {
+    this.fatal ??= error
   }
 
   /**
@@ -304,13 +312,15 @@ export class RdkafkaRecordCollector implements RecordCollector {
  * message.timeout.ms) restarts the tasks from the last commit; any other stops the replica.
  * node-rdkafka reports delivery errors by their text only (its code is -1).
  */
-function deliveryError(topic: string, error: Kafka.LibrdKafkaError): KafkaError | undefined {
+function deliveryError(topic: string, error: Kafka.LibrdKafkaError, config: LibrdkafkaConfig): KafkaError | undefined {
   const is = (code: number, text: RegExp) => error.code === code || text.test(error.message)
   if (
     is(CODES.ERRORS.ERR__PURGE_QUEUE, /purged in queue/i) ||
     is(CODES.ERRORS.ERR__PURGE_INFLIGHT, /purged in flight/i)
   )
     return undefined
+  const refused = accessError(error, { config, topic, operation: 'WRITE' })
+  if (refused) return refused
   const timedOut = is(CODES.ERRORS.ERR__MSG_TIMED_OUT, /message timed out/i)
   return new KafkaError(timedOut ? 'DELIVERY_TIMEOUT' : 'DELIVERY', `delivery to ${topic} failed: ${error.message}`, {
     cause: error,
@@ -318,21 +328,29 @@ function deliveryError(topic: string, error: Kafka.LibrdKafkaError): KafkaError 
 }
 
 /** A connected producer; with a transactional.id, initialized (fencing older ones) with a transaction begun. */
-async function openProducer(config: LibrdkafkaConfig, pollIntervalMs: number): Promise<Kafka.Producer> {
+async function openProducer(
+  config: LibrdkafkaConfig,
+  pollIntervalMs: number,
+  onRefused: (error: KafkaError) => void,
+): Promise<Kafka.Producer> {
   const producer = new Kafka.Producer(config, {})
-  await new Promise<void>((resolve, reject) => {
-    producer.connect({ timeout: 30_000 }, (error) =>
-      error
-        ? reject(new KafkaError('CONNECT', `producer cannot connect: ${error.message}`, { cause: error }))
-        : resolve(),
-    )
-  })
+  await connectClient(producer, 'producer', config, onRefused)
   producer.setPollInterval(pollIntervalMs)
   if (config['transactional.id'] !== undefined) {
-    await transactionStep('initialize', 60_000, (done) => producer.initTransactions(60_000, done))
-    await transactionStep('begin', 60_000, (done) => producer.beginTransaction(done))
+    try {
+      await transactionStep('initialize', 60_000, (done) => producer.initTransactions(60_000, done))
+      await transactionStep('begin', 60_000, (done) => producer.beginTransaction(done))
+    } catch (error) {
+      throw accessError(librdkafkaCause(error), { config }) ?? error
+    }
   }
   return producer
+}
+
+/** The librdkafka error under a KafkaError, for classification. */
+function librdkafkaCause(error: unknown): { code: number; message: string } {
+  const cause = (error as { cause?: { code?: number; message?: string } }).cause
+  return { code: cause?.code ?? -1, message: cause?.message ?? (error as Error).message }
 }
 
 type TransactionCall = (done: (error: Kafka.LibrdKafkaError | null | undefined) => void) => void

@@ -1,0 +1,69 @@
+import Kafka from 'node-rdkafka'
+import type { LibrdkafkaConfig } from './client-config.js'
+import { KafkaError } from './kafka-error.js'
+
+const { ERRORS } = Kafka.CODES
+
+/** What a client was doing when the brokers refused it, to name the ACL that is missing. */
+export interface AccessContext {
+  /** The client's settings: who it authenticates as (never a secret from them). */
+  readonly config: LibrdkafkaConfig
+  /** The topic of a refused produce or read, when the call knows it. */
+  readonly topic?: string
+  /** The operation on that topic: READ for a consumer, WRITE for a producer, CREATE for the admin. */
+  readonly operation?: 'READ' | 'WRITE' | 'CREATE' | 'DESCRIBE'
+}
+
+/**
+ * An authentication or authorization failure as the runtime reports it: which identity was
+ * refused and, for a missing ACL, the resource and the operation, so the operator knows what to
+ * fix. Undefined for any other error. librdkafka retries refused connections until a timeout
+ * and sometimes reports errors by their text only (code -1), so both are looked at.
+ */
+export function accessError(error: { code: number; message: string }, context: AccessContext): KafkaError | undefined {
+  const is = (code: number, text: RegExp) => error.code === code || text.test(error.message)
+  const who = identity(context.config)
+  if (
+    is(ERRORS.ERR__AUTHENTICATION, /authentication fail|sasl authentication error/i) ||
+    is(ERRORS.ERR_SASL_AUTHENTICATION_FAILED, /sasl authentication failed/i) ||
+    is(ERRORS.ERR__SSL, /ssl handshake failed|certificate verify failed/i)
+  )
+    return new KafkaError('AUTHENTICATION', `authentication failed: the brokers refused ${who}: ${error.message}`, {
+      cause: error,
+    })
+  const refused = (resource: string, operation: string) =>
+    new KafkaError(
+      'AUTHORIZATION',
+      `authorization failed: ${who} may not ${operation} ${resource} (add an ACL allowing ${operation} on it): ` +
+        error.message,
+      { cause: error },
+    )
+  if (is(ERRORS.ERR_TOPIC_AUTHORIZATION_FAILED, /topic authorization failed/i)) {
+    const topic = context.topic ?? topicNamedIn(error.message)
+    return refused(topic ? `topic ${topic}` : 'a topic', context.operation ?? 'READ or WRITE')
+  }
+  if (is(ERRORS.ERR_GROUP_AUTHORIZATION_FAILED, /group authorization failed/i))
+    return refused(`group ${String(context.config['group.id'])}`, 'READ')
+  if (is(ERRORS.ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED, /transactional id authorization failed/i))
+    return refused(`transactional id ${String(context.config['transactional.id'])}`, 'WRITE')
+  if (is(ERRORS.ERR_CLUSTER_AUTHORIZATION_FAILED, /cluster authorization failed/i))
+    return refused('the cluster', context.operation === 'CREATE' ? 'CREATE topics on' : 'IDEMPOTENT_WRITE on')
+  return undefined
+}
+
+/** Who the client is, as the brokers see it: enough to find the user, nothing secret. */
+function identity(config: LibrdkafkaConfig): string {
+  const protocol = String(config['security.protocol'] ?? 'plaintext').toUpperCase()
+  if (protocol.startsWith('SASL'))
+    return `${String(config['sasl.mechanisms'] ?? config['sasl.mechanism'] ?? 'GSSAPI')} user "${String(config['sasl.username'] ?? '')}" over ${protocol}`
+  if (config['ssl.certificate.location'] !== undefined || config['ssl.certificate.pem'] !== undefined)
+    return `the client certificate ${String(config['ssl.certificate.location'] ?? '(inline)')} over ${protocol}`
+  return `an unauthenticated client over ${protocol}`
+}
+
+/** librdkafka names the topic in its text, e.g. `Subscribed topic not available: events: Broker: Topic authorization failed`. */
+function topicNamedIn(message: string): string | undefined {
+  return /(?:topic not available|topic)\s*:?\s*([A-Za-z0-9._-]+):\s*Broker: Topic authorization failed/i.exec(
+    message,
+  )?.[1]
+}
