@@ -53,15 +53,18 @@ export function accessError(error: { code: number; message: string }, context: A
 
 /** Who the client is, as the brokers see it: enough to find the user, nothing secret. */
 function identity(config: LibrdkafkaConfig): string {
-  const protocol = String(config['security.protocol'] ?? 'plaintext').toUpperCase()
-  if (protocol.startsWith('SASL'))
-    return `${String(config['sasl.mechanisms'] ?? config['sasl.mechanism'] ?? 'GSSAPI')} user "${String(config['sasl.username'] ?? '')}" over ${protocol}`
-  if (config['ssl.certificate.location'] !== undefined || config['ssl.certificate.pem'] !== undefined)
-    return `the client certificate ${String(config['ssl.certificate.location'] ?? '(inline)')} over ${protocol}`
+  const get = (name: string) => (config[name] === undefined ? undefined : String(config[name]))
+  const protocol = (get('security.protocol') ?? 'plaintext').toUpperCase()
+  if (protocol.startsWith('SASL')) {
+    const mechanism = get('sasl.mechanisms') ?? get('sasl.mechanism') ?? 'GSSAPI'
+    return `${mechanism} user "${get('sasl.username') ?? ''}" over ${protocol}`
+  }
+  if (get('ssl.certificate.location') !== undefined || get('ssl.certificate.pem') !== undefined)
+    return `the client certificate ${get('ssl.certificate.location') ?? '(inline)'} over ${protocol}`
   return `an unauthenticated client over ${protocol}`
 }
 
-/** librdkafka names the topic in its text, e.g. `Subscribed topic not available: events: Broker: Topic authorization failed`. */
+/** The topic librdkafka names in its text (`… topic not available: events: Broker: Topic authorization failed`). */
 function topicNamedIn(message: string): string | undefined {
   return /(?:topic not available|topic)\s*:?\s*([A-Za-z0-9._-]+):\s*Broker: Topic authorization failed/i.exec(
     message,

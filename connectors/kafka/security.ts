@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs'
-import type { LibrdkafkaConfig } from './client-config.js'
 import { KafkaError } from './kafka-error.js'
 
 /**
@@ -34,11 +33,11 @@ export interface KafkaSecurity {
 }
 
 /** The librdkafka properties for `security`, its secrets read from their files and variables. */
-export function securityConfig(security: KafkaSecurity | undefined, env = process.env): LibrdkafkaConfig {
+export function securityConfig(security: KafkaSecurity | undefined, env = process.env): Record<string, string> {
   if (!security) return {}
   const { tls, sasl } = security
   const protocol = security.protocol ?? (sasl ? (tls ? 'SASL_SSL' : 'SASL_PLAINTEXT') : tls ? 'SSL' : 'PLAINTEXT')
-  const config: LibrdkafkaConfig = { 'security.protocol': protocol }
+  const config: Record<string, string> = { 'security.protocol': protocol }
   if (tls) {
     if (tls.caFile) config['ssl.ca.location'] = readable(tls.caFile, 'TLS CA')
     if (tls.certFile) config['ssl.certificate.location'] = readable(tls.certFile, 'TLS client certificate')

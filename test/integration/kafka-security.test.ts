@@ -51,7 +51,8 @@ beforeAll(async () => {
         'org.apache.kafka.common.security.scram.ScramLoginModule required;',
       'listener.name.secure.scram-sha-256.sasl.jaas.config':
         'org.apache.kafka.common.security.scram.ScramLoginModule required;',
-      'listener.name.secure.plain.sasl.jaas.config': `org.apache.kafka.common.security.plain.PlainLoginModule required user_app-plain="${PLAIN_PASSWORD}";`,
+      'listener.name.secure.plain.sasl.jaas.config':
+        'org.apache.kafka.common.security.plain.PlainLoginModule required ' + `user_app-plain="${PLAIN_PASSWORD}";`,
       'listener.name.mtls.ssl.client.auth': 'required',
       'ssl.keystore.type': 'PKCS12',
       'ssl.keystore.location': pki.brokerKeystore,
