@@ -7,14 +7,19 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { type ContenderResult, megabytesPerSecond, recordsPerSecond } from './fanout/report.js'
 
-/** Runs a contender script with tsx and the given environment; resolves with its RESULT line. */
+/**
+ * Runs a contender script with tsx and the given environment; resolves with its RESULT line.
+ * `launcher` goes before the command (e.g. a shell that first joins a memory cgroup).
+ */
 export function runContender(
   file: string,
   env: Record<string, string>,
   onOutput?: (text: string) => void,
+  launcher: string[] = [],
 ): Promise<ContenderResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', file], {
+    const [command, ...args] = [...launcher, process.execPath, '--import', 'tsx', file]
+    const child = spawn(command, args, {
       env: { ...process.env, ...env, KAFKAJS_NO_PARTITIONER_WARNING: '1', LOG_LEVEL: 'warn' },
       stdio: ['ignore', 'pipe', 'inherit'],
     })

@@ -15,17 +15,15 @@
  *
  * Results go to bench/results/aggregate-*.{json,md}.
  */
-import Kafka from 'node-rdkafka'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { cpus, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { TopicAdmin } from '../../connectors/kafka/topic-admin.js'
 import { type LocalBroker, startLocalBroker } from '../../deploy/local/kafka-broker.js'
-import { ClusterEventGenerator } from '../../simulators/cluster-events.js'
-import { EnvelopeWriter } from '../../simulators/envelope-writer.js'
 import { type ContenderResult, recordsPerSecond } from '../fanout/report.js'
-import { format, progress, runContender, saveResults } from '../harness.js'
+import { format, runContender, saveResults } from '../harness.js'
+import { preloadChangelog, preloadEnvelopes, preloadKeyedInput } from '../preload.js'
 import { createAppendTimeTopics, type LatencySummary, measureLatency, outputSpan, writePaced } from './latency.js'
 
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 500_000)
@@ -54,7 +52,7 @@ async function main(): Promise<void> {
     })
     admin.close()
 
-    const bytes = await preloadEvents(brokers, sourceTopic)
+    const bytes = await preloadEnvelopes(brokers, sourceTopic, RECORDS)
     const results: Record<string, ContenderResult> = {}
     const spans: Record<string, OutputSpan> = {}
     for (const [id, guarantee] of [
@@ -87,7 +85,7 @@ async function main(): Promise<void> {
     const latencies: Record<string, LatencyRun> = {}
     for (const id of ['a', 'b'] as const) latencies[id] = await runLatency(brokers, id, results[id])
 
-    await preloadChangelog(brokers, `${restoreApp}-counts-changelog`)
+    await preloadChangelog(brokers, `${restoreApp}-counts-changelog`, KEYS, PARTITIONS)
     const stateDir = mkdtempSync(join(tmpdir(), 'kubestream-restore-bench-'))
     const details: Partial<Record<'full' | 'intact' | 'process', RestoreDetail>> = {}
     try {
@@ -96,7 +94,7 @@ async function main(): Promise<void> {
         ['d', 'intact'],
         ['e', 'process'],
       ] as const) {
-        if (phase === 'process') await preloadInput(brokers, `${restoreApp}-in`)
+        if (phase === 'process') await preloadKeyedInput(brokers, `${restoreApp}-in`, KEYS, PARTITIONS)
         console.log(`running (${id}) ${phase} phase with ${KEYS.toLocaleString('en')} keys…`)
         results[id] = await runContender(
           here('restore.ts'),
@@ -173,66 +171,6 @@ async function runLatency(brokers: string, id: 'a' | 'b', maximum: ContenderResu
     `  p50 ${summary.p50Ms} ms, p99 ${summary.p99Ms} ms, max ${summary.maxMs} ms over ${summary.samples} counts`,
   )
   return summary
-}
-
-async function preloadEvents(brokers: string, topic: string): Promise<number> {
-  const writer = await EnvelopeWriter.connect(brokers, topic)
-  const generator = new ClusterEventGenerator({ seed: 42, malformedRate: 0.001 })
-  const report = progress('pre-loading envelopes', RECORDS)
-  let bytes = 0
-  for (let i = 0; i < RECORDS; i++) {
-    const envelope = generator.next()
-    bytes += envelope.value.length
-    await writer.write(envelope)
-    report(i + 1)
-  }
-  await writer.flush(300_000)
-  await writer.close()
-  return bytes
-}
-
-/** The count store's 1M keys, as its changelog holds them. */
-function storeKey(i: number): string {
-  return `namespace-${i % 500}/pod-${i.toString(36).padStart(6, '0')}`
-}
-
-/** A count store's changelog as kubestream writes it: key bytes → the JSON count. */
-async function preloadChangelog(brokers: string, topic: string): Promise<void> {
-  await produceKeys(brokers, topic, 'pre-loading changelog keys', (i) => Buffer.from(String(1 + (i % 97))))
-}
-
-/** One input record per store key, so counting them reads and writes every key. */
-async function preloadInput(brokers: string, topic: string): Promise<void> {
-  await produceKeys(brokers, topic, 'pre-loading one input record per key', () => Buffer.from('{}'))
-}
-
-async function produceKeys(brokers: string, topic: string, label: string, value: (i: number) => Buffer): Promise<void> {
-  const producer = new Kafka.Producer({
-    'bootstrap.servers': brokers,
-    'linger.ms': 50,
-    'batch.num.messages': 10_000,
-    'queue.buffering.max.messages': 500_000,
-    'compression.type': 'lz4',
-  })
-  await new Promise<void>((resolve, reject) =>
-    producer.connect({ timeout: 30_000 }, (e) => (e ? reject(e) : resolve())),
-  )
-  producer.setPollInterval(50)
-  const report = progress(label, KEYS)
-  for (let i = 0; i < KEYS; i++) {
-    for (;;) {
-      try {
-        producer.produce(topic, i % PARTITIONS, value(i), storeKey(i), Date.now())
-        break
-      } catch {
-        producer.poll()
-        await new Promise((resolve) => setTimeout(resolve, 5))
-      }
-    }
-    report(i + 1)
-  }
-  await new Promise<void>((resolve, reject) => producer.flush(300_000, (e) => (e ? reject(e) : resolve())))
-  await new Promise<void>((resolve) => producer.disconnect(() => resolve()))
 }
 
 interface RestoreDetail {

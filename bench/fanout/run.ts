@@ -9,9 +9,9 @@ import { fileURLToPath } from 'node:url'
 import { TopicAdmin } from '../../connectors/kafka/topic-admin.js'
 import { type LocalBroker, startLocalBroker } from '../../deploy/local/kafka-broker.js'
 import { KAFKAJS_COMPATIBLE_VERSION } from '../../deploy/local/kafka-version.js'
-import { ClusterEventGenerator, DEFAULT_NAMESPACES } from '../../simulators/cluster-events.js'
-import { EnvelopeWriter } from '../../simulators/envelope-writer.js'
+import { DEFAULT_NAMESPACES } from '../../simulators/cluster-events.js'
 import { format, runContender, saveResults } from '../harness.js'
+import { preloadEnvelopes } from '../preload.js'
 import { type ContenderResult, megabytesPerSecond, recordsPerSecond } from './report.js'
 
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 500_000)
@@ -62,16 +62,7 @@ async function main(): Promise<void> {
 
 async function preload(brokers: string, topic: string): Promise<number> {
   const started = performance.now()
-  const writer = await EnvelopeWriter.connect(brokers, topic)
-  const generator = new ClusterEventGenerator({ seed: 42, malformedRate: 0.001 })
-  let bytes = 0
-  for (let i = 0; i < RECORDS; i++) {
-    const envelope = generator.next()
-    bytes += envelope.value.length
-    await writer.write(envelope)
-  }
-  await writer.flush(300_000)
-  await writer.close()
+  const bytes = await preloadEnvelopes(brokers, topic, RECORDS)
   const seconds = (performance.now() - started) / 1000
   console.log(
     `pre-loaded ${RECORDS} envelopes (${(bytes / 1024 / 1024).toFixed(0)} MiB, mean ` +

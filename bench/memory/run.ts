@@ -1,0 +1,191 @@
+/**
+ * `npm run bench:memory` (as root): kubestream inside a real memory cgroup with a limit, as a
+ * Kubernetes pod runs it, on its own local broker (Kafka 4.1.1). Three phases, each in its own
+ * process and its own cgroup:
+ *   (a) events-fanout over BENCH_RECORDS (500,000) envelopes at full speed, limit
+ *       BENCH_FANOUT_LIMIT_MB (256);
+ *   (b) the full restore of a BENCH_KEYS (1,000,000)-key count store, limit BENCH_STATE_LIMIT_MB (384);
+ *   (c) counting one record for each of those keys on the restored state dir, same limit.
+ * For each: OOM kills, the peak anonymous and file-backed memory the cgroup charged (sampled
+ * every 50 ms), and the rate. Targets: no OOM kill; peak anonymous ≤ 200 MB.
+ * Results go to bench/results/memory-*.{json,md}.
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { TopicAdmin } from '../../connectors/kafka/topic-admin.js'
+import { type LocalBroker, startLocalBroker } from '../../deploy/local/kafka-broker.js'
+import { type ContenderResult, recordsPerSecond } from '../fanout/report.js'
+import { runContender, saveResults } from '../harness.js'
+import { preloadChangelog, preloadEnvelopes, preloadKeyedInput } from '../preload.js'
+import { MemoryCgroup, type MemorySample } from './cgroup.js'
+
+const RECORDS = Number(process.env.BENCH_RECORDS ?? 500_000)
+const KEYS = Number(process.env.BENCH_KEYS ?? 1_000_000)
+const FANOUT_LIMIT_MB = Number(process.env.BENCH_FANOUT_LIMIT_MB ?? 256)
+const STATE_LIMIT_MB = Number(process.env.BENCH_STATE_LIMIT_MB ?? 384)
+const ANON_TARGET_MB = 200
+const PARTITIONS = 6
+const MB = 2 ** 20
+const run = Date.now().toString(36)
+const here = (file: string) => fileURLToPath(new URL(file, import.meta.url))
+
+interface PhaseResult {
+  phase: string
+  limitMb: number
+  oomKills: number
+  peakAnonMb: number
+  peakFileMb: number
+  recordsPerSecond?: number
+  /** Why the contender did not finish, when it did not. */
+  failure?: string
+}
+
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0) throw new Error('bench:memory creates memory cgroups: run it as root')
+  let broker: LocalBroker | undefined
+  if (!process.env.KAFKA_BROKERS) broker = await startLocalBroker({ heap: '1g' })
+  const brokers = process.env.KAFKA_BROKERS ?? broker!.brokers
+  const stateDir = mkdtempSync(join(tmpdir(), 'kubestream-memory-bench-'))
+  try {
+    const events = `bench-mem-events-${run}`
+    const app = `bench-mem-${run}`
+    const admin = new TopicAdmin({ 'bootstrap.servers': brokers })
+    await admin.ensureTopic(events, { partitions: PARTITIONS, replicationFactor: 1 })
+    await admin.ensureTopic(`${app}-in`, { partitions: PARTITIONS, replicationFactor: 1 })
+    await admin.ensureTopic(`${app}-counts-changelog`, {
+      partitions: PARTITIONS,
+      replicationFactor: 1,
+      config: { 'cleanup.policy': 'compact' },
+    })
+    admin.close()
+    const bytes = await preloadEnvelopes(brokers, events, RECORDS)
+    await preloadChangelog(brokers, `${app}-counts-changelog`, KEYS, PARTITIONS)
+    await preloadKeyedInput(brokers, `${app}-in`, KEYS, PARTITIONS)
+
+    const results: PhaseResult[] = []
+    results.push(
+      await inCgroup('a', 'events-fanout', FANOUT_LIMIT_MB, here('../fanout/kubestream-fanout.ts'), {
+        KAFKA_BROKERS: brokers,
+        BENCH_SOURCE_TOPIC: events,
+        BENCH_SOURCE_BYTES: String(bytes),
+        BENCH_RECORDS: String(RECORDS),
+        BENCH_OUTPUT_PREFIX: `bench-mem-${run}.events.`,
+        BENCH_GROUP_ID: `bench-mem-fanout-${run}`,
+        BENCH_MAX_SECONDS: '900',
+      }),
+    )
+    for (const [id, phase] of [
+      ['b', 'full'],
+      ['c', 'process'],
+    ] as const) {
+      results.push(
+        await inCgroup(
+          id,
+          phase === 'full' ? 'full restore' : 'counting one record per key',
+          STATE_LIMIT_MB,
+          here('../aggregate/restore.ts'),
+          {
+            KAFKA_BROKERS: brokers,
+            BENCH_SOURCE_TOPIC: `${app}-in`,
+            BENCH_GROUP_ID: app,
+            BENCH_KEYS: String(KEYS),
+            BENCH_PHASE: phase,
+            BENCH_STATE_DIR: stateDir,
+          },
+        ),
+      )
+    }
+    write(results)
+  } finally {
+    rmSync(stateDir, { recursive: true, force: true })
+    await broker?.stop()
+  }
+}
+
+/** Runs a contender in a fresh cgroup limited to `limitMb`, sampling what the cgroup charges. */
+async function inCgroup(
+  id: string,
+  phase: string,
+  limitMb: number,
+  file: string,
+  env: Record<string, string>,
+): Promise<PhaseResult> {
+  console.log(`running (${id}) ${phase} in a ${limitMb} MiB cgroup…`)
+  const group = MemoryCgroup.create(`kubestream-bench-${run}-${id}`, limitMb * MB)
+  const peak: MemorySample = { anon: 0, file: 0 }
+  const sampler = setInterval(() => {
+    const now = group.sample()
+    peak.anon = Math.max(peak.anon, now.anon)
+    peak.file = Math.max(peak.file, now.file)
+  }, 50)
+  let result: ContenderResult | undefined
+  let failure: string | undefined
+  try {
+    result = await runContender(file, env, undefined, group.launcher())
+  } catch (error) {
+    failure = (error as Error).message.split('\n')[0]
+  } finally {
+    clearInterval(sampler)
+  }
+  const outcome: PhaseResult = {
+    phase,
+    limitMb,
+    oomKills: group.oomKills(),
+    peakAnonMb: peak.anon / MB,
+    peakFileMb: peak.file / MB,
+    ...(result ? { recordsPerSecond: recordsPerSecond(result) } : {}),
+    ...(failure ? { failure } : {}),
+  }
+  group.remove()
+  console.log(`  ${describe(outcome)}`)
+  return outcome
+}
+
+function rateOf(r: PhaseResult): string {
+  return r.recordsPerSecond === undefined
+    ? `failed: ${r.failure}`
+    : `${Math.round(r.recordsPerSecond).toLocaleString('en')} records/s`
+}
+
+function describe(r: PhaseResult): string {
+  return (
+    `${rateOf(r)}; ${r.oomKills} OOM kills; peak ${r.peakAnonMb.toFixed(0)} MB anonymous, ` +
+    `${r.peakFileMb.toFixed(0)} MB file-backed (limit ${r.limitMb} MiB)`
+  )
+}
+
+function write(results: PhaseResult[]): void {
+  const summary = {
+    date: new Date().toISOString(),
+    records: RECORDS,
+    keys: KEYS,
+    results,
+    targets: { oomKills: 0, peakAnonMb: ANON_TARGET_MB },
+  }
+  const markdown = [
+    `# memory benchmark — ${summary.date}`,
+    '',
+    `Each phase in its own process inside a memory cgroup with a limit (as a pod's); ${RECORDS.toLocaleString('en')} ` +
+      `envelopes for the fan-out, ${KEYS.toLocaleString('en')} keys for the state phases. Anonymous memory is what ` +
+      'a limit cannot reclaim; file-backed (page cache, LMDB’s map, loaded code) it reclaims.',
+    '',
+    '| phase | limit MiB | OOM kills | peak anonymous MB | peak file-backed MB | records/s |',
+    '| --- | ---: | ---: | ---: | ---: | ---: |',
+    ...results.map(
+      (r) =>
+        `| ${r.phase} | ${r.limitMb} | ${r.oomKills} | ${r.peakAnonMb.toFixed(0)} | ${r.peakFileMb.toFixed(0)} | ` +
+        `${rateOf(r)} |`,
+    ),
+    '',
+    `Targets: 0 OOM kills; peak anonymous ≤ ${ANON_TARGET_MB} MB in each phase.`,
+    '',
+  ].join('\n')
+  saveResults('memory', summary, markdown)
+}
+
+main().catch((error: unknown) => {
+  console.error(error)
+  process.exit(1)
+})
