@@ -1,7 +1,7 @@
 import { AclOperations, AclPermissionTypes, Admin, ResourcePatternTypes, ResourceTypes } from '@platformatic/kafka'
 
 type Operation = keyof typeof AclOperations
-type Resource = 'TOPIC' | 'GROUP' | 'TRANSACTIONAL_ID' | 'CLUSTER'
+type Resource = 'TOPIC' | 'GROUP' | 'TRANSACTIONAL_ID'
 
 /** One ALLOW rule: a principal may do an operation on a resource (a name, or every name with a prefix). */
 export interface Grant {
@@ -55,7 +55,7 @@ export class AclAdmin {
 function acl(principal: string, grant: Grant) {
   return {
     resourceType: ResourceTypes[grant.resource],
-    resourceName: grant.resource === 'CLUSTER' ? 'kafka-cluster' : grant.name,
+    resourceName: grant.name,
     resourcePatternType: grant.prefixed ? ResourcePatternTypes.PREFIXED : ResourcePatternTypes.LITERAL,
     principal,
     host: '*',
