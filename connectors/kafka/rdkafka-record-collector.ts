@@ -287,10 +287,20 @@ export class RdkafkaRecordCollector implements RecordCollector {
         record.headers,
       )
     } catch (error) {
-      if ((error as { code?: number }).code === CODES.ERRORS.ERR__QUEUE_FULL) return false
-      throw new KafkaError('DELIVERY', `cannot produce to ${record.topic}: ${(error as Error).message}`, {
-        cause: error,
-      })
+      const { code, message } = error as { code?: number; message: string }
+      if (code === CODES.ERRORS.ERR__QUEUE_FULL) return false
+      // The transaction failed underneath (a broker restarted, the coordinator aborted it): librdkafka
+      // refuses records until it is aborted. A migration: abort, and the tasks go on from the last commit.
+      if (
+        this.config['transactional.id'] !== undefined &&
+        (code === CODES.ERRORS.ERR__STATE || /erroneous state/i.test(message))
+      )
+        throw new KafkaError(
+          'TRANSACTION_ABORTABLE',
+          `cannot produce to ${record.topic}: the transaction has failed (${message}); it is aborted`,
+          { cause: error },
+        )
+      throw new KafkaError('DELIVERY', `cannot produce to ${record.topic}: ${message}`, { cause: error })
     }
     this.producedByTopic.set(record.topic, (this.producedByTopic.get(record.topic) ?? 0) + 1)
     return true
