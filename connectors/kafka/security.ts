@@ -63,12 +63,17 @@ export function securityConfig(security: KafkaSecurity | undefined, env = proces
 
 /** A file librdkafka will read: checked now, so a missing mount fails at start with its name. */
 function readable(file: string, what: string): string {
+  read(file, what)
+  return file
+}
+
+/** A file's text; a failure names the file and its errno, never anything read. */
+function read(file: string, what: string): string {
   try {
-    readFileSync(file)
+    return readFileSync(file, 'utf8')
   } catch (error) {
     throw new KafkaError('CONFIG', `cannot read the ${what} file ${file}: ${(error as NodeJS.ErrnoException).code}`)
   }
-  return file
 }
 
 /** A secret's value from its file (a trailing newline dropped) or variable; never put in a message. */
@@ -78,15 +83,7 @@ function secret(
   variable: string | undefined,
   env: NodeJS.ProcessEnv,
 ): string | undefined {
-  if (file !== undefined) {
-    let text: string
-    try {
-      text = readFileSync(file, 'utf8')
-    } catch (error) {
-      throw new KafkaError('CONFIG', `cannot read the ${what} file ${file}: ${(error as NodeJS.ErrnoException).code}`)
-    }
-    return text.replace(/\r?\n$/, '')
-  }
+  if (file !== undefined) return read(file, what).replace(/\r?\n$/, '')
   if (variable !== undefined) {
     const value = env[variable]
     if (value === undefined || value === '')

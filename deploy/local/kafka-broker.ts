@@ -58,10 +58,19 @@ export async function startLocalBroker(options: StartBrokerOptions = {}): Promis
   const config = join(dir, 'server.properties')
   writeFileSync(
     config,
-    serverProperties(dir, brokerPort, controllerPort, {
-      ...listenerProperties(brokerPort, controllerPort, listeners, options.listeners ?? {}),
-      ...options.properties,
-    }),
+    serverProperties(
+      dir,
+      [
+        { name: 'PLAINTEXT', protocol: 'PLAINTEXT', address: `127.0.0.1:${brokerPort}` },
+        ...Object.entries(options.listeners ?? {}).map(([name, protocol]) => ({
+          name,
+          protocol,
+          address: listeners[name],
+        })),
+      ],
+      controllerPort,
+      options.properties,
+    ),
   )
   const classpath = join(libs, '*')
   const jvm = [...jvmArgs(options.heap ?? '768m'), ...loggingArgs(dir, version)]
@@ -124,42 +133,30 @@ export async function startLocalBroker(options: StartBrokerOptions = {}): Promis
   }
 }
 
-/** The listener lines with the extra listeners added (PLAINTEXT and CONTROLLER as always). */
-function listenerProperties(
-  brokerPort: number,
-  controllerPort: number,
-  addresses: Record<string, string>,
-  protocols: Record<string, string>,
-): Record<string, string> {
-  const names = Object.keys(protocols)
-  if (names.length === 0) return {}
-  const extra = names.map((name) => `${name}://${addresses[name]}`)
-  return {
-    listeners: [`PLAINTEXT://127.0.0.1:${brokerPort}`, `CONTROLLER://127.0.0.1:${controllerPort}`, ...extra].join(','),
-    'advertised.listeners': [`PLAINTEXT://127.0.0.1:${brokerPort}`, ...extra].join(','),
-    'listener.security.protocol.map': [
-      'PLAINTEXT:PLAINTEXT',
-      'CONTROLLER:PLAINTEXT',
-      ...names.map((name) => `${name}:${protocols[name]}`),
-    ].join(','),
-  }
+/** A listener clients connect to; PLAINTEXT, the first, is also the inter-broker one. */
+interface Listener {
+  name: string
+  protocol: string
+  address: string
 }
 
 function serverProperties(
   dir: string,
-  brokerPort: number,
+  listeners: Listener[],
   controllerPort: number,
   extra: Record<string, string> = {},
 ): string {
+  const controller = { name: 'CONTROLLER', protocol: 'PLAINTEXT', address: `127.0.0.1:${controllerPort}` }
+  const urls = (list: Listener[]) => list.map(({ name, address }) => `${name}://${address}`).join(',')
   const props: Record<string, string> = {
     'process.roles': 'broker,controller',
     'node.id': '1',
     'controller.quorum.voters': `1@127.0.0.1:${controllerPort}`,
-    listeners: `PLAINTEXT://127.0.0.1:${brokerPort},CONTROLLER://127.0.0.1:${controllerPort}`,
-    'advertised.listeners': `PLAINTEXT://127.0.0.1:${brokerPort}`,
+    listeners: urls([...listeners, controller]),
+    'advertised.listeners': urls(listeners),
     'controller.listener.names': 'CONTROLLER',
     'inter.broker.listener.name': 'PLAINTEXT',
-    'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    'listener.security.protocol.map': [...listeners, controller].map((l) => `${l.name}:${l.protocol}`).join(','),
     'log.dirs': join(dir, 'data'),
     // kubestream creates every topic it writes; a broker that invents topics hides that bug.
     'auto.create.topics.enable': 'false',
