@@ -5,6 +5,13 @@ import { TopologyError } from '../topology/errors.js'
 import { loadTopologyFile } from '../topology/load.js'
 import { topologySchema } from '../topology/schema.js'
 
+/** Shared by every verb that loads a topology: the deployment's brokers and credentials, outside the topology. */
+const kafkaConfigOption = () =>
+  new Option(
+    '--kafka-config <file>',
+    "a YAML file shaped like spec.kafka (bootstrapServers, security, config) whose fields win over the topology's",
+  ).env('KUBESTREAM_KAFKA_CONFIG')
+
 const program = new Command()
   .name('kubestream')
   .description('Kafka Streams-style stream processing for Kubernetes events and flows, defined in YAML.')
@@ -14,6 +21,7 @@ program
   .command('run')
   .description('Run a topology until SIGTERM/SIGINT; then flush, commit and exit 0.')
   .argument('<file>', 'topology YAML file')
+  .addOption(kafkaConfigOption())
   .addOption(
     new Option('--http-port <port>', 'serve /metrics, /healthz and /readyz on this port')
       .env('KUBESTREAM_HTTP_PORT')
@@ -61,6 +69,7 @@ program
         stateDir?: string
         instanceId?: string
         ingest: IngestMode
+        kafkaConfig?: string
       },
     ) => {
       // Loaded here: validate, describe and schema never load librdkafka, LMDB or the Kubernetes client.
@@ -73,8 +82,9 @@ program
   .command('validate')
   .description('Load a topology (YAML, schema, CEL, wiring) and report the first error with file:line:column.')
   .argument('<file>', 'topology YAML file')
-  .action((file: string) => {
-    const graph = loadTopologyFile(file)
+  .addOption(kafkaConfigOption())
+  .action((file: string, options: { kafkaConfig?: string }) => {
+    const graph = loadTopologyFile(file, process.env, { kafkaFile: options.kafkaConfig })
     const count = (kind: string) => [...graph.nodes.values()].filter((n) => n.kind === kind).length
     console.log(
       `${file}: valid topology "${graph.applicationId}" (${count('source')} sources, ${count('step')} steps, ` +
@@ -87,8 +97,9 @@ program
   .description('Print the topology as a tree of sub-topologies, sources, processors and sinks.')
   .argument('<file>', 'topology YAML file')
   .addOption(new Option('--format <format>', 'output format').choices(['text', 'mermaid']).default('text'))
-  .action((file: string, options: { format: 'text' | 'mermaid' }) => {
-    const graph = loadTopologyFile(file)
+  .addOption(kafkaConfigOption())
+  .action((file: string, options: { format: 'text' | 'mermaid'; kafkaConfig?: string }) => {
+    const graph = loadTopologyFile(file, process.env, { kafkaFile: options.kafkaConfig })
     process.stdout.write(options.format === 'mermaid' ? describeMermaid(graph) : describeText(graph))
   })
 

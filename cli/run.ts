@@ -14,6 +14,8 @@ export interface RunOptions {
   stateDir?: string
   instanceId?: string
   ingest?: IngestMode
+  /** A YAML file shaped like spec.kafka whose fields win over the topology's. */
+  kafkaConfig?: string
 }
 
 /**
@@ -23,7 +25,7 @@ export interface RunOptions {
  */
 export async function runTopology(file: string, options: RunOptions): Promise<void> {
   const log = createLogger()
-  const graph = loadTopologyFile(file)
+  const graph = loadTopologyFile(file, process.env, { kafkaFile: options.kafkaConfig })
   // Read before any client exists: a missing token file fails the start, not the first scrape.
   const token = options.httpTokenFile === undefined ? undefined : readToken(options.httpTokenFile)
   const stream = new KubeStream(graph, {

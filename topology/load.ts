@@ -1,4 +1,4 @@
-import { Ajv, type ErrorObject } from 'ajv'
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
 import { closest } from 'fastest-levenshtein'
 import { readFileSync } from 'node:fs'
 import {
@@ -17,38 +17,106 @@ import { MissingVariableError, substituteEnv } from './env-substitution.js'
 import { TopologyError, type SourcePosition } from './errors.js'
 import type { TopologyGraph } from './graph.js'
 import { topologySchema } from './schema.js'
-import type { TopologyDocument } from './spec.js'
+import type { KafkaSettings, TopologyDocument } from './spec.js'
 
-const validate = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true }).compile<TopologyDocument>(
-  topologySchema,
-)
+const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true })
+const validate = ajv.compile<TopologyDocument>(topologySchema)
+const validateKafka = ajv.compile<KafkaSettings>(topologySchema.properties.spec.properties.kafka)
+/** Where spec.kafka sits in a topology: a Kafka config file's errors are worded as if written there. */
+const KAFKA_PATH: DocumentPath = ['spec', 'kafka']
 
-/** Reads, validates and compiles a topology file. Every failure is a TopologyError with file:line:column. */
-export function loadTopologyFile(file: string, env: NodeJS.ProcessEnv = process.env): TopologyGraph {
-  let text: string
-  try {
-    text = readFileSync(file, 'utf8')
-  } catch (error) {
-    throw new TopologyError('FILE', `cannot read topology file ${file}: ${(error as Error).message}`)
-  }
-  return loadTopology(text, file, env)
+export interface LoadOptions {
+  /**
+   * A YAML file shaped like spec.kafka (bootstrapServers, security, config, consumer,
+   * producer) whose fields win over the topology's: where a deployment's brokers and
+   * credentials come from (the Helm chart renders one from its values).
+   */
+  kafkaFile?: string
 }
 
-export function loadTopology(text: string, file = '<topology>', env: NodeJS.ProcessEnv = process.env): TopologyGraph {
+/** Reads, validates and compiles a topology file. Every failure is a TopologyError with file:line:column. */
+export function loadTopologyFile(
+  file: string,
+  env: NodeJS.ProcessEnv = process.env,
+  options: LoadOptions = {},
+): TopologyGraph {
+  return loadTopology(readText(file, 'topology'), file, env, options)
+}
+
+export function loadTopology(
+  text: string,
+  file = '<topology>',
+  env: NodeJS.ProcessEnv = process.env,
+  options: LoadOptions = {},
+): TopologyGraph {
+  const topology = parseYaml(text, file, env)
+  const value = topology.value as TopologyDocument
+  if (options.kafkaFile !== undefined) {
+    const kafka = parseYaml(readText(options.kafkaFile, 'Kafka config'), options.kafkaFile, env)
+    check(validateKafka, kafka, KAFKA_PATH)
+    if (value && typeof value === 'object' && value.spec && typeof value.spec === 'object')
+      value.spec.kafka = overlayKafka(value.spec.kafka, kafka.value as KafkaSettings)
+  }
+  check(validate, topology, [])
+  return buildGraph(value, topology.locate, env)
+}
+
+/** The Kafka config file's fields over the topology's; client properties merged key by key. */
+function overlayKafka(base: KafkaSettings = {}, over: KafkaSettings): KafkaSettings {
+  const merged: KafkaSettings = { ...base, ...over }
+  for (const part of ['config', 'consumer', 'producer'] as const)
+    if (base[part] && over[part]) merged[part] = { ...base[part], ...over[part] }
+  return merged
+}
+
+function readText(file: string, what: string): string {
+  try {
+    return readFileSync(file, 'utf8')
+  } catch (error) {
+    throw new TopologyError('FILE', `cannot read ${what} file ${file}: ${(error as Error).message}`)
+  }
+}
+
+/** A YAML file parsed, its `${VAR}`s substituted, with what maps a path back to file:line:column. */
+interface ParsedYaml {
+  readonly doc: Document
+  readonly value: unknown
+  readonly locate: Locator
+  readonly locateField: (path: DocumentPath, field: string) => SourcePosition | undefined
+  /** Whether the scalar at a path had a `${VAR}` substituted. */
+  readonly substituted: (path: DocumentPath) => boolean
+}
+
+function parseYaml(text: string, file: string, env: NodeJS.ProcessEnv): ParsedYaml {
   const lines = new LineCounter()
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true })
   const at = (offset: number): SourcePosition => ({ file, ...toLineColumn(lines, offset) })
   const yamlError = doc.errors[0]
   if (yamlError) throw new TopologyError('YAML_SYNTAX', yamlError.message.split('\n')[0], at(yamlError.pos[0]))
-
   const substituted = substituteEnvInScalars(doc, env, at)
-  const value = doc.toJS() as unknown
-  const locate: Locator = (path, offsetInValue) => locateInDocument(doc, text, path, offsetInValue, at)
-  const retyped = () =>
-    retypeWhereSchemaAsks(value, validate.errors ?? [], (path) => substituted.has(doc.getIn(path, true) as Scalar))
-  if (!validate(value) && !(retyped() && validate(value)))
-    throw schemaError(validate.errors ?? [], locate, (path, field) => locateKey(doc, path, field, at))
-  return buildGraph(value, locate, env)
+  return {
+    doc,
+    value: doc.toJS() as unknown,
+    locate: (path, offsetInValue) => locateInDocument(doc, text, path, offsetInValue, at),
+    locateField: (path, field) => locateKey(doc, path, field, at),
+    substituted: (path) => substituted.has(doc.getIn(path, true) as Scalar),
+  }
+}
+
+/**
+ * Validates a parsed document (retyping substituted values where the schema asks) or throws
+ * the most useful error; `at` is where the document sits in a topology, for wording and hints.
+ */
+function check(validator: ValidateFunction, parsed: ParsedYaml, at: DocumentPath): void {
+  const { value } = parsed
+  const retyped = () => retypeWhereSchemaAsks(value, validator.errors ?? [], parsed.substituted)
+  if (validator(value) || (retyped() && validator(value))) return
+  const inDocument = (path: DocumentPath) => path.slice(at.length)
+  throw schemaError(
+    (validator.errors ?? []).map((error) => ({ ...error, instancePath: pathToPointer(at) + error.instancePath })),
+    (path, offsetInValue) => parsed.locate(inDocument(path), offsetInValue),
+    (path, field) => parsed.locateField(inDocument(path), field),
+  )
 }
 
 /** A document built in code (TopologyBuilder): the same checks, without positions. */
@@ -212,6 +280,10 @@ function locateKey(
   const pair = parent.items.find((item) => isScalar(item.key) && item.key.value === field)
   const range = isScalar(pair?.key) ? pair.key.range : undefined
   return range ? at(range[0]) : undefined
+}
+
+function pathToPointer(path: DocumentPath): string {
+  return path.map((part) => `/${String(part).replace(/~/g, '~0').replace(/\//g, '~1')}`).join('')
 }
 
 function pointerToPath(pointer: string): DocumentPath {

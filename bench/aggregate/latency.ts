@@ -18,6 +18,11 @@ export interface LatencySummary {
   maxMs: number
   /** Counted inputs no output ever covered: lost. */
   uncovered: number
+  /**
+   * p99 of each WINDOW_MS of input appends, in order: shows whether the tail is the start's
+   * (a process still compiling, first connections) or the steady state's.
+   */
+  p99ByWindowMs: number[]
 }
 
 const TICK_MS = 10
@@ -27,6 +32,8 @@ const TICK_MS = 10
  * latencies, 100–500 ms, would be the start's, not the steady state's).
  */
 const WARM_UP_MS = 3_000
+/** The span of input appends each p99ByWindowMs entry covers. */
+export const WINDOW_MS = 10_000
 
 /** Creates the topics of a latency run, stamped by the broker at append. */
 export async function createAppendTimeTopics(brokers: string, topics: string[], partitions: number): Promise<void> {
@@ -92,6 +99,7 @@ export async function measureLatency(
     outputsByKey.set(out.key!, list)
   }
   const latencies: number[] = []
+  const windows: number[][] = []
   let uncovered = 0
   for (const [key, appends] of appendsByKey) {
     // One task counts a key: its outputs' counts rise in append order.
@@ -100,13 +108,27 @@ export async function measureLatency(
     appends.forEach((appendedAt, index) => {
       while (next < covering.length && covering[next].count < index + 1) next++
       if (appendedAt < measuredFrom) return
-      if (next < covering.length) latencies.push(covering[next].at - appendedAt)
-      else uncovered++
+      if (next >= covering.length) return void uncovered++
+      const latency = covering[next].at - appendedAt
+      latencies.push(latency)
+      ;(windows[Math.floor((appendedAt - measuredFrom) / WINDOW_MS)] ??= []).push(latency)
     })
   }
-  latencies.sort((a, b) => a - b)
-  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN
-  return { samples: latencies.length, p50Ms: at(0.5), p99Ms: at(0.99), maxMs: at(1), uncovered }
+  const at = (q: number) => quantile(latencies, q)
+  return {
+    samples: latencies.length,
+    p50Ms: at(0.5),
+    p99Ms: at(0.99),
+    maxMs: at(1),
+    uncovered,
+    p99ByWindowMs: Array.from(windows, (window) => quantile(window ?? [], 0.99)),
+  }
+}
+
+/** Sorts `values` in place and returns their q-quantile (NaN when empty). */
+function quantile(values: number[], q: number): number {
+  values.sort((a, b) => a - b)
+  return values[Math.min(values.length - 1, Math.floor(q * values.length))] ?? NaN
 }
 
 /** When a run's outputs were appended, in ms after `since`: its first and its last. */

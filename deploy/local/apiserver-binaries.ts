@@ -1,11 +1,7 @@
-import { execFile } from 'node:child_process'
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
-import { homedir } from 'node:os'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { promisify } from 'node:util'
-
-const run = promisify(execFile)
+import { goBuild, requiredVersion, toolCacheDir } from './go-build.js'
 
 /**
  * The wrapper module that pins kube-apiserver and etcd: `k8s.io/kubernetes` cannot be built as a
@@ -24,12 +20,9 @@ export interface ApiServerBinaries {
 
 /** Kubernetes' and etcd's versions from the wrapper's go.mod. */
 export function pinnedVersions(): { kubernetes: string; etcd: string } {
-  const goMod = readFileSync(join(WRAPPER, 'go.mod'), 'utf8')
-  const version = (module: string) => {
-    const found = new RegExp(`^\\s*(?:require\\s+)?${module.replace(/[./]/g, '\\$&')} (v\\S+)`, 'm').exec(goMod)
-    if (!found) throw new Error(`${join(WRAPPER, 'go.mod')} does not require ${module}`)
-    return found[1]
-  }
+  const goModFile = join(WRAPPER, 'go.mod')
+  const goMod = readFileSync(goModFile, 'utf8')
+  const version = (module: string) => requiredVersion(goMod, goModFile, module)
   return { kubernetes: version('k8s.io/kubernetes'), etcd: version('go.etcd.io/etcd/server/v3') }
 }
 
@@ -41,8 +34,7 @@ export function pinnedVersions(): { kubernetes: string; etcd: string } {
  */
 export async function ensureApiServerBinaries(log: (line: string) => void = console.log): Promise<ApiServerBinaries> {
   const { kubernetes, etcd } = pinnedVersions()
-  const base = process.env.KUBESTREAM_CACHE_DIR ?? join(homedir(), '.cache', 'kubestream')
-  const dir = join(base, `kube-apiserver-${kubernetes}-etcd-${etcd}`)
+  const dir = join(toolCacheDir(), `kube-apiserver-${kubernetes}-etcd-${etcd}`)
   const binaries = {
     kubeApiServer: join(dir, 'kube-apiserver'),
     etcd: join(dir, 'etcd'),
@@ -50,7 +42,6 @@ export async function ensureApiServerBinaries(log: (line: string) => void = cons
     etcdVersion: etcd,
   }
   if (existsSync(binaries.kubeApiServer) && existsSync(binaries.etcd)) return binaries
-  mkdirSync(dir, { recursive: true })
   const started = Date.now()
   log(
     `building kube-apiserver ${kubernetes} and etcd ${etcd} from Go modules into ${dir} (first run only; minutes ` +
@@ -68,18 +59,7 @@ export async function ensureApiServerBinaries(log: (line: string) => void = cons
     ['go.etcd.io/etcd/server/v3', binaries.etcd, []],
     ['k8s.io/kubernetes/cmd/kube-apiserver', binaries.kubeApiServer, ['-ldflags', versionFlags.join(' ')]],
   ] as const
-  for (const [pkg, target, flags] of builds) {
-    const partial = `${target}.partial`
-    await run('go', ['build', '-trimpath', ...flags, '-o', partial, pkg], {
-      cwd: WRAPPER,
-      maxBuffer: 64 * 1024 * 1024,
-      // CGO off: static binaries, and no C toolchain needed for them.
-      env: { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-mod=readonly' },
-    }).catch((error: Error & { stderr?: string }) => {
-      throw new Error(`go build ${pkg} failed: ${error.message}\n${error.stderr ?? ''}`)
-    })
-    renameSync(partial, target)
-  }
+  for (const [pkg, target, flags] of builds) await goBuild(WRAPPER, pkg, target, [...flags])
   writeFileSync(join(dir, 'built'), `${new Date().toISOString()} in ${Math.round((Date.now() - started) / 1000)} s\n`)
   log(`built kube-apiserver and etcd in ${Math.round((Date.now() - started) / 1000)} s`)
   return binaries

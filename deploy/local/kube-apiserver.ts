@@ -26,7 +26,7 @@ export interface LocalApiServer {
   stop(): Promise<void>
 }
 
-/** The service account the `kubestream` token authenticates as (deploy/kubernetes binds its ClusterRole to it). */
+/** The service account the `kubestream` token authenticates as (the tests bind the Helm chart's RBAC to it). */
 export const KUBESTREAM_SERVICE_ACCOUNT = { namespace: 'kubestream', name: 'kubestream' }
 
 /**

@@ -6,11 +6,15 @@ import {
   type KubernetesObject,
   KubernetesObjectApi,
 } from '@kubernetes/client-node'
-import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe } from 'vitest'
 import { parseAllDocuments } from 'yaml'
-import { type LocalApiServer, startLocalApiServer } from '../../deploy/local/kube-apiserver.js'
+import {
+  KUBESTREAM_SERVICE_ACCOUNT,
+  type LocalApiServer,
+  startLocalApiServer,
+} from '../../deploy/local/kube-apiserver.js'
 import type { ReadMessage } from '../../simulators/kafka-topics.js'
+import { manifestsOf, renderChart } from './helm.js'
 
 /**
  * Suites that need the real kube-apiserver (built from Go modules on the first run, see
@@ -66,21 +70,43 @@ export async function createManifests(
 }
 
 /**
- * A local apiserver for one test file, with deploy/kubernetes/cluster-sources' namespace and
- * RBAC applied: kubestream then runs as that service account (`kubeconfig('kubestream')`), with
- * only what the manifests grant. Stopped after the file.
+ * A local apiserver for one test file, with the Helm chart's service account and RBAC for the
+ * two examples that read the Kubernetes API (events-persist, cluster-tables) applied:
+ * kubestream then runs as that service account (`kubeconfig('kubestream')`), with only what
+ * the chart grants. Stopped after the file.
  */
 export function useApiServerWithSourceRbac(): () => LocalApiServer {
   let api: LocalApiServer | undefined
   beforeAll(async () => {
     api = await startLocalApiServer()
-    await createManifests(
-      api.kubeconfig('admin'),
-      ['namespace.yaml', 'rbac.yaml']
-        .map((file) => readFileSync(`deploy/kubernetes/cluster-sources/${file}`, 'utf8'))
-        .join('---\n'),
-    )
+    await createChartAccess(api.kubeconfig('admin'), [
+      { name: 'events-persist', topology: 'examples/events-persist.yaml' },
+      { name: 'events-persist-v1', topology: 'examples/events-persist.yaml', env: { EVENTS_API: 'events.k8s.io' } },
+      { name: 'cluster-tables', topology: 'examples/cluster-tables.yaml' },
+    ])
   }, 180_000)
   afterAll(async () => api?.stop())
   return () => api!
+}
+
+/**
+ * Creates the namespace of KUBESTREAM_SERVICE_ACCOUNT, and in it the service account and the
+ * RBAC objects of chart releases (a topology file with env values each), all bound to that account.
+ */
+export async function createChartAccess(
+  kubeconfig: string,
+  releases: Array<{ name: string; topology: string; env?: Record<string, string> }>,
+): Promise<void> {
+  const { namespace, name } = KUBESTREAM_SERVICE_ACCOUNT
+  await createManifests(kubeconfig, `apiVersion: v1\nkind: Namespace\nmetadata: { name: ${namespace} }\n`)
+  for (const release of releases) {
+    const rendered = await renderChart({
+      name: release.name,
+      namespace,
+      files: { 'topology.text': release.topology },
+      values: { 'serviceAccount.name': name, env: release.env ?? {} },
+    })
+    const access = manifestsOf(rendered).filter((m) => m.kind === 'ServiceAccount' || m.kind.match(/Role(Binding)?$/))
+    await createManifests(kubeconfig, access.map((m) => JSON.stringify(m)).join('\n---\n'))
+  }
 }

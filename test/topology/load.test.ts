@@ -1,4 +1,7 @@
-import { describe, expect, it } from 'vitest'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
 import { TopologyError } from '../../topology/errors.js'
 import { loadTopology } from '../../topology/load.js'
 
@@ -425,5 +428,54 @@ describe('loadTopology accepts', () => {
     expect(graph.sources[0].topic).toBe('fallback')
     const out = graph.nodes.get('out')
     expect(out?.kind === 'sink' && out.topic.source).toBe('x-${value.verb}')
+  })
+})
+
+describe('a Kafka config file (--kafka-config)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kafka-config-'))
+  afterAll(() => rmSync(dir, { recursive: true, force: true }))
+  const write = (name: string, lines: string[]) => {
+    const file = join(dir, name)
+    writeFileSync(file, lines.join('\n'))
+    return file
+  }
+  const topology = [
+    ...header,
+    '  kafka:',
+    '    bootstrapServers: localhost:9092',
+    '    config: { client.rack: a, socket.timeout.ms: "30000" }',
+    ...source,
+    ...sink('events'),
+  ].join('\n')
+
+  it('wins over the topology field by field, client properties key by key, with ${VAR}s substituted', () => {
+    const kafkaFile = write('kafka.yaml', [
+      'bootstrapServers: ${BOOTSTRAP}',
+      'security:',
+      '  tls: { caFile: /etc/kafka/cluster-ca/ca.crt }',
+      '  sasl: { mechanism: SCRAM-SHA-512, username: app, passwordFile: /etc/kafka/user/password }',
+      'config: { client.rack: b }',
+    ])
+    const graph = loadTopology(topology, 't.yaml', { BOOTSTRAP: 'my-cluster-kafka-bootstrap:9093' }, { kafkaFile })
+    expect(graph.kafka.bootstrapServers).toBe('my-cluster-kafka-bootstrap:9093')
+    expect(graph.kafka.config).toEqual({ 'client.rack': 'b', 'socket.timeout.ms': '30000' })
+    expect(graph.kafka.security).toEqual({
+      tls: { caFile: '/etc/kafka/cluster-ca/ca.crt' },
+      sasl: { mechanism: 'SCRAM-SHA-512', username: 'app', passwordFile: '/etc/kafka/user/password' },
+    })
+  })
+
+  it('is rejected with its own file:line:column, worded as spec.kafka', () => {
+    const kafkaFile = write('bad.yaml', ['bootstrapServers: b:9093', 'security:', '  sasl: { mechanism: SCRAM }'])
+    expect(() => loadTopology(topology, 't.yaml', {}, { kafkaFile })).toThrow(
+      `${kafkaFile}:3:22: spec.kafka.security.sasl.mechanism must be one of "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"`,
+    )
+    const typo = write('typo.yaml', ['bootstrapServers: b:9093', 'securty: {}'])
+    expect(() => loadTopology(topology, 't.yaml', {}, { kafkaFile: typo })).toThrow(
+      `${typo}:2:1: unknown field "securty" in spec.kafka; did you mean "security"?`,
+    )
+    expect(() => loadTopology(topology, 't.yaml', {}, { kafkaFile: join(dir, 'missing.yaml') })).toThrow(
+      /cannot read Kafka config file .*missing\.yaml/,
+    )
   })
 })
