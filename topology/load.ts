@@ -21,7 +21,8 @@ import type { KafkaSettings, TopologyDocument } from './spec.js'
 
 const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true })
 const validate = ajv.compile<TopologyDocument>(topologySchema)
-const validateKafka = ajv.compile<KafkaSettings>(topologySchema.properties.spec.properties.kafka)
+/** Compiled on first use: most loads have no Kafka config file, and a compile costs start time. */
+let validateKafka: ValidateFunction<KafkaSettings> | undefined
 /** Where spec.kafka sits in a topology: a Kafka config file's errors are worded as if written there. */
 const KAFKA_PATH: DocumentPath = ['spec', 'kafka']
 
@@ -53,6 +54,7 @@ export function loadTopology(
   const value = topology.value as TopologyDocument
   if (options.kafkaFile !== undefined) {
     const kafka = parseYaml(readText(options.kafkaFile, 'Kafka config'), options.kafkaFile, env)
+    validateKafka ??= ajv.compile<KafkaSettings>(topologySchema.properties.spec.properties.kafka)
     check(validateKafka, kafka, KAFKA_PATH)
     if (value && typeof value === 'object' && value.spec && typeof value.spec === 'object')
       value.spec.kafka = overlayKafka(value.spec.kafka, kafka.value as KafkaSettings)

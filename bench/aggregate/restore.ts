@@ -12,38 +12,37 @@ import { pino } from 'pino'
 import { KubeStream } from '../../runtime/kube-stream.js'
 import { loadTopology } from '../../topology/load.js'
 import { reportResult } from '../fanout/report.js'
+import { countTopology } from './count-topology.js'
 
 const brokers = process.env.KAFKA_BROKERS!
 const applicationId = process.env.BENCH_GROUP_ID!
 const keys = Number(process.env.BENCH_KEYS)
 const phase = (['full', 'intact', 'process'] as const).find((p) => p === process.env.BENCH_PHASE) ?? 'full'
 const graph = loadTopology(
-  `
-apiVersion: kubestream.io/v1alpha1
-kind: Topology
-metadata: { name: ${applicationId} }
-spec:
-  kafka:
-    bootstrapServers: "${brokers}"
-    consumer: ${process.env.BENCH_CONSUMER_CONFIG ?? '{}'}
-    producer: ${process.env.BENCH_PRODUCER_CONFIG ?? '{}'}
-  sources: [{ name: in, kafka: { topic: ${process.env.BENCH_SOURCE_TOPIC} } }]
-  steps: [{ name: per-key, from: in, count: { store: counts } }]
-  sinks: [{ name: out, from: per-key, kafka: { topic: ${applicationId}-out, partitions: 6 } }]
-`,
+  countTopology({
+    applicationId,
+    brokers,
+    sourceTopic: process.env.BENCH_SOURCE_TOPIC!,
+    consumer: process.env.BENCH_CONSUMER_CONFIG,
+    producer: process.env.BENCH_PRODUCER_CONFIG,
+  }),
   'restore-bench.yaml',
   {},
 )
 
 /** Where the memory is: anonymous (heap, librdkafka buffers) or file-backed (LMDB's map, loaded code). */
-function memory(): { rssMb: number; anonMb: number; fileMb: number; heapTotalMb: number } {
+function memory(): { rssMb: number; anonMb: number; fileMb: number; heapTotalMb: number; externalMb: number } {
   const status = readFileSync('/proc/self/status', 'utf8')
   const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) / 1024
+  const { heapTotal, external } = process.memoryUsage()
   return {
     rssMb: kb('VmRSS'),
     anonMb: kb('RssAnon'),
     fileMb: kb('RssFile'),
-    heapTotalMb: process.memoryUsage().heapTotal / 2 ** 20,
+    heapTotalMb: heapTotal / 2 ** 20,
+    // Buffers outside the V8 heap (records handed over by node-rdkafka); the rest of the
+    // anonymous memory is librdkafka's, LMDB's and the process's own.
+    externalMb: external / 2 ** 20,
   }
 }
 
