@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -48,5 +48,15 @@ describe('the npm package', () => {
       { cwd: app, encoding: 'utf8' },
     )
     expect(out).toMatch(/valid topology "warning-counts" \(1 sources, 4 steps, 1 sinks\)/)
+    // A Kafka config file (as the Helm chart mounts one) is checked with the topology, at its own line.
+    const kafkaConfig = join(app, 'kafka.yaml')
+    writeFileSync(kafkaConfig, 'bootstrapServers: b:9093\nsecurity:\n  sasl: { mechanism: GSSAPI }\n')
+    const refused = spawnSync(
+      join(app, 'node_modules/.bin/kubestream'),
+      ['validate', join(app, 'node_modules/kubestream/examples/warning-counts.yaml'), '--kafka-config', kafkaConfig],
+      { cwd: app, encoding: 'utf8' },
+    )
+    expect(refused.status).toBe(1)
+    expect(refused.stderr).toContain(`${kafkaConfig}:3:22: spec.kafka.security.sasl.mechanism must be one of`)
   }, 300_000)
 })
