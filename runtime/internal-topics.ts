@@ -28,6 +28,8 @@ export async function prepareInternalTopics(
   compiled: CompiledTopology,
   consumer: RecordConsumer,
   collector: RecordCollector,
+  /** Why source topics are missing from the metadata when the cause is not their absence (an ACL). */
+  explainMissing: (topics: string[]) => Promise<Error | undefined> = () => Promise.resolve(undefined),
 ): Promise<TopicLayout> {
   const sourceTopics = [
     ...compiled.subTopologies.flatMap((sub) => sub.inputs.filter((i) => !i.repartition).map((i) => i.source.topic)),
@@ -36,6 +38,8 @@ export async function prepareInternalTopics(
   const counts = await consumer.partitionCounts(sourceTopics)
   const missing = [...counts].filter(([, count]) => count === undefined).map(([topic]) => topic)
   if (missing.length > 0) {
+    const explained = await explainMissing(missing)
+    if (explained) throw explained
     throw new KafkaError(
       'MISSING_SOURCE_TOPIC',
       `source topic(s) ${missing.join(', ')} do not exist; create them first (kubestream never auto-creates inputs)`,

@@ -1,4 +1,5 @@
 import type { Registry } from 'prom-client'
+import { describeRefused } from '../connectors/kafka/access-error.js'
 import { BatchConsumer } from '../connectors/kafka/batch-consumer.js'
 import { adminConfig, type ClientIdentity, consumerConfig, producerConfig } from '../connectors/kafka/client-config.js'
 import { RdkafkaRecordCollector } from '../connectors/kafka/rdkafka-record-collector.js'
@@ -127,7 +128,9 @@ export class KubeStream {
         // Before the thread exists nothing is consumed: a refusal then comes again with the first consume.
         onFailure: (error) => this.thread?.fail(error),
       }))
-      const layout = await prepareInternalTopics(this.compiled, consumer, collector)
+      const layout = await prepareInternalTopics(this.compiled, consumer, collector, (topics) =>
+        this.refusedTopicsError(topics),
+      )
       await this.startRepartitionPurge()
       this.replicaState = await ReplicaState.open({
         compiled: this.compiled,
@@ -270,6 +273,26 @@ export class KubeStream {
    * replica without the right to alter configs still runs), then the purge of what the group
    * committed starts.
    */
+  /**
+   * librdkafka's metadata leaves out topics this client may not DESCRIBE, as if they did not
+   * exist: asked again by the records admin, they name the ACL that is missing.
+   */
+  private async refusedTopicsError(topics: string[]): Promise<Error | undefined> {
+    const config = adminConfig(this.graph.kafka, this.graph.applicationId)
+    let admin: RecordsAdmin
+    try {
+      admin = RecordsAdmin.create(config, `${this.graph.applicationId}-metadata`)
+    } catch {
+      return undefined
+    }
+    try {
+      const refused = await admin.undescribableTopics(topics)
+      return refused.length === 0 ? undefined : describeRefused(refused, config)
+    } finally {
+      await admin.close().catch(() => undefined)
+    }
+  }
+
   private async startRepartitionPurge(): Promise<void> {
     const topics = new Set(
       this.compiled.subTopologies.flatMap((sub) => sub.inputs.flatMap((input) => input.repartition?.topic ?? [])),

@@ -8,8 +8,11 @@ const { ERRORS } = Kafka.CODES
 export interface AccessContext {
   /** The client's settings: who it authenticates as (never a secret from them). */
   readonly config: LibrdkafkaConfig
-  /** The topic of a refused produce or read, when the call knows it. */
-  readonly topic?: string
+  /**
+   * The topic of a refused produce or read, when the call knows it; a consumer's refused fetch
+   * names no partition, so it gives every topic it reads.
+   */
+  readonly topic?: string | readonly string[]
   /** The operation on that topic: READ for a consumer, WRITE for a producer, CREATE for the admin. */
   readonly operation?: 'READ' | 'WRITE' | 'CREATE' | 'DESCRIBE'
 }
@@ -39,8 +42,14 @@ export function accessError(error: { code: number; message: string }, context: A
       { cause: error },
     )
   if (is(ERRORS.ERR_TOPIC_AUTHORIZATION_FAILED, /topic authorization failed/i)) {
-    const topic = context.topic ?? topicNamedIn(error.message)
-    return refused(topic ? `topic ${topic}` : 'a topic', context.operation ?? 'READ or WRITE')
+    const topics = [context.topic ?? topicNamedIn(error.message) ?? []].flat()
+    const resource =
+      topics.length === 0
+        ? 'a topic'
+        : topics.length === 1
+          ? `topic ${topics[0]}`
+          : `one of topics ${topics.join(', ')}`
+    return refused(resource, context.operation ?? 'READ or WRITE')
   }
   if (is(ERRORS.ERR_GROUP_AUTHORIZATION_FAILED, /group authorization failed/i))
     return refused(`group ${String(context.config['group.id'])}`, 'READ')
@@ -50,6 +59,39 @@ export function accessError(error: { code: number; message: string }, context: A
     return refused('the cluster', context.operation === 'CREATE' ? 'CREATE topics on' : 'IDEMPOTENT_WRITE on')
   return undefined
 }
+
+/**
+ * A refusal librdkafka only logs: a transactional producer whose record's partition the
+ * coordinator would not add to the transaction (no WRITE on its topic). librdkafka then fails
+ * the transaction with no more than `Local: Erroneous state` on the next produce, so this log
+ * line (level 3, ADDPARTS) is where the topic is named.
+ */
+export function accessErrorInLog(
+  log: { severity: number; fac: string; message: string },
+  config: LibrdkafkaConfig,
+): KafkaError | undefined {
+  if (log.severity > 3) return undefined
+  const refused = /Failed to add partition "(.+)" \[\d+\] to transaction: (.*authorization failed.*)$/i.exec(
+    log.message,
+  )
+  if (!refused) return undefined
+  return accessError(
+    { code: ERRORS.ERR_TOPIC_AUTHORIZATION_FAILED, message: refused[2] },
+    { config, topic: refused[1], operation: 'WRITE' },
+  )
+}
+
+/** Topics the brokers would not describe to this client, as the error that names the missing ACL. */
+export function describeRefused(topics: readonly string[], config: LibrdkafkaConfig): KafkaError {
+  return accessError(
+    { code: ERRORS.ERR_TOPIC_AUTHORIZATION_FAILED, message: UNDESCRIBED },
+    { config, topic: topics, operation: 'DESCRIBE' },
+  )!
+}
+
+const UNDESCRIBED =
+  'Broker: Topic authorization failed (the brokers do not tell a client that may not DESCRIBE a topic ' +
+  'whether it exists)'
 
 /** Who the client is, as the brokers see it: enough to find the user, nothing secret. */
 function identity(config: LibrdkafkaConfig): string {

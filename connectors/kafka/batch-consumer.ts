@@ -193,11 +193,20 @@ export class BatchConsumer implements RecordConsumer {
           return resolve([])
         }
         reject(
-          accessError(error, { config: this.config.global, operation: 'READ' }) ??
+          accessError(error, { config: this.config.global, operation: 'READ', topic: this.assignedTopics() }) ??
             new KafkaError('CONNECT', `consume failed: ${error.message}`, { cause: error }),
         )
       })
     })
+  }
+
+  /** The topics of the current assignment, in name order. */
+  private assignedTopics(): string[] {
+    try {
+      return [...new Set(this.consumer.assignments().map(({ topic }) => topic))].sort()
+    } catch {
+      return []
+    }
   }
 
   /**

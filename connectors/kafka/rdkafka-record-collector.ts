@@ -2,7 +2,7 @@ import Kafka from 'node-rdkafka'
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises'
 import type { OutgoingRecord, RecordCollector, TopicSpec } from '../../core/record-collector.js'
 import type { GroupMembership, TopicPartitionOffset } from '../../core/record-consumer.js'
-import { accessError } from './access-error.js'
+import { accessError, accessErrorInLog } from './access-error.js'
 import type { LibrdkafkaConfig } from './client-config.js'
 import { connectClient } from './connect-client.js'
 import { KafkaError, transactionError } from './kafka-error.js'
@@ -115,7 +115,8 @@ export class RdkafkaRecordCollector implements RecordCollector {
     this.producer = await openProducer(this.config, this.pollIntervalMs, (error) => this.refuse(error))
     this.transactionBegan = Date.now()
     this.reportFailures(this.producer)
-    this.fatal = undefined
+    // A refused credential or ACL outlives the producer that met it: the next one would meet it too.
+    if (this.fatal?.recovery !== 'stop') this.fatal = undefined
   }
 
   /**
@@ -289,6 +290,8 @@ export class RdkafkaRecordCollector implements RecordCollector {
     } catch (error) {
       const { code, message } = error as { code?: number; message: string }
       if (code === CODES.ERRORS.ERR__QUEUE_FULL) return false
+      // The transaction failed because the brokers refused a partition of it: that, not the state, is the cause.
+      if (this.fatal?.recovery === 'stop') throw this.fatal
       // The transaction failed underneath (a broker restarted, the coordinator aborted it): librdkafka
       // refuses records until it is aborted. A migration: abort, and the tasks go on from the last commit.
       if (
@@ -343,7 +346,12 @@ async function openProducer(
   pollIntervalMs: number,
   onRefused: (error: KafkaError) => void,
 ): Promise<Kafka.Producer> {
-  const producer = new Kafka.Producer(config, {})
+  // event_cb: librdkafka's log lines reach JS (at its default level, info and worse), for accessErrorInLog.
+  const producer = new Kafka.Producer({ ...config, event_cb: true }, {})
+  producer.on('event.log', (log: { severity: number; fac: string; message: string }) => {
+    const refused = accessErrorInLog(log, config)
+    if (refused) onRefused(refused)
+  })
   await connectClient(producer, 'producer', config, onRefused)
   producer.setPollInterval(pollIntervalMs)
   if (config['transactional.id'] !== undefined) {

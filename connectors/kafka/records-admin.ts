@@ -5,10 +5,14 @@ import type { TopicPartition, TopicPartitionOffset } from '../../core/record-con
 import type { LibrdkafkaConfig } from './client-config.js'
 import { KafkaError } from './kafka-error.js'
 
+/** Kafka's error code for a topic the principal may not access. */
+const TOPIC_AUTHORIZATION_FAILED = 29
+
 /**
  * The admin requests node-rdkafka 3.6 does not bind (librdkafka has them): DeleteRecords, which
  * purges what the group has committed from a repartition topic, and IncrementalAlterConfigs,
- * which gives a repartition topic made by an older kubestream its retention. Sent by
+ * which gives a repartition topic made by an older kubestream its retention; and Metadata's
+ * per-topic errors, which node-rdkafka drops. Sent by
  * @platformatic/kafka's pure-TypeScript admin client, configured from the same librdkafka
  * properties as the other clients.
  */
@@ -35,6 +39,23 @@ export class RecordsAdmin {
           offset: Number(committedOffset),
         })),
     )
+  }
+
+  /**
+   * Which of these topics the brokers refuse to describe to this client (no DESCRIBE ACL):
+   * librdkafka's metadata leaves them out as if they did not exist. The brokers answer the
+   * same for a topic that does not exist, so as not to reveal it. Empty when the request fails.
+   */
+  async undescribableTopics(topics: string[]): Promise<string[]> {
+    try {
+      await this.admin.metadata({ topics, autocreateTopics: false })
+      return []
+    } catch (error) {
+      const answer = (error as { response?: { topics?: Array<{ name: string; errorCode: number }> } }).response
+      return (answer?.topics ?? [])
+        .filter(({ errorCode }) => errorCode === TOPIC_AUTHORIZATION_FAILED)
+        .map((t) => t.name)
+    }
   }
 
   /** Deletes every record below each offset (the partition's log start moves up to it). */

@@ -108,7 +108,9 @@ async function startApp(
   principal: string,
   grants: (env: ReturnType<typeof warningCountsEnv>) => Grant[],
 ): Promise<Run> {
-  const env = warningCountsEnv(broker.listeners[listener], `sec-${listener.toLowerCase()}`)
+  const base = warningCountsEnv(broker.listeners[listener], `sec-${listener.toLowerCase()}`)
+  // Inputs and outputs outside the application's prefix, whose ACL (ALL on `<id>-`) covers only its own topics.
+  const env = { ...base, SOURCE_TOPIC: `events.${base.APPLICATION_ID}`, OUTPUT_TOPIC: `counts.${base.APPLICATION_ID}` }
   await createTopic(broker.brokers, env.SOURCE_TOPIC, 3)
   await acls.allow(principal, grants(env))
   const graph = loadTopologyFile('examples/warning-counts.yaml', env)
@@ -227,6 +229,79 @@ describe('refused credentials and missing ACLs stop the replica with a named err
       new RegExp(`SCRAM-SHA-512 user "app-512" over SASL_SSL may not WRITE transactional id ${run.env.APPLICATION_ID}`),
     )
   }, 60_000)
+
+  /** Starts a run and resolves with the error that stopped it, and how long after the start that was. */
+  async function stoppedBy(run: Run): Promise<{ error: KafkaError; afterMs: number }> {
+    const started = Date.now()
+    await run.stream.start()
+    const error = await run.stream.done.then(
+      () => undefined,
+      (e: unknown) => e as KafkaError,
+    )
+    await run.stream.stop()
+    return { error: error!, afterMs: Date.now() - started }
+  }
+
+  it('no READ on the input: AUTHORIZATION naming READ and the topic, within seconds', async () => {
+    const run = await startApp('SECURE', scram(SCRAM_512_PASSWORD), 'User:app-512', (env) =>
+      allGrants(env).filter((grant) => !(grant.name === env.SOURCE_TOPIC && grant.operation === 'READ')),
+    )
+    await writeEnvelopes(broker.brokers, run.env.SOURCE_TOPIC, 100, { seed: 12 })
+    const { error, afterMs } = await stoppedBy(run)
+    expect(error).toMatchObject({ code: 'AUTHORIZATION' })
+    // A refused fetch names no partition: the consumer names the topics it reads.
+    expect(error.message).toMatch(/SCRAM-SHA-512 user "app-512" over SASL_SSL may not READ one of topics /)
+    expect(error.message).toContain(run.env.SOURCE_TOPIC)
+    expect(afterMs).toBeLessThan(15_000)
+  }, 60_000)
+
+  it('no ACL at all on the input: AUTHORIZATION naming DESCRIBE and the topic, not "does not exist"', async () => {
+    const run = await startApp('SECURE', scram(SCRAM_512_PASSWORD), 'User:app-512', (env) =>
+      allGrants(env).filter((grant) => grant.name !== env.SOURCE_TOPIC),
+    )
+    const error = await run.stream.start().then(
+      () => undefined,
+      (e: unknown) => e as KafkaError,
+    )
+    expect(error).toMatchObject({ code: 'AUTHORIZATION' })
+    expect(error!.message).toContain(
+      `may not DESCRIBE topic ${run.env.SOURCE_TOPIC} (add an ACL allowing DESCRIBE on it)`,
+    )
+  }, 60_000)
+
+  it('no WRITE on the output: AUTHORIZATION naming WRITE and the topic, not "Erroneous state"', async () => {
+    const run = await startApp('SECURE', scram(SCRAM_512_PASSWORD), 'User:app-512', (env) =>
+      allGrants(env).filter((grant) => !(grant.name === env.OUTPUT_TOPIC && grant.operation === 'WRITE')),
+    )
+    await writeEnvelopes(broker.brokers, run.env.SOURCE_TOPIC, 500, { seed: 13 })
+    const { error, afterMs } = await stoppedBy(run)
+    expect(error).toMatchObject({ code: 'AUTHORIZATION' })
+    expect(error.message).toContain(`may not WRITE topic ${run.env.OUTPUT_TOPIC} (add an ACL allowing WRITE on it)`)
+    expect(afterMs).toBeLessThan(15_000)
+  }, 60_000)
+
+  it('WRITE on the output revoked while running: AUTHORIZATION naming it, within seconds', async () => {
+    const run = await startApp('SECURE', scram(SCRAM_512_PASSWORD), 'User:app-512', allGrants)
+    await writeEnvelopes(broker.brokers, run.env.SOURCE_TOPIC, 500, { seed: 14 })
+    await run.stream.start()
+    await waitFor(
+      'the first counts committed',
+      async () => (await readTopics(broker.brokers, [run.env.OUTPUT_TOPIC], { readCommitted: true })).length > 0,
+      60_000,
+      250,
+    )
+    await acls.revoke('User:app-512', [{ resource: 'TOPIC', name: run.env.OUTPUT_TOPIC, operation: 'WRITE' }])
+    const revoked = Date.now()
+    await writeEnvelopes(broker.brokers, run.env.SOURCE_TOPIC, 500, { seed: 15 })
+    const error = await run.stream.done.then(
+      () => undefined,
+      (e: unknown) => e as KafkaError,
+    )
+    await run.stream.stop()
+    expect(error).toMatchObject({ code: 'AUTHORIZATION' })
+    expect(error!.message).toContain(`may not WRITE topic ${run.env.OUTPUT_TOPIC}`)
+    expect(Date.now() - revoked).toBeLessThan(15_000)
+  }, 90_000)
 
   it('no ACL on the group: AUTHORIZATION naming it and READ, as soon as it joins', async () => {
     const run = await startApp('SECURE', scram(SCRAM_512_PASSWORD), 'User:app-512', (env) =>

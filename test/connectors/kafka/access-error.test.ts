@@ -1,6 +1,6 @@
 import Kafka from 'node-rdkafka'
 import { describe, expect, it } from 'vitest'
-import { accessError } from '../../../connectors/kafka/access-error.js'
+import { accessError, accessErrorInLog, describeRefused } from '../../../connectors/kafka/access-error.js'
 
 const { ERRORS } = Kafka.CODES
 const scram = {
@@ -76,5 +76,33 @@ describe('accessError', () => {
     expect(
       accessError({ code: ERRORS.ERR_UNKNOWN_MEMBER_ID, message: 'Broker: Unknown member' }, { config: scram }),
     ).toBeUndefined()
+  })
+})
+
+describe('accessErrorInLog', () => {
+  const addParts = (partition: string) =>
+    `TxnCoordinator/1: Failed to add partition "${partition}" [3] to transaction: Broker: Topic authorization failed`
+
+  it('names the topic a transaction could not add, and WRITE', () => {
+    const error = accessErrorInLog({ severity: 3, fac: 'ADDPARTS', message: addParts('counts.v1') }, scram)
+    expect(error).toMatchObject({ code: 'AUTHORIZATION' })
+    expect(error!.message).toBe(
+      'authorization failed: SCRAM-SHA-512 user "app" over SASL_SSL may not WRITE topic counts.v1 ' +
+        '(add an ACL allowing WRITE on it): Broker: Topic authorization failed',
+    )
+  })
+
+  it('ignores other lines, and debug-level ones', () => {
+    expect(accessErrorInLog({ severity: 7, fac: 'ADDPARTS', message: addParts('t') }, scram)).toBeUndefined()
+    const other = 'TxnCoordinator/1: Failed to add partition "t" [0] to transaction: Broker: Not coordinator'
+    expect(accessErrorInLog({ severity: 3, fac: 'ADDPARTS', message: other }, scram)).toBeUndefined()
+  })
+})
+
+describe('describeRefused', () => {
+  it('names DESCRIBE and every topic the brokers would not describe', () => {
+    expect(describeRefused(['events.a', 'events.b'], scram).message).toMatch(
+      /may not DESCRIBE one of topics events\.a, events\.b \(add an ACL allowing DESCRIBE on it\)/,
+    )
   })
 })
