@@ -269,11 +269,6 @@ export class KubeStream {
   }
 
   /**
-   * Repartition topics made by an older kubestream get their retention (best effort: a
-   * replica without the right to alter configs still runs), then the purge of what the group
-   * committed starts.
-   */
-  /**
    * librdkafka's metadata leaves out topics this client may not DESCRIBE, as if they did not
    * exist: asked again by the records admin, they name the ACL that is missing.
    */
@@ -293,6 +288,11 @@ export class KubeStream {
     }
   }
 
+  /**
+   * Repartition topics made by an older kubestream get their retention (best effort: a
+   * replica without the right to alter configs still runs), then the purge of what the group
+   * committed starts.
+   */
   private async startRepartitionPurge(): Promise<void> {
     const topics = new Set(
       this.compiled.subTopologies.flatMap((sub) => sub.inputs.flatMap((input) => input.repartition?.topic ?? [])),

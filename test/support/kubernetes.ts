@@ -93,7 +93,7 @@ export function useApiServerWithSourceRbac(): () => LocalApiServer {
  * Creates the namespace of KUBESTREAM_SERVICE_ACCOUNT, and in it the service account and the
  * RBAC objects of chart releases (a topology file with env values each), all bound to that account.
  */
-export async function createChartAccess(
+async function createChartAccess(
   kubeconfig: string,
   releases: Array<{ name: string; topology: string; env?: Record<string, string> }>,
 ): Promise<void> {
