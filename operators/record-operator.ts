@@ -1,6 +1,7 @@
 import { Observable, type OperatorFunction } from 'rxjs'
 import { type DeadLetter, RecordError } from '../core/record-error.js'
 import type { RecordBatch, StreamRecord } from '../core/record.js'
+import type { WindowedStats } from '../core/windowed-stats.js'
 
 /** What every operator instance knows of where it runs. */
 export interface StepContext {
@@ -10,6 +11,8 @@ export interface StepContext {
   readonly deadLetter: DeadLetter
   /** Milliseconds spent per step, its own work only (kubestream_step_process_seconds_total). */
   readonly processMs?: Map<string, number>
+  /** At a sink: each record's age when it is sent, now minus its timestamp (Kafka Streams' record-e2e-latency). */
+  readonly e2eLatency?: WindowedStats
 }
 
 /**

@@ -36,7 +36,12 @@ export function to(context: StepContext, options: ToOptions): OperatorFunction<R
     }
     return name
   }
+  const { e2eLatency } = context
   return recordOperator(context, (record) => {
+    if (e2eLatency) {
+      const now = Date.now()
+      e2eLatency.record(now - record.timestamp, now)
+    }
     const destination = fixedTopic ?? destinationOf(topic.render(exposeRecord(scope, record)))
     collector.send(
       {

@@ -8,11 +8,13 @@ import { TopicAdmin } from '../connectors/kafka/topic-admin.js'
 import { createLogger, type Logger } from '../core/logger.js'
 import type { RecordCollector } from '../core/record-collector.js'
 import type { RecordConsumer } from '../core/record-consumer.js'
+import { WindowedStats } from '../core/windowed-stats.js'
 import { type CompiledTopology, compileTopology } from '../topology/compile.js'
 import type { TopologyGraph } from '../topology/graph.js'
 import type { CommitHooks } from './commit.js'
 import { DeadLetterWriter } from './dead-letter.js'
 import { prepareInternalTopics, REPARTITION_TOPIC_CONFIG } from './internal-topics.js'
+import { registerKafkaStreamsMetrics } from './kafka-streams-metrics.js'
 import { createMetrics } from './metrics.js'
 import { RepartitionPurge } from './repartition-purge.js'
 import { ReplicaState } from './replica-state.js'
@@ -21,6 +23,7 @@ import { StreamState } from './stream-state.js'
 import { TaskState } from './stream-task.js'
 import { StreamThread } from './stream-thread.js'
 import { TaskManager } from './task-manager.js'
+import { ThreadMeters } from './thread-meters.js'
 
 export interface KubeStreamOptions {
   logger?: Logger
@@ -68,6 +71,9 @@ export class KubeStream {
   private readonly windowCounters = { lateRecords: 0 }
   /** Milliseconds each step (and each non-Kafka source) has spent processing, by name. */
   private readonly processMs = new Map<string, number>()
+  private readonly threadMeters = new ThreadMeters()
+  /** Per sink, shared by the tasks that write through it. */
+  private readonly e2eLatency = new Map<string, WindowedStats>()
 
   constructor(
     readonly graph: TopologyGraph,
@@ -94,6 +100,7 @@ export class KubeStream {
         fail: (error) => this.thread!.fail(error),
         windowCounters: this.windowCounters,
         processMs: this.processMs,
+        e2eLatency: (sink) => getOrCreate(this.e2eLatency, sink, () => new WindowedStats()),
         globalTable: (name) => this.replicaState!.globalTable(name),
       }),
       () => this.replicaState!.directory,
@@ -215,7 +222,8 @@ export class KubeStream {
 
   /** Prometheus metrics of this instance. */
   get metrics(): Registry {
-    this.registry ??= createMetrics(this.graph.applicationId, {
+    if (this.registry) return this.registry
+    this.registry = createMetrics(this.graph.applicationId, {
       consumedByTopic: this.consumedByTopic,
       producedByTopic: this.collector?.producedByTopic ?? new Map(),
       deadLetters: this.deadLetters?.counts ?? new Map(),
@@ -229,6 +237,12 @@ export class KubeStream {
       sourceErrors: () => this.ingest?.errors ?? new Map(),
       sourceDocuments: () => this.ingest?.documents ?? new Map(),
       sourceLeaders: () => this.ingest?.leaders ?? new Map(),
+    })
+    registerKafkaStreamsMetrics(this.registry, {
+      threadId: `${this.identity.instanceId ?? this.graph.applicationId}-StreamThread-1`,
+      thread: this.threadMeters,
+      tasks: () => this.taskManager.all(),
+      e2eLatency: this.e2eLatency,
     })
     return this.registry
   }
@@ -265,6 +279,7 @@ export class KubeStream {
       log: this.log,
       consumedByTopic: this.consumedByTopic,
       commitHooks: this.commitHooks,
+      meters: this.threadMeters,
     })
   }
 
@@ -350,4 +365,10 @@ export class KubeStream {
     this.admin?.close()
     await this.replicaState?.close()
   }
+}
+
+function getOrCreate<K, V>(map: Map<K, V>, key: K, create: () => V): V {
+  let value = map.get(key)
+  if (value === undefined) map.set(key, (value = create()))
+  return value
 }

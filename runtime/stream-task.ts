@@ -39,6 +39,8 @@ export class StreamTask {
   private readonly queues: Map<string, QueuedRecord[]> | undefined
   /** Per input: the highest offset queued, so a re-fetched record is not queued twice. */
   private readonly queuedThrough = new Map<string, number>()
+  /** Records handed to this task, for Kafka Streams' stream-task process-total. */
+  processedRecords = 0
   /** Since when an input with nothing queued has held the others back. */
   private waitingSince: number | undefined
   /** Inputs waited on for the whole idle time: not waited on again until they bring something. */

@@ -10,6 +10,7 @@ import { commit, type CommitHooks, type CommitScope } from './commit.js'
 import type { SourceIngest } from './source-ingest.js'
 import { type StreamTask, TaskState } from './stream-task.js'
 import type { TaskManager } from './task-manager.js'
+import type { ThreadMeters } from './thread-meters.js'
 
 /** How long an abort may take: librdkafka waits for the coordinator to write the abort markers. */
 const ABORT_TIMEOUT_MS = 30_000
@@ -37,6 +38,8 @@ export interface StreamThreadOptions {
   readonly log: Logger
   /** Where it counts the records it consumed, per topic. */
   readonly consumedByTopic: Map<string, number>
+  /** Kafka Streams' stream-thread metrics: polls, records processed, commits. */
+  readonly meters?: ThreadMeters
   readonly commitHooks?: CommitHooks
 }
 
@@ -105,6 +108,7 @@ export class StreamThread {
     try {
       while (!this.stopping) {
         const messages = await next
+        this.options.meters?.polled(messages.length)
         next = this.fetch()
         try {
           if (await this.turn(messages, lastCommit)) lastCommit = Date.now()
@@ -267,8 +271,10 @@ export class StreamThread {
     for (const task of this.options.tasks.all()) task.commitAgain()
   }
 
-  private commit(sync: boolean, flushTimeoutMs?: number): Promise<void> {
-    return commit(this.scope, this.options.tasks.inState(TaskState.RUNNING), sync, flushTimeoutMs)
+  private async commit(sync: boolean, flushTimeoutMs?: number): Promise<void> {
+    const started = performance.now()
+    await commit(this.scope, this.options.tasks.inState(TaskState.RUNNING), sync, flushTimeoutMs)
+    this.options.meters?.committed(performance.now() - started)
   }
 
   private async commitOnShutdown(timeoutMs: number): Promise<void> {
@@ -322,6 +328,11 @@ export class StreamThread {
       processing.maxTaskIdleMs,
     )
     const consumed = this.options.consumedByTopic
-    for (const [topic, count] of counts) consumed.set(topic, (consumed.get(topic) ?? 0) + count)
+    let processed = 0
+    for (const [topic, count] of counts) {
+      consumed.set(topic, (consumed.get(topic) ?? 0) + count)
+      processed += count
+    }
+    this.options.meters?.processed(processed)
   }
 }

@@ -95,6 +95,7 @@ export class TaskManager {
     for (const [task, byTopic] of runs) {
       for (const [topic, run] of byTopic) {
         counts.set(topic, (counts.get(topic) ?? 0) + run.length)
+        task.processedRecords += run.length
         task.process(topic, run)
       }
     }

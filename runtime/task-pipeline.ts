@@ -3,6 +3,7 @@ import { serdes } from '../connectors/serde/serde.js'
 import type { RecordCollector } from '../core/record-collector.js'
 import type { DeadLetter } from '../core/record-error.js'
 import type { RecordBatch } from '../core/record.js'
+import type { WindowedStats } from '../core/windowed-stats.js'
 import { compileTemplate } from '../expression/template.js'
 import { aggregate } from '../operators/aggregate.js'
 import { filter } from '../operators/filter.js'
@@ -36,6 +37,8 @@ export interface PipelineRuntime {
   readonly windowCounters: WindowCounters
   /** Where steps add up the time they take. */
   readonly processMs?: Map<string, number>
+  /** The end-to-end latency of records leaving by a sink, shared by every task. */
+  readonly e2eLatency?: (sink: string) => WindowedStats
 }
 
 /**
@@ -99,12 +102,15 @@ function attach(
     return
   }
   if (node.kind === 'sink') {
-    const sink = to(context, {
-      topic: node.topic,
-      serde: serdes[node.format],
-      topicSpec: node.topicSettings,
-      collector: runtime.collector,
-    })
+    const sink = to(
+      { ...context, e2eLatency: runtime.e2eLatency?.(node.name) },
+      {
+        topic: node.topic,
+        serde: serdes[node.format],
+        topicSpec: node.topicSettings,
+        collector: runtime.collector,
+      },
+    )
     upstream.pipe(sink).subscribe({ error: runtime.fail })
     return
   }
