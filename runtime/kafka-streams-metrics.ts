@@ -65,6 +65,14 @@ export function registerKafkaStreamsMetrics(registry: Registry, meters: KafkaStr
   counter('kafka_streams_stream_task_process_total', 'Records processed by the task', ['task_id'], (set) => {
     for (const task of meters.tasks()) set({ task_id: task.id }, task.processedRecords)
   })
+  counter(
+    'kafka_streams_stream_task_dropped_records_total',
+    "Records the task dropped: later than their window's grace",
+    ['task_id'],
+    (set) => {
+      for (const task of meters.tasks()) set({ task_id: task.id }, task.windowCounters.lateRecords)
+    },
+  )
 
   const stores = (each: (labels: Labels, store: StorePartition) => void) => {
     for (const task of meters.tasks())

@@ -3,6 +3,7 @@ import type { Serde } from '../connectors/serde/serde.js'
 import type { ConsumedMessage, TopicPartitionOffset } from '../core/record-consumer.js'
 import { RecordError, type DeadLetter } from '../core/record-error.js'
 import { NO_HEADERS, type RecordBatch, type RecordOrigin, type StreamRecord } from '../core/record.js'
+import type { WindowCounters } from '../operators/windowed-aggregate.js'
 import type { TaskStores } from '../state/task-stores.js'
 import { type PartitionProgress } from './partition-progress.js'
 
@@ -52,6 +53,8 @@ export class StreamTask {
     readonly inputs: ReadonlyMap<string, TaskInput>,
     readonly stores: TaskStores | undefined,
     private readonly deadLetter: DeadLetter,
+    /** Its windows' late records (Kafka Streams' task-level dropped-records). */
+    readonly windowCounters: WindowCounters = { lateRecords: 0 },
   ) {
     this.state = stores && stores.partitions.length > 0 ? TaskState.RESTORING : TaskState.RUNNING
     if (inputs.size > 1) this.queues = new Map([...inputs.keys()].map((topic) => [topic, []]))

@@ -6,6 +6,7 @@ import type { CompiledTopology, SubTopology } from '../topology/compile.js'
 import { PartitionProgress } from './partition-progress.js'
 import { StreamTask, type TaskInput, TaskState } from './stream-task.js'
 import { buildPipeline, type PipelineRuntime } from './task-pipeline.js'
+import { TaskWindowCounters } from './task-window-counters.js'
 
 /** What every task's pipeline shares: where outputs and dead letters go, and how a fault stops the replica. */
 export type SharedRuntime = Omit<PipelineRuntime, 'keyValueStore' | 'windowStore' | 'sessionStore'>
@@ -117,8 +118,10 @@ export class TaskManager {
     const stores =
       sub.stores.size > 0 ? new TaskStores(id, partition, sub.stores.values(), this.stateDirectory()) : undefined
     const shared = this.shared()
+    const windowCounters = new TaskWindowCounters(shared.windowCounters)
     const runtime: PipelineRuntime = {
       ...shared,
+      windowCounters,
       keyValueStore: (name) => stores!.keyValueStore(name),
       windowStore: (name) => stores!.windowStore(name),
       sessionStore: (name) => stores!.sessionStore(name),
@@ -137,6 +140,6 @@ export class TaskManager {
         },
       ]),
     )
-    return new StreamTask(id, partition, inputs, stores, shared.deadLetter)
+    return new StreamTask(id, partition, inputs, stores, shared.deadLetter, windowCounters)
   }
 }
