@@ -1,5 +1,6 @@
 import { RecordError } from '../core/record-error.js'
 import type { StreamRecord } from '../core/record.js'
+import { checkTimestampAhead } from '../core/timestamp-limit.js'
 import { type CompiledExpression } from '../expression/expression.js'
 import { exposeRecord, newExpressionContext } from '../expression/record-scope.js'
 
@@ -22,6 +23,8 @@ export function eventTime(expression: CompiledExpression): (record: StreamRecord
             : Number.NaN
     if (!Number.isFinite(ms) || ms < 0)
       throw new RecordError('TIMESTAMP', `timestamp ${expression.source} gave ${JSON.stringify(result)}, not a time`)
+    // Caught at the source, before a window counts it and stamps an output with it.
+    checkTimestampAhead(ms, Date.now())
     return Math.trunc(ms)
   }
 }

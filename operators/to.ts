@@ -3,6 +3,7 @@ import { sanitizeTopicName } from '../connectors/kafka/topic-name.js'
 import { encodeKey, type Serde } from '../connectors/serde/serde.js'
 import type { RecordCollector, TopicSpec } from '../core/record-collector.js'
 import { type RecordBatch, type StreamRecord } from '../core/record.js'
+import { checkTimestampAhead } from '../core/timestamp-limit.js'
 import { exposeRecord, newExpressionContext } from '../expression/record-scope.js'
 import type { CompiledTemplate } from '../expression/template.js'
 import { recordOperator, type StepContext } from './record-operator.js'
@@ -38,10 +39,9 @@ export function to(context: StepContext, options: ToOptions): OperatorFunction<R
   }
   const { e2eLatency } = context
   return recordOperator(context, (record) => {
-    if (e2eLatency) {
-      const now = Date.now()
-      e2eLatency.record(now - record.timestamp, now)
-    }
+    const now = Date.now()
+    checkTimestampAhead(record.timestamp, now)
+    e2eLatency?.record(now - record.timestamp, now)
     const destination = fixedTopic ?? destinationOf(topic.render(exposeRecord(scope, record)))
     collector.send(
       {

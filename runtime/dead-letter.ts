@@ -43,7 +43,8 @@ export class DeadLetterWriter {
         { [DLQ_HEADERS.offset]: String(origin.offset) },
         { [DLQ_HEADERS.application]: this.applicationId },
       ],
-      timestamp: record.timestamp,
+      // A record dead-lettered for its timestamp would be refused again with it.
+      timestamp: Math.min(record.timestamp, Date.now()),
     })
     const label = `${step}\u0000${error.code}`
     this.counts.set(label, (this.counts.get(label) ?? 0) + 1)
