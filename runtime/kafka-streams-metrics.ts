@@ -23,12 +23,15 @@ export interface KafkaStreamsMeters {
  */
 export function registerKafkaStreamsMetrics(registry: Registry, meters: KafkaStreamsMeters): void {
   const thread = { thread_id: meters.threadId }
+  const options = (name: string, help: string, labelNames: string[]) => ({
+    name,
+    help,
+    labelNames: ['thread_id', ...labelNames],
+    registers: [registry],
+  })
   const gauge = (name: string, help: string, labelNames: string[], collect: (set: Setter) => void) =>
     new Gauge({
-      name,
-      help,
-      labelNames: ['thread_id', ...labelNames],
-      registers: [registry],
+      ...options(name, help, labelNames),
       collect() {
         this.reset()
         collect((labels, value) => this.set({ ...thread, ...labels }, finite(value)))
@@ -36,10 +39,7 @@ export function registerKafkaStreamsMetrics(registry: Registry, meters: KafkaStr
     })
   const counter = (name: string, help: string, labelNames: string[], collect: (set: Setter) => void) =>
     new Counter({
-      name,
-      help,
-      labelNames: ['thread_id', ...labelNames],
-      registers: [registry],
+      ...options(name, help, labelNames),
       collect() {
         this.reset()
         collect((labels, value) => this.inc({ ...thread, ...labels }, value))
