@@ -107,8 +107,9 @@ async function startApp(
   security: KafkaSecurity,
   principal: string,
   grants: (env: ReturnType<typeof warningCountsEnv>) => Grant[],
+  overrides: Record<string, string> = {},
 ): Promise<Run> {
-  const base = warningCountsEnv(broker.listeners[listener], `sec-${listener.toLowerCase()}`)
+  const base = warningCountsEnv(broker.listeners[listener], `sec-${listener.toLowerCase()}`, overrides)
   // Inputs and outputs outside the application's prefix, whose ACL (ALL on `<id>-`) covers only its own topics.
   const env = { ...base, SOURCE_TOPIC: `events.${base.APPLICATION_ID}`, OUTPUT_TOPIC: `counts.${base.APPLICATION_ID}` }
   await createTopic(broker.brokers, env.SOURCE_TOPIC, 3)
@@ -274,6 +275,21 @@ describe('refused credentials and missing ACLs stop the replica with a named err
       allGrants(env).filter((grant) => !(grant.name === env.OUTPUT_TOPIC && grant.operation === 'WRITE')),
     )
     await writeEnvelopes(broker.brokers, run.env.SOURCE_TOPIC, 500, { seed: 13 })
+    const { error, afterMs } = await stoppedBy(run)
+    expect(error).toMatchObject({ code: 'AUTHORIZATION' })
+    expect(error.message).toContain(`may not WRITE topic ${run.env.OUTPUT_TOPIC} (add an ACL allowing WRITE on it)`)
+    expect(afterMs).toBeLessThan(15_000)
+  }, 60_000)
+
+  it('no WRITE on the output under at-least-once: AUTHORIZATION from the delivery report', async () => {
+    const run = await startApp(
+      'SECURE',
+      scram(SCRAM_512_PASSWORD),
+      'User:app-512',
+      (env) => allGrants(env).filter((grant) => !(grant.name === env.OUTPUT_TOPIC && grant.operation === 'WRITE')),
+      { GUARANTEE: 'at_least_once' },
+    )
+    await writeEnvelopes(broker.brokers, run.env.SOURCE_TOPIC, 500, { seed: 16 })
     const { error, afterMs } = await stoppedBy(run)
     expect(error).toMatchObject({ code: 'AUTHORIZATION' })
     expect(error.message).toContain(`may not WRITE topic ${run.env.OUTPUT_TOPIC} (add an ACL allowing WRITE on it)`)
