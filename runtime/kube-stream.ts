@@ -100,7 +100,11 @@ export class KubeStream {
         fail: (error) => this.thread!.fail(error),
         windowCounters: this.windowCounters,
         processMs: this.processMs,
-        e2eLatency: (sink) => getOrCreate(this.e2eLatency, sink, () => new WindowedStats()),
+        e2eLatency: (sink) => {
+          let stats = this.e2eLatency.get(sink)
+          if (!stats) this.e2eLatency.set(sink, (stats = new WindowedStats()))
+          return stats
+        },
         globalTable: (name) => this.replicaState!.globalTable(name),
       }),
       () => this.replicaState!.directory,
@@ -365,10 +369,4 @@ export class KubeStream {
     this.admin?.close()
     await this.replicaState?.close()
   }
-}
-
-function getOrCreate<K, V>(map: Map<K, V>, key: K, create: () => V): V {
-  let value = map.get(key)
-  if (value === undefined) map.set(key, (value = create()))
-  return value
 }

@@ -26,7 +26,7 @@ import { type LocalBroker, startLocalBroker } from '../../deploy/local/kafka-bro
 import { type ContenderResult, recordsPerSecond } from '../fanout/report.js'
 import { format, runContender, saveResults } from '../harness.js'
 import { preloadChangelog, preloadEnvelopes, preloadKeyedInput } from '../preload.js'
-import { countTopology } from './count-topology.js'
+import { countTopology, createCountTopics } from './count-topology.js'
 import {
   createAppendTimeTopics,
   type LatencySummary,
@@ -55,12 +55,7 @@ async function main(): Promise<void> {
     const sourceTopic = `bench-agg-events-${run}`
     await admin.ensureTopic(sourceTopic, { partitions: PARTITIONS, replicationFactor: 1 })
     const restoreApp = `bench-restore-${run}`
-    await admin.ensureTopic(`${restoreApp}-in`, { partitions: PARTITIONS, replicationFactor: 1 })
-    await admin.ensureTopic(`${restoreApp}-counts-changelog`, {
-      partitions: PARTITIONS,
-      replicationFactor: 1,
-      config: { 'cleanup.policy': 'compact' },
-    })
+    const countTopics = await createCountTopics(admin, restoreApp, PARTITIONS)
     admin.close()
 
     const bytes = await preloadEnvelopes(brokers, sourceTopic, RECORDS)
@@ -96,7 +91,7 @@ async function main(): Promise<void> {
     const latencies: Record<string, LatencyRun> = {}
     for (const id of ['a', 'b'] as const) latencies[id] = await runLatency(brokers, id, results[id])
 
-    await preloadChangelog(brokers, `${restoreApp}-counts-changelog`, KEYS, PARTITIONS)
+    await preloadChangelog(brokers, countTopics.changelog, KEYS, PARTITIONS)
     const stateDir = mkdtempSync(join(tmpdir(), 'kubestream-restore-bench-'))
     const details: Partial<Record<'full' | 'intact' | 'process', RestoreDetail>> = {}
     let spawnReadyMs = NaN
@@ -106,13 +101,13 @@ async function main(): Promise<void> {
         ['d', 'intact'],
         ['e', 'process'],
       ] as const) {
-        if (phase === 'process') await preloadKeyedInput(brokers, `${restoreApp}-in`, KEYS, PARTITIONS)
+        if (phase === 'process') await preloadKeyedInput(brokers, countTopics.input, KEYS, PARTITIONS)
         console.log(`running (${id}) ${phase} phase with ${KEYS.toLocaleString('en')} keys…`)
         results[id] = await runContender(
           here('restore.ts'),
           {
             KAFKA_BROKERS: brokers,
-            BENCH_SOURCE_TOPIC: `${restoreApp}-in`,
+            BENCH_SOURCE_TOPIC: countTopics.input,
             BENCH_GROUP_ID: restoreApp,
             BENCH_KEYS: String(KEYS),
             BENCH_PHASE: phase,
@@ -132,7 +127,7 @@ async function main(): Promise<void> {
         if (phase === 'intact') {
           console.log(`running (f) the compiled CLI, spawn → /readyz on the intact state dir…`)
           const file = join(stateDir, 'count.yaml')
-          writeFileSync(file, countTopology({ applicationId: restoreApp, brokers, sourceTopic: `${restoreApp}-in` }))
+          writeFileSync(file, countTopology({ applicationId: restoreApp, brokers, sourceTopic: countTopics.input }))
           spawnReadyMs = await spawnToReady(file, stateDir)
           console.log(`  ready in ${Math.round(spawnReadyMs)} ms`)
         }

@@ -16,6 +16,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { TopicAdmin } from '../../connectors/kafka/topic-admin.js'
 import { type LocalBroker, startLocalBroker } from '../../deploy/local/kafka-broker.js'
+import { createCountTopics } from '../aggregate/count-topology.js'
 import { type ContenderResult, recordsPerSecond } from '../fanout/report.js'
 import { runContender, saveResults } from '../harness.js'
 import { preloadChangelog, preloadEnvelopes, preloadKeyedInput } from '../preload.js'
@@ -53,16 +54,10 @@ async function main(): Promise<void> {
     const app = `bench-mem-${run}`
     const admin = new TopicAdmin({ 'bootstrap.servers': brokers })
     await admin.ensureTopic(events, { partitions: PARTITIONS, replicationFactor: 1 })
-    await admin.ensureTopic(`${app}-in`, { partitions: PARTITIONS, replicationFactor: 1 })
-    await admin.ensureTopic(`${app}-counts-changelog`, {
-      partitions: PARTITIONS,
-      replicationFactor: 1,
-      config: { 'cleanup.policy': 'compact' },
-    })
+    const countTopics = await createCountTopics(admin, app, PARTITIONS)
     admin.close()
     const bytes = await preloadEnvelopes(brokers, events, RECORDS)
-    await preloadChangelog(brokers, `${app}-counts-changelog`, KEYS, PARTITIONS)
-    await preloadKeyedInput(brokers, `${app}-in`, KEYS, PARTITIONS)
+    await preloadChangelog(brokers, countTopics.changelog, KEYS, PARTITIONS)
 
     const results: PhaseResult[] = []
     results.push(
@@ -80,6 +75,8 @@ async function main(): Promise<void> {
       ['b', 'full'],
       ['c', 'process'],
     ] as const) {
+      // Written only now: the restore phase would otherwise consume (and commit) some of it.
+      if (phase === 'process') await preloadKeyedInput(brokers, countTopics.input, KEYS, PARTITIONS)
       results.push(
         await inCgroup(
           id,
@@ -88,7 +85,7 @@ async function main(): Promise<void> {
           here('../aggregate/restore.ts'),
           {
             KAFKA_BROKERS: brokers,
-            BENCH_SOURCE_TOPIC: `${app}-in`,
+            BENCH_SOURCE_TOPIC: countTopics.input,
             BENCH_GROUP_ID: app,
             BENCH_KEYS: String(KEYS),
             BENCH_PHASE: phase,
