@@ -83,10 +83,8 @@ async function writeTables(
   for (const topic of Object.values(topics))
     await admin.ensureTopic(topic, { partitions: 3, replicationFactor: 1, config: { 'cleanup.policy': 'compact' } })
   admin.close()
-  const producer = new Kafka.Producer({
-    'bootstrap.servers': brokers,
-    partitioner: 'murmur2_random',
-  } as Kafka.ProducerGlobalConfig)
+  // Keyed as kubestream's producers (and Kafka's Java clients) key: one IP, one partition number in every topic.
+  const producer = new Kafka.Producer({ 'bootstrap.servers': brokers }, { partitioner: 'murmur2_random' })
   await new Promise<void>((resolve, reject) => producer.connect({}, (error) => (error ? reject(error) : resolve())))
   for (const [ip, pod] of cluster.pods) producer.produce(topics.pods, null, Buffer.from(JSON.stringify(pod)), ip)
   for (const [ip, service] of cluster.services)

@@ -127,6 +127,35 @@ export function producerConfig(
   }
 }
 
+/**
+ * librdkafka's topic-level producer properties. node-rdkafka hands librdkafka a default topic
+ * configuration of its own, which replaces whatever topic-level properties the global one
+ * carried: set only globally, `partitioner: murmur2_random` silently became librdkafka's
+ * CRC32 `consistent_random` (node-rdkafka#817). They must go in the topic configuration.
+ */
+const TOPIC_LEVEL_PRODUCER_PROPERTIES = new Set([
+  'partitioner',
+  'acks',
+  'request.required.acks',
+  'request.timeout.ms',
+  'message.timeout.ms',
+  'delivery.timeout.ms',
+  'queuing.strategy',
+  'produce.offset.report',
+  'compression.codec',
+  'compression.type',
+  'compression.level',
+])
+
+/** Splits a producer's properties into node-rdkafka's global and topic configurations. */
+export function producerConfigs(config: LibrdkafkaConfig): { global: LibrdkafkaConfig; topic: LibrdkafkaConfig } {
+  const global: LibrdkafkaConfig = {}
+  const topic: LibrdkafkaConfig = {}
+  for (const [name, value] of Object.entries(config))
+    (TOPIC_LEVEL_PRODUCER_PROPERTIES.has(name) ? topic : global)[name] = value
+  return { global, topic }
+}
+
 /** The admin client takes the shared (security) settings only. */
 export function adminConfig(settings: KafkaSettings, applicationId: string): LibrdkafkaConfig {
   return {

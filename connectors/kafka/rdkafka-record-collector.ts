@@ -3,7 +3,7 @@ import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promi
 import type { OutgoingRecord, RecordCollector, TopicSpec } from '../../core/record-collector.js'
 import type { GroupMembership, TopicPartitionOffset } from '../../core/record-consumer.js'
 import { accessError, accessErrorInLog } from './access-error.js'
-import type { LibrdkafkaConfig } from './client-config.js'
+import { type LibrdkafkaConfig, producerConfigs } from './client-config.js'
 import { connectClient } from './connect-client.js'
 import { KafkaError, transactionError } from './kafka-error.js'
 import type { TopicAdmin } from './topic-admin.js'
@@ -347,7 +347,8 @@ async function openProducer(
   onRefused: (error: KafkaError) => void,
 ): Promise<Kafka.Producer> {
   // event_cb: librdkafka's log lines reach JS (at its default level, info and worse), for accessErrorInLog.
-  const producer = new Kafka.Producer({ ...config, event_cb: true }, {})
+  const { global, topic } = producerConfigs(config)
+  const producer = new Kafka.Producer({ ...global, event_cb: true }, topic)
   producer.on('event.log', (log: { severity: number; fac: string; message: string }) => {
     const refused = accessErrorInLog(log, config)
     if (refused) onRefused(refused)

@@ -240,12 +240,11 @@ it('sums bytes and retransmits per workload pair and window, resolving IPs as th
 }, 120_000)
 
 function connectProducer(): Promise<Kafka.Producer> {
-  const producer = new Kafka.Producer({
-    'bootstrap.servers': brokers,
-    partitioner: 'murmur2_random',
-    'linger.ms': 5,
-    dr_cb: true,
-  } as Kafka.ProducerGlobalConfig)
+  // The same partitioner as kubestream's (a topic-level property: see producerConfigs).
+  const producer = new Kafka.Producer(
+    { 'bootstrap.servers': brokers, 'linger.ms': 5, dr_cb: true },
+    { partitioner: 'murmur2_random' },
+  )
   return new Promise((resolve, reject) => producer.connect({}, (error) => (error ? reject(error) : resolve(producer))))
 }
 

@@ -134,13 +134,11 @@ spec:
 
 async function connectProducer(): Promise<Kafka.Producer> {
   // The same partitioner as kubestream's (and Kafka's Java clients): one key, one partition number in every topic.
-  const producer = new Kafka.Producer({
-    'bootstrap.servers': brokers,
-    partitioner: 'murmur2_random',
-    'enable.idempotence': true,
-    'linger.ms': 5,
-    dr_cb: true,
-  } as Kafka.ProducerGlobalConfig)
+  // A topic-level property: set in the global configuration, node-rdkafka drops it (see producerConfigs).
+  const producer = new Kafka.Producer(
+    { 'bootstrap.servers': brokers, 'enable.idempotence': true, 'linger.ms': 5, dr_cb: true },
+    { partitioner: 'murmur2_random' },
+  )
   producer.on('delivery-report', (error) => {
     if (error) throw new Error(error.message, { cause: error })
   })
