@@ -4,6 +4,7 @@ import { describeMermaid, describeText } from '../topology/describe.js'
 import { TopologyError } from '../topology/errors.js'
 import { loadTopologyFile } from '../topology/load.js'
 import { topologySchema } from '../topology/schema.js'
+import { queryStore, type QueryOptions } from './query.js'
 
 /** Shared by every verb that loads a topology: the deployment's brokers and credentials, outside the topology. */
 const kafkaConfigOption = () =>
@@ -51,6 +52,12 @@ program
   )
   .addOption(
     new Option(
+      '--advertised-url <url>',
+      'where the other replicas reach this one for interactive queries (default http://<hostname>:<http port>)',
+    ).env('KUBESTREAM_ADVERTISED_URL'),
+  )
+  .addOption(
+    new Option(
       '--ingest <mode>',
       'non-Kafka sources (a tracer): on = read them and run the steps, only = just land their records (per-node ' +
         'DaemonSet), off = just run the steps',
@@ -66,6 +73,7 @@ program
         httpPort?: number
         httpHost: string
         httpTokenFile?: string
+        advertisedUrl?: string
         stateDir?: string
         instanceId?: string
         ingest: IngestMode
@@ -77,6 +85,30 @@ program
       await runTopology(file, options)
     },
   )
+
+program
+  .command('query')
+  .description(
+    "Ask a running topology's store: a key's value, windows or sessions (by the store's type), its owner, or a " +
+      'key range; any replica answers, routing to the owner.',
+  )
+  .argument('<store>', 'store name (as `describe` lists them)')
+  .argument('[key]', 'the key; without one, a page of keys from --from to --to')
+  .addOption(
+    new Option('--url <url>', "any replica's HTTP server").default('http://localhost:8080').env('KUBESTREAM_URL'),
+  )
+  .addOption(
+    new Option('--token-file <file>', 'the bearer token the replicas require').env('KUBESTREAM_HTTP_TOKEN_FILE'),
+  )
+  .option('--owner', 'say which replica and partition hold the key, not its value')
+  .option('--from <from>', 'windows: first window start (epoch ms or ISO-8601); range: first key')
+  .option('--to <to>', 'windows: end, exclusive; range: end key, exclusive')
+  .option('--limit <n>', 'range: entries per page (default 100)')
+  .option('--after <token>', 'range: the `next` token of the previous page')
+  .option('--standby-ok', 'accept an answer from a standby copy (it says how far behind it is)')
+  .action(async (store: string, key: string | undefined, options: QueryOptions) => {
+    await queryStore(store, key, options)
+  })
 
 program
   .command('validate')

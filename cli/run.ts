@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import type { Server } from 'node:http'
+import { hostname } from 'node:os'
 import { createLogger } from '../core/logger.js'
 import { startHttpServer } from '../runtime/http-server.js'
 import { KubeStream } from '../runtime/kube-stream.js'
@@ -11,6 +12,8 @@ export interface RunOptions {
   httpHost: string
   /** A file holding the bearer token the HTTP endpoints require (all but the probes). */
   httpTokenFile?: string
+  /** Where the other replicas reach this one's queries; default http://<hostname>:<httpPort>. */
+  advertisedUrl?: string
   stateDir?: string
   instanceId?: string
   ingest?: IngestMode
@@ -33,6 +36,10 @@ export async function runTopology(file: string, options: RunOptions): Promise<vo
     stateDir: options.stateDir,
     instanceId: options.instanceId,
     ingest: options.ingest,
+    advertisedUrl:
+      options.advertisedUrl ??
+      (options.httpPort === undefined ? undefined : `http://${hostname()}:${options.httpPort}`),
+    httpToken: token,
   })
   let server: Server | undefined
   if (options.httpPort !== undefined) {

@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { Registry } from 'prom-client'
+import { FORWARDED_HEADER, type QueryService } from './queries/query-service.js'
 import { StreamState } from './stream-state.js'
 
 export interface HttpServerOptions {
@@ -19,11 +20,12 @@ const PROBES = new Set(['/healthz', '/readyz'])
 
 /**
  * The replica's control plane: /metrics (Prometheus), /healthz (the process is not broken),
- * /readyz (consuming, every task's state restored). Kubernetes probes and Prometheus scrape it.
+ * /readyz (consuming, every task's state restored), /stores (interactive queries, see
+ * QueryService). Kubernetes probes and Prometheus scrape it.
  */
 export function startHttpServer(
   options: HttpServerOptions,
-  stream: { state: StreamState; ready: boolean; metrics: Registry },
+  stream: { state: StreamState; ready: boolean; metrics: Registry; queries?: QueryService },
 ): Promise<Server> {
   const server = createServer((request, response) => {
     const path = (request.url ?? '/').split('?')[0]
@@ -43,6 +45,19 @@ export function startHttpServer(
       text(healthy ? 200 : 503, `${stream.state}\n`)
     } else if (path === '/readyz') {
       text(stream.ready ? 200 : 503, `${stream.ready ? stream.state : `${stream.state} (restoring state)`}\n`)
+    } else if (path === '/stores' || path.startsWith('/stores/')) {
+      const json = (status: number, body: unknown, headers: Readonly<Record<string, string>> = {}) =>
+        text(status, `${JSON.stringify(body)}\n`, 'application/json', { ...headers })
+      if (!stream.queries) {
+        json(404, { error: 'this replica answers no queries: its topology has no stores, or it advertises no URL' })
+        return
+      }
+      const params = new URL(request.url ?? '/', 'http://localhost').searchParams
+      const forwardedBy = request.headers[FORWARDED_HEADER]
+      stream.queries.answer(path, params, typeof forwardedBy === 'string' ? forwardedBy : undefined).then(
+        (answer) => json(answer.status, answer.body, answer.headers),
+        (error: Error) => json(500, { error: error.message }),
+      )
     } else {
       text(404, 'not found\n')
     }

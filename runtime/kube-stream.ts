@@ -1,3 +1,4 @@
+import { hostname } from 'node:os'
 import type { Registry } from 'prom-client'
 import { describeRefused } from '../connectors/kafka/access-error.js'
 import { BatchConsumer } from '../connectors/kafka/batch-consumer.js'
@@ -16,6 +17,10 @@ import { DeadLetterWriter } from './dead-letter.js'
 import { prepareInternalTopics, REPARTITION_TOPIC_CONFIG } from './internal-topics.js'
 import { registerKafkaStreamsMetrics } from './kafka-streams-metrics.js'
 import { createMetrics } from './metrics.js'
+import { QueryService } from './queries/query-service.js'
+import { ReplicaStores } from './queries/replica-stores.js'
+import { RoutingTopic } from './queries/routing-topic.js'
+import { StoreCatalog } from './queries/store-catalog.js'
 import { RepartitionPurge } from './repartition-purge.js'
 import { ReplicaState } from './replica-state.js'
 import { type IngestMode, SourceIngest } from './source-ingest.js'
@@ -39,6 +44,14 @@ export interface KubeStreamOptions {
   ingest?: IngestMode
   /** Fault-injection tests wait inside the commit here; see CommitHooks. */
   commitHooks?: CommitHooks
+  /**
+   * Where this replica answers interactive queries (its HTTP server, as the other replicas
+   * reach it). When set and the topology has stores, the replicas advertise their store
+   * partitions to each other and `queries` answers for every key.
+   */
+  advertisedUrl?: string
+  /** The bearer token the replicas' HTTP servers require, sent with forwarded queries. */
+  httpToken?: string
 }
 
 /**
@@ -56,6 +69,7 @@ export class KubeStream {
   private readonly taskManager: TaskManager
   private readonly ingestMode: IngestMode
   private readonly commitHooks: CommitHooks | undefined
+  private readonly queryOptions: Pick<KubeStreamOptions, 'advertisedUrl' | 'httpToken'>
   private collector: RdkafkaRecordCollector | undefined
   private consumer: BatchConsumer | undefined
   private admin: TopicAdmin | undefined
@@ -65,6 +79,10 @@ export class KubeStream {
   private ingest: SourceIngest | undefined
   private deadLetters: DeadLetterWriter | undefined
   private thread: StreamThread | undefined
+  private routing: RoutingTopic | undefined
+  private replicaStores: ReplicaStores | undefined
+  /** Interactive queries, when the replica advertises a URL and the topology has stores. */
+  queries: QueryService | undefined
   private loop: Promise<void> | undefined
   private registry: Registry | undefined
   private clientsClosed = false
@@ -89,6 +107,7 @@ export class KubeStream {
     }
     this.ingestMode = SourceIngest.hasSources(graph) ? (options.ingest ?? 'on') : 'off'
     this.commitHooks = options.commitHooks
+    this.queryOptions = { advertisedUrl: options.advertisedUrl, httpToken: options.httpToken }
     this.stateDirPath =
       options.stateDir ?? (process.env.KUBESTREAM_STATE_DIR || graph.processing.stateDir || '/tmp/kubestream')
     // Tasks exist only once start() has connected the clients they write to.
@@ -108,7 +127,10 @@ export class KubeStream {
         globalTable: (name) => this.replicaState!.globalTable(name),
       }),
       () => this.replicaState!.directory,
-      (tasks) => this.replicaState?.tasksChanged(tasks),
+      (tasks) => {
+        this.replicaState?.tasksChanged(tasks)
+        if (this.replicaStores) this.routing?.advertise(this.replicaStores.advert())
+      },
     )
   }
 
@@ -154,6 +176,7 @@ export class KubeStream {
         sourcesWithState: this.ingestMode !== 'off',
         runsSteps: this.ingestMode !== 'only',
       })
+      await this.startQueries(layout.subTopologies)
       if (this.ingestMode !== 'off')
         this.ingest = SourceIngest.open(graph, this.replicaState!.directory, identity, this.processMs, this.log)
       thread = this.thread = this.newThread(consumer, collector, deadLetter)
@@ -212,6 +235,9 @@ export class KubeStream {
       return
     if (this.state === StreamState.RUNNING) this.state = StreamState.PENDING_SHUTDOWN
     this.thread?.requestStop()
+    await this.routing?.withdraw(this.replicaStores!.instance).catch((error: unknown) => {
+      this.log.warn({ err: error }, 'cannot withdraw this replica query routing advert; later claims replace it')
+    })
     // Documents read but not landed are read again: their counters were never committed.
     await this.ingest?.stop()
     await this.loop?.catch(() => undefined)
@@ -356,6 +382,28 @@ export class KubeStream {
     )
   }
 
+  /** Opens the query routing and the query service, when this replica advertises a URL and has stores to query. */
+  private async startQueries(partitionsOf: ReadonlyMap<number, number>): Promise<void> {
+    const { advertisedUrl, httpToken } = this.queryOptions
+    if (advertisedUrl === undefined || this.ingestMode === 'only') return
+    if (!this.compiled.subTopologies.some((sub) => sub.stores.size > 0)) return
+    const { graph } = this
+    this.routing = await RoutingTopic.open(graph.kafka, graph.applicationId, this.admin!, this.log)
+    // Without a stable instance id the advert still needs a name no other replica has.
+    const instance = this.identity.instanceId ?? `${hostname()}-${process.pid}`
+    const stores = (this.replicaStores = new ReplicaStores(
+      instance,
+      advertisedUrl,
+      this.taskManager,
+      () => this.replicaState?.standbyStores,
+    ))
+    this.queries = new QueryService(new StoreCatalog(this.compiled, partitionsOf), stores, this.routing.table, {
+      token: httpToken,
+    })
+    this.routing.start()
+    this.routing.advertise(stores.advert())
+  }
+
   /** Once only: a fault and a signal may both ask for it. */
   private async closeClients(): Promise<void> {
     if (this.clientsClosed) return
@@ -363,6 +411,7 @@ export class KubeStream {
     await this.ingest?.stop()
     await this.ingest?.close()
     await this.purge?.stop()
+    await this.routing?.close()
     await this.recordsAdmin?.close()
     await this.consumer?.close()
     await this.collector?.close()

@@ -102,6 +102,11 @@ export class ReplicaState implements LocalState {
     )
   }
 
+  /** Standby copies kept here now; undefined when standbys are off. */
+  get standbyStores(): StandbyStores | undefined {
+    return this.standbys
+  }
+
   globalTable(name: string): KeyValueStore {
     if (!this.globalTables) throw new Error(`no global table "${name}"`)
     return this.globalTables.store(name)

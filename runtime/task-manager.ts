@@ -37,6 +37,11 @@ export class TaskManager {
     return this.tasks.size
   }
 
+  /** A task by id, `<sub-topology>_<partition>`. */
+  get(id: string): StreamTask | undefined {
+    return this.tasks.get(id)
+  }
+
   all(): StreamTask[] {
     return [...this.tasks.values()]
   }

@@ -1,5 +1,5 @@
 import { RecordError } from '../core/record-error.js'
-import type { StorePartition } from './store-partition.js'
+import type { StoreBytes } from './store-partition.js'
 
 /**
  * A task's key-value store as operators see it (Kafka Streams' KeyValueStore): string keys,
@@ -7,7 +7,7 @@ import type { StorePartition } from './store-partition.js'
  * StorePartition (write buffer over LMDB, changelogged at commit).
  */
 export class KeyValueStore {
-  constructor(private readonly bytes: StorePartition) {}
+  constructor(private readonly bytes: StoreBytes) {}
 
   get name(): string {
     return this.bytes.storeName
@@ -25,7 +25,20 @@ export class KeyValueStore {
   delete(key: string): void {
     this.bytes.delete(encodeStoreKey(key))
   }
+
+  /**
+   * Entries with keys in [from, to) in UTF-8 byte order, at most `limit`; an end left out is
+   * open. (No UTF-8 text holds the byte 0xff, so that one byte is above every key.)
+   */
+  range(from: string | undefined, to: string | undefined, limit: number): Array<[string, unknown]> {
+    const start = from === undefined ? Buffer.alloc(0) : Buffer.from(from, 'utf8')
+    const end = to === undefined ? ABOVE_EVERY_KEY : Buffer.from(to, 'utf8')
+    if (Buffer.compare(start, end) >= 0) return []
+    return this.bytes.range(start, end, limit).map(([key, value]) => [key.toString('utf8'), decodeStoreValue(value)])
+  }
 }
+
+const ABOVE_EVERY_KEY = Buffer.from([0xff])
 
 /**
  * A key-value store read far more than written (a global table): decoded values, and misses,

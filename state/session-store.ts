@@ -1,5 +1,5 @@
 import { decodeStoreValue, encodeStoreKey, encodeStoreValue } from './key-value-store.js'
-import type { StorePartition } from './store-partition.js'
+import type { StoreBytes } from './store-partition.js'
 
 /** One session's aggregate: records of a key no more than the gap apart, from start to end (both inclusive). */
 export interface SessionEntry {
@@ -22,7 +22,7 @@ const MAX_TIME = Buffer.alloc(8, 0xff)
  * time advances. Both go to the changelog, so a restore rebuilds both.
  */
 export class SessionStore {
-  constructor(private readonly bytes: StorePartition) {}
+  constructor(private readonly bytes: StoreBytes) {}
 
   get name(): string {
     return this.bytes.storeName

@@ -2,7 +2,7 @@ import type { LibrdkafkaConfig } from '../connectors/kafka/client-config.js'
 import type { Logger } from '../core/logger.js'
 import { ChangelogConsumer, OFFSET_BEGINNING, partitionKey, runsByPartition } from './internals/changelog-consumer.js'
 import type { StateDirectory } from './state-directory.js'
-import type { StorePartition } from './store-partition.js'
+import type { StoreBytes, StorePartition } from './store-partition.js'
 
 /** A store partition of some task, by its changelog partition. */
 export interface StandbyCandidate {
@@ -66,6 +66,28 @@ export class StandbyStores {
     })
     this.consumer.assign(assignment)
     this.log.info({ standbys: assignment.map((a) => `${a.topic}-${a.partition}`) }, 'standby store copies')
+  }
+
+  /**
+   * The standby copy of a store partition kept here, read-only, with how many changelog records
+   * it is behind the end its consumer last saw (transaction markers count); undefined when this
+   * replica keeps no copy of it now.
+   */
+  copy(changelogTopic: string, partition: number): { bytes: StoreBytes; lagRecords: number | undefined } | undefined {
+    const key = partitionKey(changelogTopic, partition)
+    const store = this.stores.get(key)
+    if (!store || !this.standby.has(key)) return undefined
+    const end = this.consumer.fetchedEnd(changelogTopic, partition)
+    const applied = this.directory.checkpoint(store) ?? 0
+    return { bytes: store.committed(), lagRecords: end === undefined ? undefined : Math.max(0, end - applied) }
+  }
+
+  /** The store partitions kept here as standby copies now. */
+  standbyPartitions(): Array<{ store: string; partition: number }> {
+    return [...this.standby].map((key) => {
+      const { storeName, partition } = this.stores.get(key)!
+      return { store: storeName, partition }
+    })
   }
 
   /** Applies what the changelogs brought since the last call, without waiting for more. */

@@ -6,6 +6,17 @@ export interface StoreChange {
   readonly value: Buffer | null
 }
 
+/** The bytes under a typed store (key-value, window, session): a task's StorePartition, or a read-only view of it. */
+export interface StoreBytes {
+  /** The store's name in the topology. */
+  readonly storeName: string
+  get(key: Buffer): Buffer | undefined
+  put(key: Buffer, value: Buffer): void
+  delete(key: Buffer): void
+  /** Entries with keys in [from, to), in key order, at most `limit` of them. */
+  range(from: Buffer, to: Buffer, limit?: number): Array<[Buffer, Buffer]>
+}
+
 /**
  * One store of one task: the raw bytes layer (a named LMDB database) under the task's write
  * buffer. Writes of the current commit interval sit in the buffer, which reads see first; at
@@ -15,7 +26,7 @@ export interface StoreChange {
  *
  * Keys compare as bytes (memcmp), so big-endian numbers in keys sort by value.
  */
-export class StorePartition {
+export class StorePartition implements StoreBytes {
   /** Key bytes as latin1 (one char per byte, so order and identity are kept) → value, null for deleted. */
   private readonly buffer = new Map<string, StoreChange>()
   /** Reads, writes (deletes included) and restored changelog records, for Kafka Streams' state metrics. */
@@ -48,7 +59,7 @@ export class StorePartition {
   }
 
   /** Entries with keys in [from, to), in key order, the buffer laid over what is on disk. */
-  range(from: Buffer, to: Buffer): Array<[Buffer, Buffer]> {
+  range(from: Buffer, to: Buffer, limit = Infinity): Array<[Buffer, Buffer]> {
     const merged = new Map<string, [Buffer, Buffer | null]>()
     for (const { key, value } of this.db.getRange({ start: from, end: to }))
       merged.set(key.toString('latin1'), [key, value])
@@ -58,7 +69,27 @@ export class StorePartition {
     }
     const out: Array<[Buffer, Buffer]> = []
     for (const [key, value] of merged.values()) if (value !== null) out.push([key, value])
-    return out.sort((a, b) => Buffer.compare(a[0], b[0]))
+    return out.sort((a, b) => Buffer.compare(a[0], b[0])).slice(0, limit)
+  }
+
+  /**
+   * What the last commit left: LMDB without the interval's buffered writes, which an aborted
+   * transaction would drop. Interactive queries read this, so an answer is never a value the
+   * changelog and the output topics may yet take back. Read-only.
+   */
+  committed(): StoreBytes {
+    const { db, storeName } = this
+    const readOnly = (): never => {
+      throw new Error(`the committed view of store ${storeName} is read-only`)
+    }
+    return {
+      storeName,
+      get: (key) => db.getBinary(key),
+      range: (from, to, limit) =>
+        [...db.getRange({ start: from, end: to, limit })].map(({ key, value }) => [key, value] as [Buffer, Buffer]),
+      put: readOnly,
+      delete: readOnly,
+    }
   }
 
   /** How many keys were written since the last commit. */

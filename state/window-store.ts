@@ -1,5 +1,5 @@
 import { decodeStoreValue, encodeStoreKey, encodeStoreValue } from './key-value-store.js'
-import type { StorePartition } from './store-partition.js'
+import type { StoreBytes } from './store-partition.js'
 
 /** One window's aggregate. */
 export interface WindowEntry {
@@ -19,7 +19,7 @@ const META = 0x00
  * changelogged with the windows so a restore brings them back too.
  */
 export class WindowStore {
-  constructor(private readonly bytes: StorePartition) {}
+  constructor(private readonly bytes: StoreBytes) {}
 
   get name(): string {
     return this.bytes.storeName
@@ -38,14 +38,36 @@ export class WindowStore {
     this.bytes.delete(windowKey(key, start))
   }
 
+  /**
+   * One key's windows with start in [from, to), by start: a lookup per window start, every
+   * `advance` ms (window starts are multiples of it), so the cost is the span, not the keys.
+   */
+  fetch(key: string, from: number, to: number, advance: number): WindowEntry[] {
+    const out: WindowEntry[] = []
+    for (let start = Math.ceil(Math.max(0, from) / advance) * advance; start < to; start += advance) {
+      const value = this.get(key, start)
+      if (value !== undefined) out.push({ key, start, value })
+    }
+    return out
+  }
+
+  /**
+   * Windows of every key whose start is in [from, to), by start then key, at most `limit`,
+   * beginning after the window (`after.key`, `after.start`) when given: a page of a range.
+   */
+  page(from: number, to: number, after: { key: string; start: number } | undefined, limit: number): WindowEntry[] {
+    const lower = timePrefix(from)
+    const resume = after && Buffer.concat([windowKey(after.key, after.start), Buffer.from([0])])
+    const start = resume && Buffer.compare(resume, lower) > 0 ? resume : lower
+    const end = timePrefix(to)
+    if (Buffer.compare(start, end) >= 0) return []
+    return this.bytes.range(start, end, limit).map(([key, value]) => decodeWindow(key, value))
+  }
+
   /** Windows of every key whose start is in [from, to), by start then key. */
   startingBetween(from: number, to: number): WindowEntry[] {
     if (to <= from) return []
-    return this.bytes.range(timePrefix(from), timePrefix(to)).map(([key, value]) => ({
-      key: key.toString('utf8', 9),
-      start: Number(key.readBigUInt64BE(1)),
-      value: decodeStoreValue(value),
-    }))
+    return this.bytes.range(timePrefix(from), timePrefix(to)).map(([key, value]) => decodeWindow(key, value))
   }
 
   /** The store's own progress under a name, e.g. stream time. */
@@ -57,6 +79,10 @@ export class WindowStore {
   setMeta(name: string, value: unknown): void {
     this.bytes.put(metaKey(name), encodeStoreValue(value))
   }
+}
+
+function decodeWindow(key: Buffer, value: Buffer): WindowEntry {
+  return { key: key.toString('utf8', 9), start: Number(key.readBigUInt64BE(1)), value: decodeStoreValue(value) }
 }
 
 function timePrefix(start: number): Buffer {

@@ -82,6 +82,16 @@ export class ChangelogConsumer {
     })
   }
 
+  /** The partition's high watermark as the last fetch saw it (no request); undefined before any fetch. */
+  fetchedEnd(topic: string, partition: number): number | undefined {
+    try {
+      const { highOffset } = this.consumer.getWatermarkOffsets(topic, partition)
+      return highOffset >= 0 ? highOffset : undefined
+    } catch {
+      return undefined
+    }
+  }
+
   close(): Promise<void> {
     return new Promise((resolve) => this.consumer.disconnect(() => resolve()))
   }

@@ -54,4 +54,14 @@ describe('the HTTP endpoints', () => {
     expect(await get(`${url}/healthz`)).toMatchObject({ status: 200, body: 'RUNNING\n' })
     expect(await get(`${url}/readyz`)).toMatchObject({ status: 200, body: 'RUNNING\n' })
   })
+
+  it('say in JSON when this replica answers no queries, and keep /stores behind the token', async () => {
+    const url = await serve(TOKEN)
+    expect((await get(`${url}/stores/counts/value?key=a`)).status).toBe(401)
+    const answer = await get(`${url}/stores/counts/value?key=a`, `Bearer ${TOKEN}`)
+    expect(answer.status).toBe(404)
+    expect(JSON.parse(answer.body)).toEqual({
+      error: 'this replica answers no queries: its topology has no stores, or it advertises no URL',
+    })
+  })
 })
