@@ -4,6 +4,7 @@
  * same data for the same sizes, so their figures compare.
  */
 import Kafka from 'node-rdkafka'
+import { partitionForKey } from '../connectors/kafka/key-partition.js'
 import { ClusterEventGenerator } from '../simulators/cluster-events.js'
 import { EnvelopeWriter } from '../simulators/envelope-writer.js'
 import { progress } from './harness.js'
@@ -26,15 +27,20 @@ export async function preloadEnvelopes(brokers: string, topic: string, count: nu
 }
 
 /** The i-th of a count store's keys. */
-function storeKey(i: number): string {
+export function storeKey(i: number): string {
   return `namespace-${i % 500}/pod-${i.toString(36).padStart(6, '0')}`
 }
 
 /** A count store's changelog as kubestream writes it: `keys` keys → their JSON counts. */
 export function preloadChangelog(brokers: string, topic: string, keys: number, partitions: number): Promise<void> {
   return produceKeys(brokers, topic, keys, partitions, 'pre-loading changelog keys', (i) =>
-    Buffer.from(String(1 + (i % 97))),
+    Buffer.from(String(storeValue(i))),
   )
+}
+
+/** The count pre-loaded for the i-th key. */
+export function storeValue(i: number): number {
+  return 1 + (i % 97)
 }
 
 /** One input record per store key, so counting them reads and writes every key. */
@@ -50,13 +56,16 @@ async function produceKeys(
   label: string,
   value: (i: number) => Buffer,
 ): Promise<void> {
-  const producer = new Kafka.Producer({
-    'bootstrap.servers': brokers,
-    'linger.ms': 50,
-    'batch.num.messages': 10_000,
-    'queue.buffering.max.messages': 500_000,
-    'compression.type': 'lz4',
-  })
+  const producer = new Kafka.Producer(
+    {
+      'bootstrap.servers': brokers,
+      'linger.ms': 50,
+      'batch.num.messages': 10_000,
+      'queue.buffering.max.messages': 500_000,
+    },
+    // A topic-level property: see producerConfigs.
+    { 'compression.type': 'lz4' },
+  )
   await new Promise<void>((resolve, reject) =>
     producer.connect({ timeout: 30_000 }, (e) => (e ? reject(e) : resolve())),
   )
@@ -65,7 +74,9 @@ async function produceKeys(
   for (let i = 0; i < keys; i++) {
     for (;;) {
       try {
-        producer.produce(topic, i % partitions, value(i), storeKey(i), Date.now())
+        const key = storeKey(i)
+        // Where kubestream's own producer would put the key, so queries find it (partitionForKey).
+        producer.produce(topic, partitionForKey(key, partitions), value(i), key, Date.now())
         break
       } catch {
         producer.poll()

@@ -4,8 +4,8 @@
  * with SIGTERM and waits for its exit.
  */
 import { spawn } from 'node:child_process'
-import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
+import { freePort } from '../../deploy/local/local-process.js'
 
 const CLI = fileURLToPath(new URL('../../bin/kubestream.js', import.meta.url))
 const POLL_MS = 5
@@ -37,15 +37,4 @@ export async function spawnToReady(topologyFile: string, stateDir: string, timeo
     child.kill('SIGTERM')
     await exited
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
 }

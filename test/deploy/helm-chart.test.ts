@@ -89,6 +89,14 @@ describe('the Helm chart (deploy/helm/kubestream)', () => {
       expect(set.spec.replicas).toBe(3)
       // The pod name is the instance id: static membership and transactional ids survive restarts.
       expect(args).toContain(`--instance-id=${set.metadata.name}-0`)
+      // Queries are forwarded to each pod by its name under the headless Service.
+      const service = only(manifests, 'Service')
+      expect(service.spec.clusterIP).toBe('None')
+      expect(set.spec.serviceName).toBe(service.metadata.name)
+      const http = service.spec.ports.find((p: { name: string }) => p.name === 'http').port as number
+      expect(args).toContain(
+        `--advertised-url=http://${set.metadata.name}-0.${service.metadata.name}.${NAMESPACE}.svc:${http}`,
+      )
       const pod = set.spec.template.spec
       const container = pod.containers[0]
       const stateDir = args.find((arg) => arg.startsWith('--state-dir='))!.slice('--state-dir='.length)
@@ -99,9 +107,6 @@ describe('the Helm chart (deploy/helm/kubestream)', () => {
       expect(container.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'http' })
       expect(container.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false })
       expect(pod.securityContext.runAsNonRoot).toBe(true)
-      const service = only(manifests, 'Service')
-      expect(service.spec.clusterIP).toBe('None')
-      expect(set.spec.serviceName).toBe(service.metadata.name)
       const labels = set.spec.template.metadata.labels
       for (const selector of [service.spec.selector, only(manifests, 'PodDisruptionBudget').spec.selector.matchLabels])
         expect(labels).toMatchObject(selector)

@@ -1,10 +1,11 @@
+import { execFile } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { freePort } from '../../deploy/local/local-process.js'
 import { createTopic, readTopics } from '../../simulators/kafka-topics.js'
 import { type EngineProcess, startEngine, waitFor } from '../support/engine-process.js'
-import { freePort } from '../support/free-port.js'
 import { lastCounts, warningCountsEnv, writeEnvelopes } from '../support/warning-counts.js'
 
 const brokers = inject('kafkaBrokers')
@@ -48,6 +49,15 @@ function windowsUrl(base: string, key: string, extra = ''): string {
 function matches(key: string, answer: WindowsAnswer): boolean {
   const want = expected.get(key)!
   return answer.windows.length === want.size && answer.windows.every((w) => want.get(w.start) === w.value)
+}
+
+/** `kubestream query ARGS`: its stdout, or a rejection with its stderr when it exits non-zero. */
+function cli(args: string[]): Promise<string> {
+  return new Promise((resolve, reject) =>
+    execFile(process.execPath, ['bin/kubestream.js', 'query', ...args], (error, stdout, stderr) =>
+      error ? reject(new Error(stderr || error.message)) : resolve(stdout),
+    ),
+  )
 }
 
 beforeAll(async () => {
@@ -173,6 +183,17 @@ describe('interactive queries on three replicas of warning-counts', () => {
       )
     })
   }, 60_000)
+
+  it('answers `kubestream query` through any replica', async () => {
+    const key = [...expected.keys()][0]
+    const windows = JSON.parse(await cli(['by-minute', key, '--url', urls[1]])) as WindowsAnswer
+    expect(matches(key, windows)).toBe(true)
+    const owner = JSON.parse(await cli(['by-minute', key, '--owner', '--url', urls[0]])) as { partition: number }
+    expect(owner.partition).toBe(windows.partition)
+    const page = JSON.parse(await cli(['by-minute', '--limit', '3', '--url', urls[2]])) as { entries: unknown[] }
+    expect(page.entries).toHaveLength(3)
+    await expect(cli(['no-such-store', 'x', '--url', urls[0]])).rejects.toThrow(/404 .*no store "no-such-store"/)
+  })
 
   it('gets a 4xx with a message for bad queries', async () => {
     const key = encodeURIComponent([...expected.keys()][0])

@@ -161,6 +161,8 @@ spec:
         - --ingest={{ .Values.ingest }}
         # Static group membership and the transactional id: stable across restarts of the pod.
         - --instance-id=$(POD_NAME)
+        # Where the other replicas forward interactive queries: this pod's name under the headless Service.
+        - --advertised-url=http://$(POD_NAME).{{ include "kubestream.fullname" . }}.$(POD_NAMESPACE).svc:{{ .Values.http.port }}
         {{- end }}
         {{- if .Values.http.tokenSecret }}
         - --http-token-file=/etc/kubestream/http/token
