@@ -11,6 +11,8 @@ export interface StepContext {
   readonly deadLetter: DeadLetter
   /** Milliseconds spent per step, its own work only (kubestream_step_process_seconds_total). */
   readonly processMs?: Map<string, number>
+  /** Records handed to each step (kubestream_step_records_total): the topology page's rates. */
+  readonly stepRecords?: Map<string, number>
   /** At a sink: each record's age when it is sent, now minus its timestamp (Kafka Streams' record-e2e-latency). */
   readonly e2eLatency?: WindowedStats
 }
@@ -51,6 +53,7 @@ export function recordOperator(
           }
           // Timed per batch, before the steps below run inside subscriber.next.
           context.processMs?.set(context.step, (context.processMs.get(context.step) ?? 0) + performance.now() - started)
+          context.stepRecords?.set(context.step, (context.stepRecords.get(context.step) ?? 0) + batch.length)
           if (out.length > 0) subscriber.next(out)
         },
         error: (error: unknown) => subscriber.error(error),

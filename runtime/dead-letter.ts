@@ -1,6 +1,7 @@
 import type { RecordCollector } from '../core/record-collector.js'
 import type { RecordError } from '../core/record-error.js'
 import type { StreamRecord } from '../core/record.js'
+import type { DeadLetterNote } from './console/console-status.js'
 
 /** Header names on dead-lettered records. */
 export const DLQ_HEADERS = {
@@ -13,6 +14,8 @@ export const DLQ_HEADERS = {
   application: 'kubestream.application.id',
 } as const
 
+const LATEST_KEPT = 20
+
 /**
  * Writes records that failed to the dead-letter topic with their original key and bytes and
  * headers naming the error and where the record came from. Like any output, it is flushed
@@ -21,6 +24,8 @@ export const DLQ_HEADERS = {
 export class DeadLetterWriter {
   /** Dead letters written, by step and error code; read by metrics. */
   readonly counts = new Map<string, number>()
+  /** The last LATEST_KEPT dead letters' reasons, newest first, for the topology page. */
+  readonly latest: DeadLetterNote[] = []
 
   constructor(
     private readonly topic: string,
@@ -48,5 +53,7 @@ export class DeadLetterWriter {
     })
     const label = `${step}\u0000${error.code}`
     this.counts.set(label, (this.counts.get(label) ?? 0) + 1)
+    this.latest.unshift({ time: Date.now(), step, code: error.code, reason: error.message.slice(0, 500) })
+    if (this.latest.length > LATEST_KEPT) this.latest.pop()
   }
 }

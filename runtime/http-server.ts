@@ -1,6 +1,9 @@
 import { timingSafeEqual } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { Registry } from 'prom-client'
+import { consoleAsset } from './console/console-assets.js'
+import type { ConsoleStatus } from './console/console-status.js'
+import type { TopologyLayout } from './console/topology-layout.js'
 import { FORWARDED_HEADER, type QueryService } from './queries/query-service.js'
 import { StreamState } from './stream-state.js'
 
@@ -21,11 +24,19 @@ const PROBES = new Set(['/healthz', '/readyz'])
 /**
  * The replica's control plane: /metrics (Prometheus), /healthz (the process is not broken),
  * /readyz (consuming, every task's state restored), /stores (interactive queries, see
- * QueryService). Kubernetes probes and Prometheus scrape it.
+ * QueryService), and the live topology page at / (its data at /api/topology and /api/status).
+ * Kubernetes probes and Prometheus scrape it.
  */
 export function startHttpServer(
   options: HttpServerOptions,
-  stream: { state: StreamState; ready: boolean; metrics: Registry; queries?: QueryService },
+  stream: {
+    state: StreamState
+    ready: boolean
+    metrics: Registry
+    queries?: QueryService
+    /** The topology page's data: the laid-out graph, and a snapshot of the figures. */
+    console?: { topology(): TopologyLayout; status(): ConsoleStatus }
+  },
 ): Promise<Server> {
   const server = createServer((request, response) => {
     const path = (request.url ?? '/').split('?')[0]
@@ -33,6 +44,9 @@ export function startHttpServer(
       response.writeHead(status, { 'content-type': type, ...headers })
       response.end(body)
     }
+    const json = (status: number, body: unknown, headers: Readonly<Record<string, string>> = {}) =>
+      text(status, `${JSON.stringify(body)}\n`, 'application/json', { ...headers })
+    const asset = stream.console ? consoleAsset(path) : undefined
     if (options.token !== undefined && !PROBES.has(path) && !authorized(request, options.token)) {
       text(401, 'a bearer token is required\n', 'text/plain', { 'www-authenticate': 'Bearer realm="kubestream"' })
     } else if (path === '/metrics') {
@@ -45,9 +59,14 @@ export function startHttpServer(
       text(healthy ? 200 : 503, `${stream.state}\n`)
     } else if (path === '/readyz') {
       text(stream.ready ? 200 : 503, `${stream.ready ? stream.state : `${stream.state} (restoring state)`}\n`)
+    } else if (asset) {
+      response.writeHead(200, { 'content-type': asset.type, 'cache-control': 'no-cache' })
+      response.end(asset.body)
+    } else if (path === '/api/topology' && stream.console) {
+      json(200, stream.console.topology())
+    } else if (path === '/api/status' && stream.console) {
+      json(200, stream.console.status())
     } else if (path === '/stores' || path.startsWith('/stores/')) {
-      const json = (status: number, body: unknown, headers: Readonly<Record<string, string>> = {}) =>
-        text(status, `${JSON.stringify(body)}\n`, 'application/json', { ...headers })
       if (!stream.queries) {
         json(404, { error: 'this replica answers no queries: its topology has no stores, or it advertises no URL' })
         return

@@ -11,8 +11,11 @@ import type { RecordCollector } from '../core/record-collector.js'
 import type { RecordConsumer } from '../core/record-consumer.js'
 import { WindowedStats } from '../core/windowed-stats.js'
 import { type CompiledTopology, compileTopology } from '../topology/compile.js'
+import { describeGraph } from '../topology/describe.js'
 import type { TopologyGraph } from '../topology/graph.js'
 import type { CommitHooks } from './commit.js'
+import { type ConsoleStatus, consoleStatus } from './console/console-status.js'
+import { layoutTopology, type TopologyLayout } from './console/topology-layout.js'
 import { DeadLetterWriter } from './dead-letter.js'
 import { prepareInternalTopics, REPARTITION_TOPIC_CONFIG } from './internal-topics.js'
 import { registerKafkaStreamsMetrics } from './kafka-streams-metrics.js'
@@ -85,10 +88,13 @@ export class KubeStream {
   queries: QueryService | undefined
   private loop: Promise<void> | undefined
   private registry: Registry | undefined
+  private layout: TopologyLayout | undefined
   private clientsClosed = false
   private readonly windowCounters = { lateRecords: 0 }
   /** Milliseconds each step (and each non-Kafka source) has spent processing, by name. */
   private readonly processMs = new Map<string, number>()
+  /** Records handed to each step and sink, by name. */
+  private readonly stepRecords = new Map<string, number>()
   private readonly threadMeters = new ThreadMeters()
   /** Per sink, shared by the tasks that write through it. */
   private readonly e2eLatency = new Map<string, WindowedStats>()
@@ -119,6 +125,7 @@ export class KubeStream {
         fail: (error) => this.thread!.fail(error),
         windowCounters: this.windowCounters,
         processMs: this.processMs,
+        stepRecords: this.stepRecords,
         e2eLatency: (sink) => {
           let stats = this.e2eLatency.get(sink)
           if (!stats) this.e2eLatency.set(sink, (stats = new WindowedStats()))
@@ -264,6 +271,7 @@ export class KubeStream {
       globalTableRecords: () => this.replicaState?.globalTableRecords ?? 0,
       lateRecords: () => this.windowCounters.lateRecords,
       processMs: this.processMs,
+      stepRecords: this.stepRecords,
       sourceErrors: () => this.ingest?.errors ?? new Map(),
       sourceDocuments: () => this.ingest?.documents ?? new Map(),
       sourceLeaders: () => this.ingest?.leaders ?? new Map(),
@@ -275,6 +283,27 @@ export class KubeStream {
       e2eLatency: this.e2eLatency,
     })
     return this.registry
+  }
+
+  /** The topology page's data (see http-server.ts). */
+  readonly console = {
+    topology: (): TopologyLayout => (this.layout ??= layoutTopology(describeGraph(this.graph))),
+    status: (): ConsoleStatus =>
+      consoleStatus({
+        applicationId: this.graph.applicationId,
+        instance: this.replicaStores?.instance ?? this.identity.instanceId ?? hostname(),
+        state: this.state,
+        ready: this.ready,
+        meters: this.threadMeters,
+        layout: this.console.topology(),
+        consumedByTopic: this.consumedByTopic,
+        producedByTopic: this.collector?.producedByTopic ?? new Map(),
+        stepRecords: this.stepRecords,
+        tasks: this.taskManager.all(),
+        fetchedEnd: (topic, partition) => this.consumer?.fetchedEnd(topic, partition),
+        deadLetterCounts: this.deadLetters?.counts ?? new Map(),
+        latestDeadLetters: this.deadLetters?.latest ?? [],
+      }),
   }
 
   /** Plain counters, for the demo and tests. */

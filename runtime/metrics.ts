@@ -15,6 +15,8 @@ export interface EngineCounters {
   readonly lateRecords: () => number
   /** Milliseconds of processing per step or source. */
   readonly processMs: ReadonlyMap<string, number>
+  /** Records handed to each step and sink. */
+  readonly stepRecords: ReadonlyMap<string, number>
   /** Failed reads of non-Kafka sources (a tracer down, slow or answering garbage), keyed `source\0code`. */
   readonly sourceErrors: () => ReadonlyMap<string, number>
   /** Documents read from non-Kafka sources, by source. */
@@ -52,6 +54,12 @@ export function createMetrics(applicationId: string, counters: EngineCounters): 
     'Records handed to the producer, by destination topic',
     'topic',
     () => counters.producedByTopic,
+  )
+  fromMap(
+    'kubestream_step_records_total',
+    'Records handed to each step and sink (those of a repartition edge count as produced to its topic)',
+    'step',
+    () => counters.stepRecords,
   )
   new Counter({
     name: 'kubestream_dead_letter_records_total',

@@ -37,6 +37,8 @@ export interface PipelineRuntime {
   readonly windowCounters: WindowCounters
   /** Where steps add up the time they take. */
   readonly processMs?: Map<string, number>
+  /** Where steps count the records they are handed. */
+  readonly stepRecords?: Map<string, number>
   /** The end-to-end latency of records leaving by a sink, shared by every task. */
   readonly e2eLatency?: (sink: string) => WindowedStats
 }
@@ -89,15 +91,24 @@ function attach(
   runtime: PipelineRuntime,
   cuts: Cuts,
 ): void {
-  const context: StepContext = { step: node.name, deadLetter: runtime.deadLetter, processMs: runtime.processMs }
+  const context: StepContext = {
+    step: node.name,
+    deadLetter: runtime.deadLetter,
+    processMs: runtime.processMs,
+    stepRecords: runtime.stepRecords,
+  }
   const repartition = cuts.get(node.name)
   if (repartition) {
-    const sink = to(context, {
-      topic: compileTemplate(repartition.topic),
-      serde: serdes[repartition.format],
-      topicSpec: {},
-      collector: runtime.collector,
-    })
+    // Counted as the repartition topic's records produced, not as the step's, which counts what it reads.
+    const sink = to(
+      { ...context, stepRecords: undefined },
+      {
+        topic: compileTemplate(repartition.topic),
+        serde: serdes[repartition.format],
+        topicSpec: {},
+        collector: runtime.collector,
+      },
+    )
     upstream.pipe(sink).subscribe({ error: runtime.fail })
     return
   }

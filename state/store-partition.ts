@@ -125,6 +125,11 @@ export class StorePartition implements StoreBytes {
     applyChange(this.db, key, value)
   }
 
+  /** How many entries LMDB holds (committed ones; a window or session store's own bookkeeping included). */
+  entryCount(): number {
+    return (this.db.getStats() as { entryCount: number }).entryCount
+  }
+
   /** Every entry on disk, in key order (tests and tools; not the hot path). */
   entriesOnDisk(): Array<[Buffer, Buffer]> {
     return [...this.db.getRange({})].map(({ key, value }) => [key, value])

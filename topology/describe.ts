@@ -88,6 +88,84 @@ export function describeMermaid(graph: TopologyGraph): string {
   return [...lines, ...edges].join('\n') + '\n'
 }
 
+/** The topology as nodes and edges, as `describe` knows it: what the live topology page draws. */
+export interface TopologyView {
+  readonly applicationId: string
+  readonly deadLetterTopic: string
+  readonly nodes: readonly ViewNode[]
+  readonly edges: readonly ViewEdge[]
+}
+
+export interface ViewNode {
+  /** `<kind>:<name>`, unique in the view. */
+  readonly id: string
+  readonly kind: 'source' | 'table' | 'step' | 'repartition' | 'store' | 'sink'
+  /** The name in the topology (a repartition node's is its topic). */
+  readonly name: string
+  /** describe's line for it. */
+  readonly detail: string
+  /** The sub-topology it runs in (a repartition topic: the one that reads it); none for global tables. */
+  readonly subTopology?: number
+  /** The Kafka topic it reads or writes (a sink's may be a template). */
+  readonly topic?: string
+}
+
+/** records: records flow; store: a step keeps its state there; lookup: a join reads a table. */
+export interface ViewEdge {
+  readonly from: string
+  readonly to: string
+  readonly kind: 'records' | 'store' | 'lookup'
+}
+
+/** The graph of describeText as data: sources, steps, repartition topics, stores, sinks and their edges. */
+export function describeGraph(graph: TopologyGraph): TopologyView {
+  const compiled = compileTopology(graph)
+  const nodes = new Map<string, ViewNode>()
+  const edges: ViewEdge[] = []
+  const add = (node: ViewNode) => nodes.set(node.id, node)
+  const idOf = (node: GraphNode) => `${node.kind}:${node.name}`
+  for (const sub of compiled.subTopologies) {
+    for (const { source, repartition } of sub.inputs) {
+      for (const { node, cut } of walk(source, compiled, repartition)) {
+        if (cut) continue
+        const id = node === source && repartition ? `repartition:${repartition.topic}` : idOf(node)
+        const subTopology = sub.id
+        if (node === source && repartition) {
+          const { topic } = repartition
+          add({ id, kind: 'repartition', name: topic, detail: `repartition topic ${topic}`, subTopology, topic })
+        } else if (node.kind === 'source') {
+          add({ id, kind: 'source', name: node.name, detail: headline(node), subTopology, topic: node.topic })
+        } else if (node.kind === 'sink') {
+          add({ id, kind: 'sink', name: node.name, detail: headline(node), subTopology, topic: node.topic.source })
+        } else {
+          add({ id, kind: 'step', name: node.name, detail: operatorText(node.operator), subTopology })
+          const { operator } = node
+          if (operator.type === 'aggregate') {
+            const store = sub.stores.get(operator.store)!
+            const detail = `store ${store.name} (${store.type}, changelog ${store.changelogTopic})`
+            add({ id: `store:${store.name}`, kind: 'store', name: store.name, detail, subTopology })
+            edges.push({ from: id, to: `store:${store.name}`, kind: 'store' })
+          }
+          if (operator.type === 'join') edges.push({ from: `source:${operator.table}`, to: id, kind: 'lookup' })
+        }
+        for (const child of node.children) {
+          const through = compiled.repartitionBefore.get(child.name)
+          const to = through && through !== repartition ? `repartition:${through.topic}` : idOf(child)
+          edges.push({ from: id, to, kind: 'records' })
+        }
+      }
+    }
+  }
+  for (const { source } of compiled.globalTables)
+    add({ id: idOf(source), kind: 'table', name: source.name, detail: headline(source), topic: source.topic })
+  return {
+    applicationId: graph.applicationId,
+    deadLetterTopic: graph.deadLetter.topic,
+    nodes: [...nodes.values()],
+    edges: edges.filter((edge) => nodes.has(edge.from) && nodes.has(edge.to)),
+  }
+}
+
 interface Visit {
   readonly node: GraphNode
   /** Set where the edge into `node` is a repartition topic: the walk stops there. */

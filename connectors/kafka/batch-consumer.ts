@@ -209,6 +209,16 @@ export class BatchConsumer implements RecordConsumer {
     }
   }
 
+  /** The partition's end (high watermark) as this consumer last fetched it; undefined before any fetch. */
+  fetchedEnd(topic: string, partition: number): number | undefined {
+    try {
+      const { highOffset } = this.consumer.getWatermarkOffsets(topic, partition)
+      return highOffset >= 0 ? highOffset : undefined
+    } catch {
+      return undefined
+    }
+  }
+
   /**
    * Whether the caller has everything the broker had for the partition when this consumer last
    * fetched it (the cached high watermark): `nextExpected` is the offset after the last record

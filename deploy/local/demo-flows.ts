@@ -4,10 +4,12 @@
  * tracer on its own unix socket, and examples/network-flows.yaml run as it would be in a
  * cluster: one `--ingest only` replica per node (the DaemonSet) landing connection deltas in
  * network-connections, one `--ingest off` replica (the StatefulSet) joining them with
- * pods-by-ip and services-by-ip and summing per workload pair and minute. Every 2 seconds
- * the top talking workload pairs of the current minute, read back from network-flows.
+ * pods-by-ip and services-by-ip and summing per workload pair and minute. The aggregating
+ * replica's live page is served on loopback (DEMO_HTTP_PORT, 8080); the terminal keeps one
+ * status line with the top talking workload pair of the current minute, read back from
+ * network-flows.
  *
- * KAFKA_BROKERS=host:port uses that broker instead.
+ * KAFKA_BROKERS=host:port uses that broker instead; LOG_LEVEL (default warn) the replicas' logs.
  */
 import Kafka from 'node-rdkafka'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -21,11 +23,15 @@ import { KubeStream } from '../../runtime/kube-stream.js'
 import { NetworkSimulation } from '../../simulators/network-simulation.js'
 import { TracerSimulatorServer } from '../../simulators/tracer-simulator-server.js'
 import { loadTopologyFile } from '../../topology/load.js'
+import { demoUrl, serveTopologyPage, statusLine } from './demo-console.js'
 import { followLatest } from './follow-topic.js'
 import { demoBroker } from './kafka-broker.js'
 
 const flowsFile = fileURLToPath(new URL('../../examples/network-flows.yaml', import.meta.url))
 const TICK_MS = 2_000
+/** Where the per-node replicas land the tracers' connection deltas (examples/network-flows.yaml). */
+const CONNECTIONS = 'network-connections'
+const logLevel = process.env.LOG_LEVEL ?? 'warn'
 
 async function main(): Promise<void> {
   const { brokers, broker } = await demoBroker()
@@ -52,21 +58,27 @@ async function main(): Promise<void> {
   const perNode = cluster.nodeNames.map(
     (node, i) =>
       new KubeStream(loadTopologyFile(flowsFile, env(node, tracers[i].socket)), {
-        logger: createLogger(`ingest-${node}`),
+        logger: createLogger(`ingest-${node}`, logLevel),
         stateDir: join(dir, node),
         instanceId: `ingest-${node}`,
         ingest: 'only',
       }),
   )
   const aggregator = new KubeStream(loadTopologyFile(flowsFile, env('aggregator', join(dir, 'none.sock'))), {
-    logger: createLogger('network-flows'),
+    logger: createLogger('network-flows', logLevel),
     stateDir: join(dir, 'aggregator'),
     instanceId: 'network-flows-0',
     ingest: 'off',
+    advertisedUrl: demoUrl(0),
   })
+  const server = await serveTopologyPage(aggregator, 0)
   for (const stream of [...perNode, aggregator]) await stream.start()
   const flows = await followLatest<PairSums>(brokers, 'network-flows')
-  const report = setInterval(() => console.log(topPairs(flows.latest, 5)), TICK_MS)
+  const status = statusLine()
+  const report = setInterval(() => {
+    const landed = perNode.reduce((sum, stream) => sum + (stream.counters.producedByTopic.get(CONNECTIONS) ?? 0), 0)
+    status.show(`${cluster.nodeNames.length} nodes, ${landed} connection deltas landed  ${topPairs(flows.latest, 1)}`)
+  }, TICK_MS)
 
   let stopping = false
   const stop = async () => {
@@ -75,6 +87,8 @@ async function main(): Promise<void> {
     console.log('\nstopping: tracers, the replicas (flush + commit), then the broker')
     clearInterval(ticking)
     clearInterval(report)
+    status.end()
+    server.close()
     let code = 0
     try {
       for (const stream of [...perNode, aggregator]) await stream.stop()
@@ -96,10 +110,8 @@ async function main(): Promise<void> {
       await stop()
     })
   }
-  console.log(
-    `${cluster.nodeNames.length} nodes polled every ${TICK_MS / 1000}s; top workload pairs of the current minute ` +
-      `below. Ctrl-C to stop`,
-  )
+  console.log(`topology page: ${demoUrl(0)}/  (${cluster.nodeNames.length} nodes polled every ${TICK_MS / 1000}s)`)
+  console.log('Ctrl-C to stop')
 }
 
 async function writeTables(brokers: string, cluster: NetworkSimulation): Promise<void> {

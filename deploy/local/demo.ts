@@ -2,11 +2,13 @@
  * `npm start`: a local Kafka broker, a synthetic cluster writing EventRouter envelopes to
  * cluster-events, and two topologies on it: examples/events-fanout.yaml fanning them out per
  * namespace, and examples/warning-counts.yaml counting Warnings per namespace, reason and
- * minute (exactly-once, state in LMDB). Every second a line of throughput and per-namespace
- * totals, and the busiest warning counts of the latest minute read back from the
- * warning-counts topic. Ctrl-C stops everything cleanly.
+ * minute (exactly-once, state in LMDB). Each topology's live page is served on loopback
+ * (warning-counts at DEMO_HTTP_PORT, 8080, events-fanout at the next port); the terminal keeps
+ * one status line: throughput, dead letters and the busiest warning count of the latest minute,
+ * read back from the warning-counts topic. Ctrl-C stops everything cleanly.
  *
- * KAFKA_BROKERS=host:port uses that broker instead; DEMO_RATE sets envelopes per second.
+ * KAFKA_BROKERS=host:port uses that broker instead; DEMO_RATE sets envelopes per second;
+ * LOG_LEVEL (default warn) the topologies' logs.
  */
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -19,6 +21,7 @@ import { KubeStream } from '../../runtime/kube-stream.js'
 import { ClusterEventGenerator } from '../../simulators/cluster-events.js'
 import { EnvelopeWriter } from '../../simulators/envelope-writer.js'
 import { loadTopologyFile } from '../../topology/load.js'
+import { demoUrl, serveTopologyPage, statusLine } from './demo-console.js'
 import { followLatest } from './follow-topic.js'
 import { demoBroker } from './kafka-broker.js'
 
@@ -36,22 +39,26 @@ async function main(): Promise<void> {
   await admin.ensureTopic(SOURCE_TOPIC, { partitions: 6, replicationFactor: 1 })
   admin.close()
 
-  const graph = loadTopologyFile(topologyFile, { ...process.env, TOPIC_PREFIX: PREFIX, SOURCE_TOPIC })
-  const stream = new KubeStream(graph, { logger: createLogger('events-fanout') })
-  await stream.start()
+  const logLevel = process.env.LOG_LEVEL ?? 'warn'
   const countsGraph = loadTopologyFile(countsFile, { ...process.env, SOURCE_TOPIC, OUTPUT_TOPIC: COUNTS_TOPIC })
   const counts = new KubeStream(countsGraph, {
-    logger: createLogger('warning-counts'),
+    logger: createLogger('warning-counts', logLevel),
     stateDir: mkdtempSync(join(tmpdir(), 'kubestream-demo-')),
+    advertisedUrl: demoUrl(0),
   })
+  const graph = loadTopologyFile(topologyFile, { ...process.env, TOPIC_PREFIX: PREFIX, SOURCE_TOPIC })
+  const stream = new KubeStream(graph, { logger: createLogger('events-fanout', logLevel) })
+  const servers = [await serveTopologyPage(counts, 0), await serveTopologyPage(stream, 1)]
   await counts.start()
+  await stream.start()
   const latest = await followLatest<WindowedCount>(brokers, COUNTS_TOPIC)
 
   const writer = await EnvelopeWriter.connect(brokers, SOURCE_TOPIC)
   const generator = new ClusterEventGenerator({ seed: Date.now() % 100_000 })
   let producing = true
   const feeding = feed(writer, generator, () => producing)
-  const report = startReport(stream, latest.latest)
+  const status = statusLine()
+  const report = startReport(stream, latest.latest, status)
 
   let stopping = false
   const stop = async () => {
@@ -60,6 +67,8 @@ async function main(): Promise<void> {
     console.log('\nstopping: generator, then both topologies (flush + commit), then the broker')
     producing = false
     clearInterval(report)
+    status.end()
+    for (const server of servers) server.close()
     let code = 0
     try {
       await feeding
@@ -86,6 +95,7 @@ async function main(): Promise<void> {
       await stop()
     })
   }
+  console.log(`topology pages: warning-counts ${demoUrl(0)}/  events-fanout ${demoUrl(1)}/`)
   console.log(`feeding ${rate} envelopes/s; Ctrl-C to stop`)
 }
 
@@ -105,31 +115,38 @@ interface WindowedCount {
   value: number
 }
 
-/** The busiest keys of the latest window seen. */
-function topOfLatestWindow(counts: Map<string, WindowedCount>, n: number): string {
-  let latest = 0
-  for (const count of counts.values()) latest = Math.max(latest, count.windowStart)
-  const top = [...counts.values()]
-    .filter((c) => c.windowStart === latest)
-    .sort((a, b) => b.value - a.value)
-    .slice(0, n)
-  if (top.length === 0) return 'warnings per minute: (none yet)'
-  const minute = new Date(latest).toISOString().slice(11, 16)
-  return `warnings in the ${minute} UTC minute of event time: ${top.map((c) => `${c.key} ${c.value}`).join('  ')}`
+/** The busiest key of the latest window seen. */
+function topOfLatestWindow(counts: Map<string, WindowedCount>): string {
+  let top: WindowedCount | undefined
+  for (const count of counts.values()) {
+    if (
+      !top ||
+      count.windowStart > top.windowStart ||
+      (count.windowStart === top.windowStart && count.value > top.value)
+    )
+      top = count
+  }
+  if (!top) return 'no warning counted yet'
+  return `top warning ${new Date(top.windowStart).toISOString().slice(11, 16)} UTC: ${top.key} ${top.value}`
 }
 
-function startReport(stream: KubeStream, counts: Map<string, WindowedCount>): NodeJS.Timeout {
+function startReport(
+  stream: KubeStream,
+  counts: Map<string, WindowedCount>,
+  status: ReturnType<typeof statusLine>,
+): NodeJS.Timeout {
   let lastIn = 0
   let lastOut = 0
   return setInterval(() => {
     const { consumedByTopic, producedByTopic, deadLetters } = stream.counters
     const totalIn = sum(consumedByTopic.values())
-    const perNamespace = [...producedByTopic].filter(([topic]) => topic.startsWith(PREFIX)).sort((a, b) => b[1] - a[1])
+    const perNamespace = [...producedByTopic].filter(([topic]) => topic.startsWith(PREFIX))
     const totalOut = sum(perNamespace.map(([, n]) => n))
     const dlq = sum(deadLetters.values())
-    const namespaces = perNamespace.map(([topic, n]) => `${topic.slice(PREFIX.length)} ${n}`).join('  ')
-    console.log(`in ${totalIn - lastIn}/s  out ${totalOut - lastOut}/s  dlq ${dlq}  | ${namespaces}`)
-    console.log(`  ${topOfLatestWindow(counts, 4)}`)
+    status.show(
+      `in ${totalIn - lastIn}/s  out ${totalOut - lastOut}/s to ${perNamespace.length} namespaces  dlq ${dlq}  ` +
+        `${topOfLatestWindow(counts)}`,
+    )
     lastIn = totalIn
     lastOut = totalOut
   }, 1000)

@@ -24,6 +24,7 @@ function registeredNames(): Set<string> {
     globalTableRecords: () => 0,
     lateRecords: () => 0,
     processMs: new Map(),
+    stepRecords: new Map(),
     sourceErrors: none,
     sourceDocuments: none,
     sourceLeaders: none,
