@@ -1,6 +1,7 @@
 import { Counter, Gauge, type Registry } from 'prom-client'
 import type { WindowedStats } from '../core/windowed-stats.js'
 import type { StorePartition } from '../state/store-partition.js'
+import type { MetricsRecordingLevel } from '../topology/spec.js'
 import type { StreamTask } from './stream-task.js'
 import type { ThreadMeters } from './thread-meters.js'
 
@@ -12,6 +13,8 @@ export interface KafkaStreamsMeters {
   readonly tasks: () => readonly StreamTask[]
   /** Per sink: the age of records when they leave. */
   readonly e2eLatency: ReadonlyMap<string, WindowedStats>
+  /** Kafka Streams' metrics.recording.level: what is exposed at DEBUG is left out at INFO. */
+  readonly level: MetricsRecordingLevel
 }
 
 /**
@@ -20,6 +23,8 @@ export interface KafkaStreamsMeters {
  * exporter's usual rules), and the tags thread-id, task-id, store and processor-node-id become
  * labels. Rates and averages cover Kafka Streams' window (two 30 s samples); latencies are in
  * milliseconds, as Kafka Streams reports them. `application_id` is the registry's default label.
+ * Each is exposed at Kafka Streams' recording level for it: the tasks' process totals and the
+ * state stores' metrics only at DEBUG and above.
  */
 export function registerKafkaStreamsMetrics(registry: Registry, meters: KafkaStreamsMeters): void {
   const thread = { thread_id: meters.threadId }
@@ -62,9 +67,6 @@ export function registerKafkaStreamsMetrics(registry: Registry, meters: KafkaStr
     set({}, t.commit.stats().max),
   )
 
-  counter('kafka_streams_stream_task_process_total', 'Records processed by the task', ['task_id'], (set) => {
-    for (const task of meters.tasks()) set({ task_id: task.id }, task.processedRecords)
-  })
   counter(
     'kafka_streams_stream_task_dropped_records_total',
     "Records the task dropped: later than their window's grace",
@@ -74,6 +76,26 @@ export function registerKafkaStreamsMetrics(registry: Registry, meters: KafkaStr
     },
   )
 
+  for (const [stat, word] of [
+    ['avg', 'average'],
+    ['min', 'minimum'],
+    ['max', 'maximum'],
+  ] as const)
+    gauge(
+      `kafka_streams_processor_node_record_e2e_latency_${stat}`,
+      `Milliseconds from a record's timestamp to its leaving by this sink, ${word}`,
+      ['processor_node_id'],
+      (set) => {
+        for (const [sink, latency] of meters.e2eLatency) set({ processor_node_id: sink }, latency.stats()[stat])
+      },
+    )
+
+  // Kafka Streams records the rest at DEBUG only.
+  if (meters.level === 'INFO') return
+
+  counter('kafka_streams_stream_task_process_total', 'Records processed by the task', ['task_id'], (set) => {
+    for (const task of meters.tasks()) set({ task_id: task.id }, task.processedRecords)
+  })
   const stores = (each: (labels: Labels, store: StorePartition) => void) => {
     for (const task of meters.tasks())
       for (const store of task.stores?.partitions ?? []) each({ task_id: task.id, store: store.storeName }, store)
@@ -93,20 +115,6 @@ export function registerKafkaStreamsMetrics(registry: Registry, meters: KafkaStr
       ),
     )
   }
-
-  for (const [stat, word] of [
-    ['avg', 'average'],
-    ['min', 'minimum'],
-    ['max', 'maximum'],
-  ] as const)
-    gauge(
-      `kafka_streams_processor_node_record_e2e_latency_${stat}`,
-      `Milliseconds from a record's timestamp to its leaving by this sink, ${word}`,
-      ['processor_node_id'],
-      (set) => {
-        for (const [sink, latency] of meters.e2eLatency) set({ processor_node_id: sink }, latency.stats()[stat])
-      },
-    )
 }
 
 type Labels = Record<string, string>

@@ -281,6 +281,7 @@ export class KubeStream {
       thread: this.threadMeters,
       tasks: () => this.taskManager.all(),
       e2eLatency: this.e2eLatency,
+      level: this.graph.processing.metricsRecordingLevel,
     })
     return this.registry
   }

@@ -35,6 +35,7 @@ const DEFAULT_PROCESSING = {
   maxTaskIdleMs: 500,
   standbyReplicas: 0,
   repartitionPurgeIntervalMs: 30_000,
+  metricsRecordingLevel: 'INFO',
 } as const
 
 /**

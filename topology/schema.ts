@@ -128,6 +128,7 @@ export const topologySchema = {
             maxTaskIdleMs: { type: 'integer', minimum: 0 },
             standbyReplicas: { type: 'integer', minimum: 0 },
             repartitionPurgeIntervalMs: { type: 'integer', minimum: 100 },
+            metricsRecordingLevel: { enum: ['INFO', 'DEBUG', 'TRACE'] },
           },
         },
         deadLetter: {

@@ -37,6 +37,8 @@ export interface TopologySpec {
  */
 export type ProcessingGuarantee = 'at_least_once' | 'exactly_once'
 
+export type MetricsRecordingLevel = 'INFO' | 'DEBUG' | 'TRACE'
+
 export interface ProcessingSettings {
   guarantee?: ProcessingGuarantee
   /** How often the producer is flushed and processed positions committed (Kafka Streams' commit.interval.ms). */
@@ -58,6 +60,12 @@ export interface ProcessingSettings {
    * before they are read. Default 30000.
    */
   repartitionPurgeIntervalMs?: number
+  /**
+   * Kafka Streams' metrics.recording.level: INFO (the default) exposes the stream thread's
+   * metrics, tasks' dropped records and sinks' end-to-end latency; DEBUG (or TRACE) adds the
+   * tasks' process totals and the state stores' put, get and restore metrics.
+   */
+  metricsRecordingLevel?: MetricsRecordingLevel
   /**
    * Kafka Streams' num.standby.replicas. Above 0, each replica keeps warm copies of the stores
    * of the tasks it does not run, tailing their changelogs, so a task that moves to it restores

@@ -34,6 +34,7 @@ function registeredNames(): Set<string> {
     thread: new ThreadMeters(),
     tasks: () => [],
     e2eLatency: new Map([['out', new WindowedStats()]]),
+    level: 'DEBUG',
   })
   return new Set(registry.getMetricsAsArray().map((metric) => metric.name))
 }

@@ -61,11 +61,16 @@ function parse(text: string): { sums: Map<string, number>; labels: Map<string, S
 it('exposes Kafka Streams-named metrics that move while warning-counts runs', async () => {
   const env = warningCountsEnv(brokers, 'ks-metrics', { GUARANTEE: 'at_least_once' })
   await createTopic(brokers, env.SOURCE_TOPIC, 3)
-  const stream = new KubeStream(loadTopologyFile('examples/warning-counts.yaml', env), {
-    stateDir,
-    logger: pino({ level: 'warn' }),
-    instanceId: 'pod-0',
-  })
+  const graph = loadTopologyFile('examples/warning-counts.yaml', env)
+  // Tasks' and stores' metrics are Kafka Streams' DEBUG level.
+  const stream = new KubeStream(
+    { ...graph, processing: { ...graph.processing, metricsRecordingLevel: 'DEBUG' } },
+    {
+      stateDir,
+      logger: pino({ level: 'warn' }),
+      instanceId: 'pod-0',
+    },
+  )
   try {
     await writeEnvelopes(brokers, env.SOURCE_TOPIC, 2_000, { seed: 21 })
     await stream.start()
