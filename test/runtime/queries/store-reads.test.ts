@@ -62,6 +62,24 @@ describe('store reads for interactive queries', () => {
     )
   })
 
+  it("reads a key's sessions, committed ones only", () => {
+    stores = tempStores()
+    const sessions = stores.session('by-session')
+    sessions.put('shop', 1_000, 5_000, 3)
+    sessions.put('shop', 60_000, 61_000, 1)
+    sessions.put('web', 2_000, 2_000, 7)
+    stores.commit()
+    sessions.put('shop', 90_000, 90_000, 1)
+    const sessionStore: QueryableStore = { ...windowStore, name: 'by-session', type: 'session' }
+    const query = { kind: 'sessions', store: 'by-session', key: 'shop' } as const
+    expect(readKey(sessionStore, query, stores.bytes('by-session').committed())).toEqual({
+      sessions: [
+        { start: 1_000, end: 5_000, value: 3 },
+        { start: 60_000, end: 61_000, value: 1 },
+      ],
+    })
+  })
+
   it('pages a key range over several partitions in key order, continuing after the last key', () => {
     stores = tempStores()
     const keys = ['a', 'b', 'c', 'd', 'e', 'f', 'g']
