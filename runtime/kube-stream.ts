@@ -242,7 +242,7 @@ export class KubeStream {
       return
     if (this.state === StreamState.RUNNING) this.state = StreamState.PENDING_SHUTDOWN
     this.thread?.requestStop()
-    await this.routing?.withdraw(this.replicaStores!.instance).catch((error: unknown) => {
+    await this.routing?.withdraw(this.instanceName).catch((error: unknown) => {
       this.log.warn({ err: error }, 'cannot withdraw this replica query routing advert; later claims replace it')
     })
     // Documents read but not landed are read again: their counters were never committed.
@@ -286,13 +286,18 @@ export class KubeStream {
     return this.registry
   }
 
+  /** The instance id; without one, a name no other replica has (the page and query routing show it). */
+  private get instanceName(): string {
+    return this.identity.instanceId ?? `${hostname()}-${process.pid}`
+  }
+
   /** The topology page's data (see http-server.ts). */
   readonly console = {
     topology: (): TopologyLayout => (this.layout ??= layoutTopology(describeGraph(this.graph))),
     status: (): ConsoleStatus =>
       consoleStatus({
         applicationId: this.graph.applicationId,
-        instance: this.replicaStores?.instance ?? this.identity.instanceId ?? hostname(),
+        instance: this.instanceName,
         state: this.state,
         ready: this.ready,
         meters: this.threadMeters,
@@ -419,10 +424,8 @@ export class KubeStream {
     if (!this.compiled.subTopologies.some((sub) => sub.stores.size > 0)) return
     const { graph } = this
     this.routing = await RoutingTopic.open(graph.kafka, graph.applicationId, this.admin!, this.log)
-    // Without a stable instance id the advert still needs a name no other replica has.
-    const instance = this.identity.instanceId ?? `${hostname()}-${process.pid}`
     const stores = (this.replicaStores = new ReplicaStores(
-      instance,
+      this.instanceName,
       advertisedUrl,
       this.taskManager,
       () => this.replicaState?.standbyStores,

@@ -8,6 +8,7 @@ import type {
 import { accessError } from './access-error.js'
 import type { LibrdkafkaConfig } from './client-config.js'
 import { connectClient } from './connect-client.js'
+import { fetchedEnd } from './fetched-end.js'
 import { KafkaError } from './kafka-error.js'
 
 const { CODES } = Kafka
@@ -211,12 +212,7 @@ export class BatchConsumer implements RecordConsumer {
 
   /** The partition's end (high watermark) as this consumer last fetched it; undefined before any fetch. */
   fetchedEnd(topic: string, partition: number): number | undefined {
-    try {
-      const { highOffset } = this.consumer.getWatermarkOffsets(topic, partition)
-      return highOffset >= 0 ? highOffset : undefined
-    } catch {
-      return undefined
-    }
+    return fetchedEnd(this.consumer, topic, partition)
   }
 
   /**

@@ -165,7 +165,7 @@ export class QueryService {
         const asked = new URLSearchParams(params)
         asked.set('partitions', theirs.join(','))
         const answer = await this.forward(url, instance, `/stores/${encodeURIComponent(store.name)}/range`, asked)
-        if (answer.status !== 200) throw new QueryError('UNAVAILABLE', (answer.body as { error: string }).error)
+        if (answer.status !== 200) throw new QueryError('UNAVAILABLE', `${instance}: ${errorOf(answer)}`)
         const { entries, next } = answer.body as { entries: RangePage['entries']; next?: string }
         return { entries, next: next === undefined ? undefined : decodeToken(next) }
       }),
@@ -201,6 +201,11 @@ export class QueryService {
     const retryAfter = response.headers.get('retry-after')
     return { status: response.status, body, headers: retryAfter === null ? undefined : { 'retry-after': retryAfter } }
   }
+}
+
+function errorOf(answer: QueryAnswer): string {
+  const { error } = answer.body as { error?: unknown }
+  return typeof error === 'string' ? error : `answered ${answer.status}`
 }
 
 function failure(error: QueryError): QueryAnswer {

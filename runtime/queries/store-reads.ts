@@ -87,8 +87,10 @@ export interface RangePage {
  * start then key. Either end left out is open.
  */
 export function readRange(store: QueryableStore, query: RangeQuery, partitions: readonly StoreBytes[]): RangePage {
+  // Checked before any partition is read: a replica with none of them here still says what is wrong.
+  const times = store.type === 'window' ? windowBounds(query) : undefined
   const pages = partitions.map((bytes): RangePage => {
-    const entries = store.type === 'window' ? windowRange(store, query, bytes) : keyRange(query, bytes)
+    const entries = times ? windowRange(store, query, times, bytes) : keyRange(query, bytes)
     const full = entries.length === query.limit
     return { entries, next: full ? positionOf(entries.at(-1)!) : undefined }
   })
@@ -102,11 +104,21 @@ function keyRange(query: RangeQuery, bytes: StoreBytes): RangeEntry[] {
   return new KeyValueStore(bytes).range(from, query.to, query.limit).map(([key, value]) => ({ key, value }))
 }
 
-function windowRange(store: QueryableStore, query: RangeQuery, bytes: StoreBytes): RangeEntry[] {
-  const { size } = store.window as Extract<QueryableStore['window'], { type: 'hopping' }>
+/** A window store's range is of window starts: [from, to), either end open when left out. */
+function windowBounds(query: RangeQuery): { from: number; to: number } {
   const from = parseTime(query.from, 'from') ?? 0
   const to = parseTime(query.to, 'to') ?? Number.MAX_SAFE_INTEGER
   if (from >= to) throw new QueryError('BAD_QUERY', `from (${from}) must be before to (${to})`)
+  return { from, to }
+}
+
+function windowRange(
+  store: QueryableStore,
+  query: RangeQuery,
+  { from, to }: { from: number; to: number },
+  bytes: StoreBytes,
+): RangeEntry[] {
+  const { size } = store.window as Extract<QueryableStore['window'], { type: 'hopping' }>
   const after = query.after && { key: query.after.key, start: query.after.start ?? 0 }
   return new WindowStore(bytes)
     .page(from, to, after, query.limit)

@@ -1,5 +1,6 @@
 import Kafka from 'node-rdkafka'
 import type { LibrdkafkaConfig } from '../../connectors/kafka/client-config.js'
+import { fetchedEnd } from '../../connectors/kafka/fetched-end.js'
 import { StateError } from '../state-error.js'
 
 const { CODES } = Kafka
@@ -84,12 +85,7 @@ export class ChangelogConsumer {
 
   /** The partition's high watermark as the last fetch saw it (no request); undefined before any fetch. */
   fetchedEnd(topic: string, partition: number): number | undefined {
-    try {
-      const { highOffset } = this.consumer.getWatermarkOffsets(topic, partition)
-      return highOffset >= 0 ? highOffset : undefined
-    } catch {
-      return undefined
-    }
+    return fetchedEnd(this.consumer, topic, partition)
   }
 
   close(): Promise<void> {
