@@ -185,7 +185,7 @@ export class KubeStream {
       })
       await this.startQueries(layout.subTopologies)
       if (this.ingestMode !== 'off')
-        this.ingest = SourceIngest.open(graph, this.replicaState!.directory, identity, this.processMs, this.log)
+        this.ingest = await SourceIngest.open(graph, this.replicaState!.directory, identity, this.processMs, this.log)
       thread = this.thread = this.newThread(consumer, collector, deadLetter)
       const topics =
         this.ingestMode === 'only'
@@ -356,7 +356,7 @@ export class KubeStream {
     const config = adminConfig(this.graph.kafka, this.graph.applicationId)
     let admin: RecordsAdmin
     try {
-      admin = RecordsAdmin.create(config, `${this.graph.applicationId}-metadata`)
+      admin = await RecordsAdmin.create(config, `${this.graph.applicationId}-metadata`)
     } catch {
       return undefined
     }
@@ -380,7 +380,7 @@ export class KubeStream {
     if (topics.size === 0) return
     const { graph, log } = this
     try {
-      this.recordsAdmin = RecordsAdmin.create(
+      this.recordsAdmin = await RecordsAdmin.create(
         adminConfig(graph.kafka, graph.applicationId),
         `${graph.applicationId}-purge`,
       )

@@ -34,13 +34,13 @@ export class SourceIngest {
     private readonly log: Logger,
   ) {}
 
-  static open(
+  static async open(
     graph: TopologyGraph,
     directory: StateDirectory,
     identity: ClientIdentity,
     processMs: Map<string, number>,
     log: Logger,
-  ): SourceIngest {
+  ): Promise<SourceIngest> {
     const ingest = new SourceIngest(graph, identity, log)
     const context = {
       directory,
@@ -53,7 +53,7 @@ export class SourceIngest {
     for (const source of graph.sources.filter(isIngested)) {
       // Two processes reading one source into one state dir would each land the same records.
       directory.lockTask(`source-${source.name}`)
-      ingest.sources.push(openSource(source, context))
+      ingest.sources.push(await openSource(source, context))
     }
     return ingest
   }

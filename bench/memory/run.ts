@@ -1,26 +1,28 @@
 /**
  * `npm run bench:memory` (as root): kubestream inside a real memory cgroup with a limit, as a
- * Kubernetes pod runs it, on its own local broker (Kafka 4.1.1). Three phases, each in its own
- * process and its own cgroup:
+ * Kubernetes pod runs it — the compiled CLI, `bin/kubestream.js run` (build first: `npm run
+ * build`) — on its own local broker (Kafka 4.1.1). Three phases, each its own process in its own
+ * cgroup, watched from outside through /readyz and /metrics:
  *   (a) events-fanout over BENCH_RECORDS (500,000) envelopes at full speed, limit
  *       BENCH_FANOUT_LIMIT_MB (256);
  *   (b) the full restore of a BENCH_KEYS (1,000,000)-key count store, limit BENCH_STATE_LIMIT_MB (384);
  *   (c) counting one record for each of those keys on the restored state dir, same limit.
  * For each: OOM kills, the peak anonymous and file-backed memory the cgroup charged (sampled
- * every 50 ms), and the rate. Targets: no OOM kill; peak anonymous ≤ 200 MB.
+ * every 50 ms), and the rate (the fan-out and the counting from ready to the last record
+ * consumed; the restore from spawn to ready). Targets: no OOM kill; peak anonymous ≤ 200 MB.
  * Results go to bench/results/memory-*.{json,md}.
  */
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { TopicAdmin } from '../../connectors/kafka/topic-admin.js'
 import { type LocalBroker, startLocalBroker } from '../../deploy/local/kafka-broker.js'
-import { createCountTopics } from '../aggregate/count-topology.js'
-import { type ContenderResult, recordsPerSecond } from '../fanout/report.js'
-import { runContender, saveResults } from '../harness.js'
+import { countTopology, createCountTopics } from '../aggregate/count-topology.js'
+import { saveResults } from '../harness.js'
 import { preloadChangelog, preloadEnvelopes, preloadKeyedInput } from '../preload.js'
 import { MemoryCgroup, type MemorySample } from './cgroup.js'
+import { startCli } from './cli-process.js'
 
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 500_000)
 const KEYS = Number(process.env.BENCH_KEYS ?? 1_000_000)
@@ -30,7 +32,9 @@ const ANON_TARGET_MB = 200
 const PARTITIONS = 6
 const MB = 2 ** 20
 const run = Date.now().toString(36)
-const here = (file: string) => fileURLToPath(new URL(file, import.meta.url))
+const example = (name: string) => fileURLToPath(new URL(`../../examples/${name}.yaml`, import.meta.url))
+const CONSUMED = 'kubestream_records_consumed_total'
+const PHASE_TIMEOUT_MS = 900_000
 
 interface PhaseResult {
   phase: string
@@ -56,44 +60,44 @@ async function main(): Promise<void> {
     await admin.ensureTopic(events, { partitions: PARTITIONS, replicationFactor: 1 })
     const countTopics = await createCountTopics(admin, app, PARTITIONS)
     admin.close()
-    const bytes = await preloadEnvelopes(brokers, events, RECORDS)
+    await preloadEnvelopes(brokers, events, RECORDS)
     await preloadChangelog(brokers, countTopics.changelog, KEYS, PARTITIONS)
+    const countFile = join(stateDir, 'count.yaml')
+    writeFileSync(countFile, countTopology({ applicationId: app, brokers, sourceTopic: countTopics.input }))
+    const fanoutEnv = {
+      KAFKA_BROKERS: brokers,
+      APPLICATION_ID: `bench-mem-fanout-${run}`,
+      SOURCE_TOPIC: events,
+      TOPIC_PREFIX: `bench-mem-${run}.events.`,
+    }
+    const countEnv = { KUBESTREAM_STATE_DIR: join(stateDir, 'state') }
 
     const results: PhaseResult[] = []
     results.push(
-      await inCgroup('a', 'events-fanout', FANOUT_LIMIT_MB, here('../fanout/kubestream-fanout.ts'), {
-        KAFKA_BROKERS: brokers,
-        BENCH_SOURCE_TOPIC: events,
-        BENCH_SOURCE_BYTES: String(bytes),
-        BENCH_RECORDS: String(RECORDS),
-        BENCH_OUTPUT_PREFIX: `bench-mem-${run}.events.`,
-        BENCH_GROUP_ID: `bench-mem-fanout-${run}`,
-        BENCH_MAX_SECONDS: '900',
+      await inCgroup('a', 'events-fanout', FANOUT_LIMIT_MB, async (launcher) => {
+        const cli = await startCli(example('events-fanout'), fanoutEnv, launcher)
+        const doneMs = await cli.counterReaches(CONSUMED, RECORDS, PHASE_TIMEOUT_MS)
+        await cli.stop()
+        return (RECORDS * 1000) / (doneMs - cli.readyMs)
       }),
     )
-    for (const [id, phase] of [
-      ['b', 'full'],
-      ['c', 'process'],
-    ] as const) {
-      // Written only now: the restore phase would otherwise consume (and commit) some of it.
-      if (phase === 'process') await preloadKeyedInput(brokers, countTopics.input, KEYS, PARTITIONS)
-      results.push(
-        await inCgroup(
-          id,
-          phase === 'full' ? 'full restore' : 'counting one record per key',
-          STATE_LIMIT_MB,
-          here('../aggregate/restore.ts'),
-          {
-            KAFKA_BROKERS: brokers,
-            BENCH_SOURCE_TOPIC: countTopics.input,
-            BENCH_GROUP_ID: app,
-            BENCH_KEYS: String(KEYS),
-            BENCH_PHASE: phase,
-            BENCH_STATE_DIR: stateDir,
-          },
-        ),
-      )
-    }
+    results.push(
+      await inCgroup('b', 'full restore', STATE_LIMIT_MB, async (launcher) => {
+        const cli = await startCli(countFile, countEnv, launcher, PHASE_TIMEOUT_MS)
+        await cli.stop()
+        return (KEYS * 1000) / cli.readyMs
+      }),
+    )
+    // Written only now: the restore phase would otherwise consume (and commit) some of it.
+    await preloadKeyedInput(brokers, countTopics.input, KEYS, PARTITIONS)
+    results.push(
+      await inCgroup('c', 'counting one record per key', STATE_LIMIT_MB, async (launcher) => {
+        const cli = await startCli(countFile, countEnv, launcher, PHASE_TIMEOUT_MS)
+        const doneMs = await cli.counterReaches(CONSUMED, KEYS, PHASE_TIMEOUT_MS)
+        await cli.stop()
+        return (KEYS * 1000) / (doneMs - cli.readyMs)
+      }),
+    )
     write(results)
   } finally {
     rmSync(stateDir, { recursive: true, force: true })
@@ -101,13 +105,12 @@ async function main(): Promise<void> {
   }
 }
 
-/** Runs a contender in a fresh cgroup limited to `limitMb`, sampling what the cgroup charges. */
+/** Runs a phase in a fresh cgroup limited to `limitMb`, sampling what the cgroup charges; `measure` gives the rate. */
 async function inCgroup(
   id: string,
   phase: string,
   limitMb: number,
-  file: string,
-  env: Record<string, string>,
+  measure: (launcher: string[]) => Promise<number>,
 ): Promise<PhaseResult> {
   console.log(`running (${id}) ${phase} in a ${limitMb} MiB cgroup…`)
   const group = MemoryCgroup.create(`kubestream-bench-${run}-${id}`, limitMb * MB)
@@ -117,10 +120,10 @@ async function inCgroup(
     peak.anon = Math.max(peak.anon, now.anon)
     peak.file = Math.max(peak.file, now.file)
   }, 50)
-  let result: ContenderResult | undefined
+  let rate: number | undefined
   let failure: string | undefined
   try {
-    result = await runContender(file, env, undefined, group.launcher())
+    rate = await measure(group.launcher())
   } catch (error) {
     failure = (error as Error).message.split('\n')[0]
   } finally {
@@ -132,7 +135,7 @@ async function inCgroup(
     oomKills: group.oomKills(),
     peakAnonMb: peak.anon / MB,
     peakFileMb: peak.file / MB,
-    ...(result ? { recordsPerSecond: recordsPerSecond(result) } : {}),
+    ...(rate === undefined ? {} : { recordsPerSecond: rate }),
     ...(failure ? { failure } : {}),
   }
   group.remove()
@@ -164,7 +167,8 @@ function write(results: PhaseResult[]): void {
   const markdown = [
     `# memory benchmark — ${summary.date}`,
     '',
-    `Each phase in its own process inside a memory cgroup with a limit (as a pod's); ${RECORDS.toLocaleString('en')} ` +
+    `Each phase the compiled CLI in its own process inside a memory cgroup with a limit (as a pod's); ` +
+      `${RECORDS.toLocaleString('en')} ` +
       `envelopes for the fan-out, ${KEYS.toLocaleString('en')} keys for the state phases. Anonymous memory is what ` +
       'a limit cannot reclaim; file-backed (page cache, LMDB’s map, loaded code) it reclaims.',
     '',

@@ -1,4 +1,5 @@
-import { Admin, ConfigResourceTypes, IncrementalAlterConfigOperationTypes, type SASLOptions } from '@platformatic/kafka'
+import type * as PlatformaticKafka from '@platformatic/kafka'
+import type { Admin, SASLOptions } from '@platformatic/kafka'
 import { readFileSync } from 'node:fs'
 import type { ConnectionOptions as TlsOptions } from 'node:tls'
 import type { TopicPartition, TopicPartitionOffset } from '../../core/record-consumer.js'
@@ -17,11 +18,19 @@ const TOPIC_AUTHORIZATION_FAILED = 29
  * properties as the other clients.
  */
 export class RecordsAdmin {
-  private constructor(private readonly admin: Admin) {}
+  private constructor(
+    private readonly admin: Admin,
+    private readonly kafka: typeof PlatformaticKafka,
+  ) {}
 
-  /** Throws a KafkaError naming the property it cannot carry over (an OAuth or Kerberos login). */
-  static create(config: LibrdkafkaConfig, clientId: string): RecordsAdmin {
-    return new RecordsAdmin(new Admin({ clientId, ...connectionOptions(config), retries: 3, timeout: 30_000 }))
+  /**
+   * Throws a KafkaError naming the property it cannot carry over (an OAuth or Kerberos login).
+   * The client library is loaded on first use, not with the engine: it is ~30 MB of a pod's memory.
+   */
+  static async create(config: LibrdkafkaConfig, clientId: string): Promise<RecordsAdmin> {
+    const options = { clientId, ...connectionOptions(config), retries: 3, timeout: 30_000 }
+    const kafka = await import('@platformatic/kafka')
+    return new RecordsAdmin(new kafka.Admin(options), kafka)
   }
 
   /** The group's committed offsets of these partitions; partitions without one are left out. */
@@ -71,7 +80,11 @@ export class RecordsAdmin {
   async ensureTopicConfig(topic: string, config: Readonly<Record<string, string>>): Promise<string[]> {
     const [described] = await this.admin.describeConfigs({
       resources: [
-        { resourceType: ConfigResourceTypes.TOPIC, resourceName: topic, configurationKeys: Object.keys(config) },
+        {
+          resourceType: this.kafka.ConfigResourceTypes.TOPIC,
+          resourceName: topic,
+          configurationKeys: Object.keys(config),
+        },
       ],
     })
     const current = new Map((described?.configs ?? []).map(({ name, value }) => [name, value]))
@@ -80,12 +93,12 @@ export class RecordsAdmin {
     await this.admin.incrementalAlterConfigs({
       resources: [
         {
-          resourceType: ConfigResourceTypes.TOPIC,
+          resourceType: this.kafka.ConfigResourceTypes.TOPIC,
           resourceName: topic,
           configs: changed.map(([name, value]) => ({
             name,
             value,
-            configOperation: IncrementalAlterConfigOperationTypes.SET,
+            configOperation: this.kafka.IncrementalAlterConfigOperationTypes.SET,
           })),
         },
       ],

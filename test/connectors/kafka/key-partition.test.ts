@@ -1,8 +1,10 @@
+import { murmur2 } from '@platformatic/kafka'
 import { describe, expect, inject, it } from 'vitest'
 import { adminConfig, producerConfig } from '../../../connectors/kafka/client-config.js'
 import { partitionForKey } from '../../../connectors/kafka/key-partition.js'
 import { RdkafkaRecordCollector } from '../../../connectors/kafka/rdkafka-record-collector.js'
 import { TopicAdmin } from '../../../connectors/kafka/topic-admin.js'
+import { mulberry32 } from '../../../simulators/cluster-events.js'
 import { readTopics } from '../../../simulators/kafka-topics.js'
 
 describe('partitionForKey', () => {
@@ -17,6 +19,14 @@ describe('partitionForKey', () => {
       ['abc', 479470107],
     ]
     for (const [key, hash] of vectors) expect(partitionForKey(key, 1000)).toBe((hash & 0x7fffffff) % 1000)
+  })
+
+  it("agrees with another implementation of Kafka's murmur2 on random keys of every tail length", () => {
+    const random = mulberry32(5)
+    for (let i = 0; i < 5_000; i++) {
+      const key = Buffer.from(Array.from({ length: i % 41 }, () => Math.floor(random() * 256)))
+      expect(partitionForKey(key, 2_147_483_647)).toBe((murmur2(key) & 0x7fffffff) % 2_147_483_647)
+    }
   })
 
   it("names the partition kubestream's producer writes each key to", async () => {
