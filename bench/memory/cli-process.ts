@@ -41,7 +41,8 @@ export async function startCli(
   ]
   const started = performance.now()
   const child = spawn(command, args, {
-    env: { ...process.env, ...env, LOG_LEVEL: 'warn' },
+    // As the image and the chart run it (see deploy/Dockerfile).
+    env: { ...process.env, MALLOC_ARENA_MAX: '2', ...env, LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'inherit', 'inherit'],
   })
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))

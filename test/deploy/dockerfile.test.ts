@@ -36,6 +36,8 @@ describe('the compiled package', () => {
     for (const folder of needed) expect(copied, `COPY ${folder}`).toContain(folder)
     const runtime = dockerfile.slice(dockerfile.lastIndexOf('FROM '))
     expect(runtime).toMatch(/^COPY --from=build \/app\/dist \.\/dist$/m)
+    // The topology page's files, which the compiled runtime serves from the package root.
+    expect(runtime).toMatch(/^COPY console \.\/console$/m)
     expect(runtime).toMatch(/^USER node$/m)
     expect(runtime).not.toMatch(/tsx/)
   })

@@ -29,6 +29,8 @@ describe('the npm package', () => {
     for (const file of ['bin/kubestream.js', 'dist/cli/main.js', 'dist/index.js', 'dist/index.d.ts'])
       expect(files).toContain(file)
     expect(files).toContain('examples/warning-counts.yaml')
+    // The topology page's own files, served by the replica.
+    for (const file of ['console/index.html', 'console/app.js', 'console/style.css']) expect(files).toContain(file)
     expect(files.filter((file) => file.endsWith('.ts') && !file.endsWith('.d.ts'))).toEqual([])
     expect(files.filter((file) => /^(test|bench|simulators|deploy|scratch)\//.test(file))).toEqual([])
   })

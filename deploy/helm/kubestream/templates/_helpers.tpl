@@ -173,6 +173,9 @@ spec:
         # Leases live in the pod's namespace unless the topology says otherwise.
         - name: POD_NAMESPACE
           valueFrom: { fieldRef: { fieldPath: metadata.namespace } }
+        # Fewer glibc malloc arenas for librdkafka's threads: ~15 MB less anonymous memory (bench:memory).
+        - name: MALLOC_ARENA_MAX
+          value: "2"
         {{- if $.node }}
         - name: NODE_NAME
           valueFrom: { fieldRef: { fieldPath: spec.nodeName } }
