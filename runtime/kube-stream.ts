@@ -423,7 +423,13 @@ export class KubeStream {
     if (advertisedUrl === undefined || this.ingestMode === 'only') return
     if (!this.compiled.subTopologies.some((sub) => sub.stores.size > 0)) return
     const { graph } = this
-    this.routing = await RoutingTopic.open(graph.kafka, graph.applicationId, this.admin!, this.log)
+    try {
+      this.routing = await RoutingTopic.open(graph.kafka, graph.applicationId, this.admin!, this.log)
+    } catch (error) {
+      // Processing does not need queries: a missing ACL on the routing topic turns them off, said once.
+      this.log.warn({ err: error }, 'interactive queries are off: the query routing topic cannot be used')
+      return
+    }
     const stores = (this.replicaStores = new ReplicaStores(
       this.instanceName,
       advertisedUrl,

@@ -23,6 +23,8 @@ export class RoutingTopic {
   /** The newest advert not yet written; written ones are coalesced, only the latest counts. */
   private pending: ReplicaAdvert | undefined
   private writing: Promise<void> | undefined
+  /** Set when the replica stops: an advert that keeps failing is not retried past it. */
+  private stopping = false
 
   private constructor(
     readonly topic: string,
@@ -42,13 +44,18 @@ export class RoutingTopic {
       producerConfig(kafka, `${applicationId}-query-routing`),
       admin,
     )
-    await producer.ensureTopic(topic, { partitions: 1, config: { 'cleanup.policy': 'compact' } })
-    const reader = await ChangelogConsumer.connect(
-      restoreConsumerConfig(kafka, `${applicationId}-query-routing`),
-      'query routing',
-    )
-    reader.assign([{ topic, partition: 0, offset: OFFSET_BEGINNING }])
-    return new RoutingTopic(topic, producer, reader, log)
+    try {
+      await producer.ensureTopic(topic, { partitions: 1, config: { 'cleanup.policy': 'compact' } })
+      const reader = await ChangelogConsumer.connect(
+        restoreConsumerConfig(kafka, `${applicationId}-query-routing`),
+        'query routing',
+      )
+      reader.assign([{ topic, partition: 0, offset: OFFSET_BEGINNING }])
+      return new RoutingTopic(topic, producer, reader, log)
+    } catch (error) {
+      await producer.close()
+      throw error
+    }
   }
 
   /** Reads the adverts from now on, every READ_INTERVAL_MS. */
@@ -70,12 +77,14 @@ export class RoutingTopic {
 
   /** Says this replica left: its claims no longer count. */
   async withdraw(instance: string): Promise<void> {
+    this.stopping = true
     await this.writing
     this.producer.send({ topic: this.topic, key: instance, value: null, headers: undefined, timestamp: Date.now() })
     await this.producer.flush(5_000)
   }
 
   async close(): Promise<void> {
+    this.stopping = true
     clearInterval(this.timer)
     await this.reading
     await this.reader.close()
@@ -83,7 +92,7 @@ export class RoutingTopic {
   }
 
   private async writePending(): Promise<void> {
-    while (this.pending) {
+    while (this.pending && !this.stopping) {
       const advert = this.pending
       this.pending = undefined
       const value = Buffer.from(JSON.stringify(advert))
