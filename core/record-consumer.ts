@@ -31,6 +31,13 @@ export interface RebalanceListener {
 }
 
 /**
+ * Where an input partition stands for the task that reads it: everything the broker had is
+ * handed over, more is to be fetched, or not known yet — the consumer has not fetched the
+ * partition, so its end is unknown.
+ */
+export type FetchPosition = 'caught-up' | 'behind' | 'unknown'
+
+/**
  * The group consumer the stream thread reads from (Kafka Streams' main consumer). Offsets are
  * committed only when the commit says so.
  */
@@ -46,7 +53,7 @@ export interface RecordConsumer {
   /** Whatever has been fetched, up to `maxMessages`; waits a short poll for the first one. */
   nextBatch(maxMessages: number): Promise<ConsumedMessage[]>
   /** Whether everything the broker had for the partition has been handed over; see BatchConsumer. */
-  caughtUp(topic: string, partition: number, nextExpected: number | undefined): boolean
+  fetchPosition(topic: string, partition: number, nextExpected: number | undefined): FetchPosition
   /** Partition counts of topics; a topic that does not exist maps to undefined. */
   partitionCounts(topics: string[]): Promise<Map<string, number | undefined>>
   /** Commits in the background; a failure reaches `onCommitError`. */

@@ -1,6 +1,6 @@
 import type { Subject } from 'rxjs'
 import type { Serde } from '../connectors/serde/serde.js'
-import type { ConsumedMessage, TopicPartitionOffset } from '../core/record-consumer.js'
+import type { ConsumedMessage, FetchPosition, TopicPartitionOffset } from '../core/record-consumer.js'
 import { RecordError, type DeadLetter } from '../core/record-error.js'
 import { NO_HEADERS, type RecordBatch, type RecordOrigin, type StreamRecord } from '../core/record.js'
 import type { WindowCounters } from '../operators/windowed-aggregate.js'
@@ -85,11 +85,14 @@ export class StreamTask {
    * Processes queued records of a multi-input task in timestamp order across its inputs (Kafka
    * Streams' PartitionGroup), so a stream record meets the table as it was at that time. An
    * input with nothing queued holds the others back unless it is caught up (nothing more to
-   * fetch) or has held them for `maxIdleMs` (Kafka Streams' max.task.idle.ms). `caughtUp` is
-   * told the next offset this task expects of the input, if it has had any.
+   * fetch) or has held them for `maxIdleMs` (Kafka Streams' max.task.idle.ms); one whose end is
+   * not known yet (never fetched) holds them back however long that takes, as Kafka Streams'
+   * tasks wait for every input's end offset (KIP-695) — else a slow first fetch of a table lets
+   * the whole stream backlog pass an empty table. `fetchPosition` is told the next offset this
+   * task expects of the input, if it has had any.
    */
   drain(
-    caughtUp: (topic: string, nextExpected: number | undefined) => boolean,
+    fetchPosition: (topic: string, nextExpected: number | undefined) => FetchPosition,
     maxIdleMs: number,
     now = Date.now(),
   ): void {
@@ -100,11 +103,13 @@ export class StreamTask {
       let nextTime = Infinity
       let otherwise = Infinity
       let blocked = false
+      let unknown = false
       for (const [topic, queue] of queues) {
         if (queue.length === 0) {
           const through = this.queuedThrough.get(topic)
-          if (!this.idled.has(topic) && !caughtUp(topic, through === undefined ? undefined : through + 1))
-            blocked = true
+          const position = fetchPosition(topic, through === undefined ? undefined : through + 1)
+          if (position === 'unknown') unknown = true
+          else if (position === 'behind' && !this.idled.has(topic)) blocked = true
           continue
         }
         const time = queue[0].timestamp
@@ -114,7 +119,7 @@ export class StreamTask {
           next = topic
         } else if (time < otherwise) otherwise = time
       }
-      if (next === undefined) return
+      if (next === undefined || unknown) return
       if (blocked) {
         this.waitingSince ??= now
         if (now - this.waitingSince < maxIdleMs) return

@@ -324,7 +324,7 @@ export class StreamThread {
     const { consumer, tasks, processing } = this.options
     const counts = tasks.dispatch(
       messages,
-      (topic, partition, next) => consumer.caughtUp(topic, partition, next),
+      (topic, partition, next) => consumer.fetchPosition(topic, partition, next),
       processing.maxTaskIdleMs,
     )
     const consumed = this.options.consumedByTopic

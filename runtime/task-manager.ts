@@ -1,4 +1,4 @@
-import type { ConsumedMessage, TopicPartition } from '../core/record-consumer.js'
+import type { ConsumedMessage, FetchPosition, TopicPartition } from '../core/record-consumer.js'
 import { eventTime } from '../operators/event-time.js'
 import type { StateDirectory } from '../state/state-directory.js'
 import { TaskStores } from '../state/task-stores.js'
@@ -83,7 +83,7 @@ export class TaskManager {
    */
   dispatch(
     messages: ConsumedMessage[],
-    caughtUp: (topic: string, partition: number, nextExpected: number | undefined) => boolean,
+    fetchPosition: (topic: string, partition: number, nextExpected: number | undefined) => FetchPosition,
     maxIdleMs: number,
   ): Map<string, number> {
     const runs = new Map<StreamTask, Map<string, ConsumedMessage[]>>()
@@ -108,7 +108,7 @@ export class TaskManager {
     // Multi-input tasks take what their queues allow, also when nothing new came for them.
     const now = Date.now()
     for (const task of this.tasks.values())
-      task.drain((topic, next) => caughtUp(topic, task.partition, next), maxIdleMs, now)
+      task.drain((topic, next) => fetchPosition(topic, task.partition, next), maxIdleMs, now)
     return counts
   }
 

@@ -1,5 +1,6 @@
 import Kafka from 'node-rdkafka'
 import type {
+  FetchPosition,
   RebalanceListener,
   RecordConsumer,
   TopicPartition,
@@ -219,18 +220,26 @@ export class BatchConsumer implements RecordConsumer {
    * Whether the caller has everything the broker had for the partition when this consumer last
    * fetched it (the cached high watermark): `nextExpected` is the offset after the last record
    * the caller received, if any. Records consumed but not yet handed over (the batch in flight)
-   * show as a position beyond it: not caught up.
+   * show as a position beyond it: behind. Before the first fetch of the partition: unknown.
    */
-  caughtUp(topic: string, partition: number, nextExpected: number | undefined): boolean {
+  fetchPosition(topic: string, partition: number, nextExpected: number | undefined): FetchPosition {
+    let watermarks: { highOffset: number; lowOffset: number }
     try {
-      const { highOffset, lowOffset } = this.consumer.getWatermarkOffsets(topic, partition)
-      if (highOffset < 0) return false
-      const position = this.consumer.position([{ topic, partition }])[0]?.offset
-      if (position === undefined || position < 0) return nextExpected === undefined && highOffset <= lowOffset
-      return position === nextExpected && position >= highOffset
+      watermarks = this.consumer.getWatermarkOffsets(topic, partition)
     } catch {
-      return false
+      return 'unknown'
     }
+    const { highOffset, lowOffset } = watermarks
+    if (highOffset < 0) return 'unknown'
+    let position: number | undefined
+    try {
+      position = this.consumer.position([{ topic, partition }])[0]?.offset
+    } catch {
+      return 'behind'
+    }
+    if (position === undefined || position < 0)
+      return nextExpected === undefined && highOffset <= lowOffset ? 'caught-up' : 'behind'
+    return position === nextExpected && position >= highOffset ? 'caught-up' : 'behind'
   }
 
   /** Commits in the background; failures arrive as 'offset.commit' events and are retried by the next commit. */

@@ -64,13 +64,13 @@ describe('StreamTask with two inputs', () => {
       message(1, '{}', 'stream', 30),
       message(2, '{}', 'stream', 50),
     ])
-    task.drain(() => false, 1_000, 0)
+    task.drain(() => 'behind', 1_000, 0)
     expect(seen).toEqual([]) // the table has nothing yet and is not caught up: wait
     task.process('table', [message(0, '{}', 'table', 20), message(1, '{}', 'table', 40)])
-    task.drain(() => false, 1_000, 0)
+    task.drain(() => 'behind', 1_000, 0)
     // The stream's 50 waits: the table may still bring something older.
     expect(seen).toEqual(['stream@10', 'table@20', 'stream@30', 'table@40'])
-    task.drain((topic) => topic === 'table', 1_000, 0)
+    task.drain((topic) => (topic === 'table' ? 'caught-up' : 'behind'), 1_000, 0)
     expect(seen).toEqual(['stream@10', 'table@20', 'stream@30', 'table@40', 'stream@50'])
     expect(inputs.get('stream')!.progress.takeCommittable()).toBe(3)
     expect(inputs.get('table')!.progress.takeCommittable()).toBe(2)
@@ -79,28 +79,40 @@ describe('StreamTask with two inputs', () => {
   it('stops waiting for a silent input after the idle time', () => {
     const { task, seen } = twoInputs()
     task.process('stream', [message(0, '{}', 'stream', 10)])
-    task.drain(() => false, 1_000, 0)
-    task.drain(() => false, 1_000, 999)
+    task.drain(() => 'behind', 1_000, 0)
+    task.drain(() => 'behind', 1_000, 999)
     expect(seen).toEqual([])
-    task.drain(() => false, 1_000, 1_000)
+    task.drain(() => 'behind', 1_000, 1_000)
     expect(seen).toEqual(['stream@10'])
     // Once waited out, the silent input holds nothing back until it brings a record.
     task.process('stream', [message(1, '{}', 'stream', 20)])
-    task.drain(() => false, 1_000, 1_001)
+    task.drain(() => 'behind', 1_000, 1_001)
     expect(seen).toEqual(['stream@10', 'stream@20'])
     task.process('table', [message(0, '{}', 'table', 30)])
     task.process('stream', [message(2, '{}', 'stream', 40)])
-    task.drain(() => false, 1_000, 1_002)
+    task.drain(() => 'behind', 1_000, 1_002)
     expect(seen).toEqual(['stream@10', 'stream@20', 'table@30'])
   })
 
-  it('tells caughtUp the next offset it expects of an input, once it has had one', () => {
+  it('waits for an input whose end is not known yet past the idle time, as Kafka Streams does (KIP-695)', () => {
+    const { task, seen } = twoInputs()
+    task.process('stream', [message(0, '{}', 'stream', 10)])
+    const tableUnknown = (topic: string) => (topic === 'table' ? 'unknown' : 'behind')
+    task.drain(tableUnknown, 1_000, 0)
+    task.drain(tableUnknown, 1_000, 60_000)
+    expect(seen).toEqual([])
+    // Fetched, and empty: nothing to wait for.
+    task.drain(() => 'caught-up', 1_000, 60_001)
+    expect(seen).toEqual(['stream@10'])
+  })
+
+  it('tells fetchPosition the next offset it expects of an input, once it has had one', () => {
     const { task } = twoInputs()
     const asked: Array<[string, number | undefined]> = []
     task.process('stream', [message(4, '{}', 'stream', 10)])
-    task.drain((topic, next) => (asked.push([topic, next]), true), 1_000, 0)
+    task.drain((topic, next) => (asked.push([topic, next]), 'caught-up'), 1_000, 0)
     task.process('table', [message(7, '{}', 'table', 20)])
-    task.drain((topic, next) => (asked.push([topic, next]), true), 1_000, 0)
+    task.drain((topic, next) => (asked.push([topic, next]), 'caught-up'), 1_000, 0)
     expect(new Set(asked.map(([topic, next]) => `${topic}:${next}`))).toEqual(
       new Set(['table:undefined', 'stream:5', 'table:8']),
     )

@@ -1,5 +1,6 @@
 import type {
   ConsumedMessage,
+  FetchPosition,
   RecordConsumer,
   TopicPartition,
   TopicPartitionOffset,
@@ -43,8 +44,8 @@ export class MemoryConsumer implements RecordConsumer {
   }
 
   /** No more to fetch than what was pushed. */
-  caughtUp(): boolean {
-    return this.batches.length === 0
+  fetchPosition(): FetchPosition {
+    return this.batches.length === 0 ? 'caught-up' : 'behind'
   }
 
   async partitionCounts(topics: string[]): Promise<Map<string, number | undefined>> {
