@@ -50,7 +50,7 @@ export interface ProcessingSettings {
   /**
    * How long a task that joins a stream and a table waits for an input that has nothing
    * buffered but is not caught up, before it processes the other without it (Kafka Streams'
-   * max.task.idle.ms). Default 500.
+   * max.task.idle.ms). Default 500. An input never fetched yet is waited for regardless (KIP-695).
    */
   maxTaskIdleMs?: number
   /**
