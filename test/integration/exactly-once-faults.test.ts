@@ -11,7 +11,7 @@ import { ClusterEventGenerator, type GeneratedEnvelope } from '../../simulators/
 import { EnvelopeWriter } from '../../simulators/envelope-writer.js'
 import { createTopic, readTopics } from '../../simulators/kafka-topics.js'
 import { loadTopologyFile } from '../../topology/load.js'
-import { waitFor } from '../support/engine-process.js'
+import { waitFor, within } from '../support/engine-process.js'
 import {
   allCommitted,
   countDifferences,
@@ -140,25 +140,35 @@ describe('exactly-once through faults on a real broker', () => {
       const { env, replica } = warningCounts('restart', kafka)
       await createTopic(kafka, env.SOURCE_TOPIC, PARTITIONS)
       const replicas = [replica('a'), replica('b')]
-      for (const { stream } of replicas) await stream.start()
-      // Events keep coming before, during and after the restart.
-      const writing = writeEnvelopesPaced(kafka, env.SOURCE_TOPIC, 24_000, 12_000)
-      const consumed = () =>
-        replicas.reduce((sum, { stream }) => sum + (stream.counters.consumedByTopic.get(env.SOURCE_TOPIC) ?? 0), 0)
-      await waitFor('counting under way', () => consumed() > 2_000, 60_000)
-      await broker.restart()
-      const written = await writing
-      await waitFor(
-        'everything committed',
-        () => allCommitted(kafka, env.APPLICATION_ID, env.SOURCE_TOPIC),
-        180_000,
-        500,
-      )
-      for (const { stream } of replicas) expect(stream.state).toBe('RUNNING')
-      await Promise.all(replicas.map(({ stream }) => stream.stop()))
-      for (const { stream } of replicas) expect(stream.state).toBe('NOT_RUNNING')
-      const actual = lastCounts(await readTopics(kafka, [env.OUTPUT_TOPIC], { readCommitted: true }))
-      expect(countDifferences(expectedWarningCounts(written), actual)).toEqual([])
+      try {
+        for (const { stream } of replicas) await within('a replica starting', 60_000, stream.start())
+        // Events keep coming before, during and after the restart.
+        const writing = writeEnvelopesPaced(kafka, env.SOURCE_TOPIC, 24_000, 12_000)
+        const consumed = () =>
+          replicas.reduce((sum, { stream }) => sum + (stream.counters.consumedByTopic.get(env.SOURCE_TOPIC) ?? 0), 0)
+        await waitFor('counting under way', () => consumed() > 2_000, 60_000)
+        await within('the broker restarting', 60_000, broker.restart())
+        const written = await within('the writer finishing', 60_000, writing)
+        await waitFor(
+          'everything committed',
+          () => allCommitted(kafka, env.APPLICATION_ID, env.SOURCE_TOPIC),
+          180_000,
+          500,
+        )
+        for (const { stream } of replicas) expect(stream.state).toBe('RUNNING')
+        await within('the replicas stopping', 45_000, Promise.all(replicas.map(({ stream }) => stream.stop())))
+        for (const { stream } of replicas) expect(stream.state).toBe('NOT_RUNNING')
+        const output = await within(
+          'reading the output',
+          30_000,
+          readTopics(kafka, [env.OUTPUT_TOPIC], { readCommitted: true }),
+        )
+        expect(countDifferences(expectedWarningCounts(written), lastCounts(output))).toEqual([])
+      } catch (error) {
+        // What each replica said last: where a hang or a miss came from.
+        for (const [i, { logs }] of replicas.entries()) console.log(`replica ${i}:\n${logs.slice(-40).join('')}`)
+        throw error
+      }
     } finally {
       await broker.stop()
     }

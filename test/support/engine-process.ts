@@ -21,6 +21,19 @@ export function startEngine(file: string, env: Record<string, string>): EnginePr
   return { child, output: () => chunks.join(''), exited }
 }
 
+/** Awaits `promise`, failing with `what` if it takes longer than `timeoutMs`: a hang names its step. */
+export async function within<T>(what: string, timeoutMs: number, promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} took longer than ${timeoutMs} ms`)), timeoutMs)
+  })
+  try {
+    return await Promise.race([promise, timeout])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
 /** Polls until `check` is true. A check that throws (a topic still being created) counts as not yet. */
 export async function waitFor(
   what: string,
