@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url'
 import { freePort } from '../../deploy/local/local-process.js'
 
 const CLI = fileURLToPath(new URL('../../bin/kubestream.js', import.meta.url))
-const POLL_MS = 50
+// Fine enough to time a start to ready (bench:aggregate's phase f) within a few ms.
+const POLL_MS = 10
 
 export interface CliProcess {
   /** Milliseconds from spawn until /readyz answered 200. */
