@@ -8,8 +8,9 @@ import { fileURLToPath } from 'node:url'
 import { freePort } from '../../deploy/local/local-process.js'
 
 const CLI = fileURLToPath(new URL('../../bin/kubestream.js', import.meta.url))
-// Fine enough to time a start to ready (bench:aggregate's phase f) within a few ms.
-const POLL_MS = 10
+/** /readyz is polled often, to time a start within a few ms; /metrics seldom, so scraping costs the engine little. */
+const READY_POLL_MS = 10
+const METRICS_POLL_MS = 100
 
 export interface CliProcess {
   /** Milliseconds from spawn until /readyz answered 200. */
@@ -47,7 +48,13 @@ export async function startCli(
     stdio: ['ignore', 'inherit', 'inherit'],
   })
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
-  const readyMs = await until(child, timeoutMs, started, async () => (await fetch(`${url}/readyz`)).status === 200)
+  const readyMs = await until(
+    child,
+    timeoutMs,
+    started,
+    READY_POLL_MS,
+    async () => (await fetch(`${url}/readyz`)).status === 200,
+  )
   return {
     readyMs,
     counterReaches: (counter, target, limitMs) =>
@@ -55,6 +62,7 @@ export async function startCli(
         child,
         limitMs,
         started,
+        METRICS_POLL_MS,
         async () => sumOf(await (await fetch(`${url}/metrics`)).text(), counter) >= target,
       ),
     async stop(graceMs = 60_000) {
@@ -72,6 +80,7 @@ async function until(
   child: ChildProcess,
   timeoutMs: number,
   started: number,
+  everyMs: number,
   check: () => Promise<boolean>,
 ): Promise<number> {
   for (;;) {
@@ -79,7 +88,7 @@ async function until(
       throw new Error(`kubestream exited (${child.exitCode ?? child.signalCode}) before it got there`)
     if (performance.now() - started > timeoutMs) throw new Error(`not there after ${timeoutMs} ms`)
     if (await check().catch(() => false)) return performance.now() - started
-    await new Promise((resolve) => setTimeout(resolve, POLL_MS))
+    await new Promise((resolve) => setTimeout(resolve, everyMs))
   }
 }
 
