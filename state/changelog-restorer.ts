@@ -12,9 +12,8 @@ import type { StorePartition } from './store-partition.js'
 const PROGRESS_EVERY_MS = 2_000
 /**
  * Records per consume call, and so per LMDB transaction. 3,000 restored 1M keys faster (6.8–7.5 s
- * against 10.2 s to ready), but CI then failed twice in three runs in the exactly-once broker-restart
- * test (a hang, then 77 wrong counts after migrations), which restores after each migration; back at
- * 1,000, the value every earlier run passed with, until that is understood.
+ * against 10.2 s to ready); it is held back while the exactly-once broker-restart test's failures
+ * (seen with both values) are investigated, so that the change is judged on its own.
  */
 const BATCH = 1_000
 
