@@ -46,10 +46,10 @@ export interface RecordConsumer {
   readonly group: GroupMembership
   subscribe(topics: string[]): void
   /**
-   * After a migration: the partitions it still holds, each set back to its committed offset
-   * (Kafka Streams revives its tasks from there); see BatchConsumer.
+   * After a migration: joins the group afresh, the partitions it is given coming through
+   * onAssigned and read from their committed offsets; see BatchConsumer.
    */
-  rewind(): Promise<TopicPartition[]>
+  rejoin(): Promise<void>
   /** Whatever has been fetched, up to `maxMessages`; waits a short poll for the first one. */
   nextBatch(maxMessages: number): Promise<ConsumedMessage[]>
   /** Whether everything the broker had for the partition has been handed over; see BatchConsumer. */

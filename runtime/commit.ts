@@ -19,12 +19,19 @@ export interface CommitScope {
 }
 
 /**
+ * Why the thread commits: its interval is up (offsets committed in the background under
+ * at-least-once), tasks are about to restore, partitions are let go, or the process stops
+ * (each of the last three waits for the offsets).
+ */
+export type CommitReason = 'interval' | 'restore' | 'hand-over' | 'shutdown'
+
+/**
  * Points inside the commit where a fault-injection test can wait (and so make a rebalance or a
  * broker restart happen exactly there). Production leaves them unset.
  */
 export interface CommitHooks {
   /** After the flush, before the offsets are committed: awaited with the offsets about to be. */
-  afterFlush?(offsets: readonly TopicPartitionOffset[]): Promise<void>
+  afterFlush?(offsets: readonly TopicPartitionOffset[], reason: CommitReason): Promise<void>
 }
 
 /**
@@ -45,7 +52,7 @@ export interface CommitHooks {
 export async function commit(
   scope: CommitScope,
   tasks: StreamTask[],
-  sync: boolean,
+  reason: CommitReason,
   flushTimeoutMs = FLUSH_TIMEOUT_MS,
 ): Promise<void> {
   const { collector, consumer, directory, ingest } = scope
@@ -54,12 +61,12 @@ export async function commit(
   ingest?.sendChangelog(collector, now)
   const offsets = tasks.flatMap((task) => task.committableOffsets())
   await collector.flush(flushTimeoutMs)
-  await scope.hooks?.afterFlush?.(offsets)
+  await scope.hooks?.afterFlush?.(offsets, reason)
   if (scope.exactlyOnce) {
     if (offsets.length > 0) await collector.sendOffsetsToTransaction(offsets, consumer.group, flushTimeoutMs)
     await collector.commitTransaction(flushTimeoutMs)
-  } else if (sync) consumer.commitSync(offsets)
-  else consumer.commit(offsets)
+  } else if (reason === 'interval') consumer.commit(offsets)
+  else consumer.commitSync(offsets)
   if (!directory) return
   await applyStores(tasks, directory, collector)
   await ingest?.checkpoint(directory, (topic, partition) => collector.endOffset(topic, partition))

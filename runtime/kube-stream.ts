@@ -109,7 +109,6 @@ export class KubeStream {
     this.identity = {
       instanceId,
       exactlyOnce: graph.processing.guarantee === 'exactly_once',
-      coPartitioned: this.compiled.subTopologies.some((sub) => sub.inputs.length > 1),
     }
     this.ingestMode = SourceIngest.hasSources(graph) ? (options.ingest ?? 'on') : 'off'
     this.commitHooks = options.commitHooks

@@ -6,7 +6,7 @@ import type { ConsumedMessage, RecordConsumer, TopicPartition } from '../core/re
 import type { DeadLetter } from '../core/record-error.js'
 import type { StateDirectory } from '../state/state-directory.js'
 import type { TopologyGraph } from '../topology/graph.js'
-import { commit, type CommitHooks, type CommitScope } from './commit.js'
+import { commit, type CommitHooks, type CommitReason, type CommitScope } from './commit.js'
 import type { SourceIngest } from './source-ingest.js'
 import { type StreamTask, TaskState } from './stream-task.js'
 import type { TaskManager } from './task-manager.js'
@@ -154,7 +154,7 @@ export class StreamThread {
     // Tasks assigned during that poll restore before any of their records is processed.
     const restoring = tasks.inState(TaskState.RESTORING)
     if (restoring.length > 0) {
-      await this.commit(true)
+      await this.commit('restore')
       await state!.restore(restoring)
       for (const task of restoring) if (task.state === TaskState.RESTORING) task.state = TaskState.RUNNING
       committed = true
@@ -166,7 +166,7 @@ export class StreamThread {
     if (this.revocations.length > 0) {
       await this.handOver()
     } else if (Date.now() - lastCommit >= processing.commitIntervalMs) {
-      await this.commit(false)
+      await this.commit('interval')
       committed = true
     }
     return committed
@@ -178,11 +178,10 @@ export class StreamThread {
    * the consumer could not apply, a delivery that timed out. What was sent since the last
    * commit is given up (under exactly-once the transaction is aborted) and the sources land
    * again what they had landed in it; every task is closed without committing (its store writes
-   * since the last commit dropped, LMDB left at its checkpoint); and the partitions the
-   * consumer still holds are set back to their committed offsets and get new tasks, which
-   * restore from checkpoint and changelog before they process (Kafka Streams rejoins the group
-   * for the same effect; librdkafka's asynchronous unsubscribe under cooperative rebalancing
-   * can keep partitions without giving them back). The process goes on.
+   * since the last commit dropped, LMDB left at its checkpoint); and the consumer rejoins the
+   * group, the partitions it is given getting new tasks, which restore from checkpoint and
+   * changelog and read from the committed offsets (Kafka Streams' handleTaskMigrated). The
+   * process goes on.
    */
   private async recover(migration: unknown): Promise<void> {
     const { tasks, collector, consumer, ingest, exactlyOnce, log } = this.options
@@ -197,11 +196,12 @@ export class StreamThread {
         ingest?.rewind()
         tasks.close(tasks.all())
         this.releaseRevoked()
-        // The partitions just released are let go before the consumer says what it still holds.
+        // The partitions just released are let go before the consumer leaves.
         await nextTurn()
-        const kept = await consumer.rewind()
-        tasks.assign(kept)
-        log.info({ partitions: kept.map((p) => `${p.topic}-${p.partition}`) }, 'tasks revived from the last commit')
+        await consumer.rejoin()
+        // Revocations the old consumer asked for meanwhile: nothing is left of them to hand over.
+        this.releaseRevoked()
+        log.info('rejoined the group; its assignment revives the tasks from the last commit')
         return
       } catch (error) {
         if (!taskMigrated(error) || attempt >= MAX_RECOVERIES) throw error
@@ -271,15 +271,15 @@ export class StreamThread {
     for (const task of this.options.tasks.all()) task.commitAgain()
   }
 
-  private async commit(sync: boolean, flushTimeoutMs?: number): Promise<void> {
+  private async commit(reason: CommitReason, flushTimeoutMs?: number): Promise<void> {
     const started = performance.now()
-    await commit(this.scope, this.options.tasks.inState(TaskState.RUNNING), sync, flushTimeoutMs)
+    await commit(this.scope, this.options.tasks.inState(TaskState.RUNNING), reason, flushTimeoutMs)
     this.options.meters?.committed(performance.now() - started)
   }
 
   private async commitOnShutdown(timeoutMs: number): Promise<void> {
     try {
-      await this.commit(true, timeoutMs)
+      await this.commit('shutdown', timeoutMs)
     } catch (error) {
       if (!taskMigrated(error)) throw error
       this.options.log.warn(
@@ -300,7 +300,7 @@ export class StreamThread {
   private async handOver(): Promise<void> {
     const revocations = this.revocations.splice(0)
     try {
-      await this.commit(true)
+      await this.commit('hand-over')
     } catch (error) {
       this.revocations.unshift(...revocations)
       throw error

@@ -55,9 +55,10 @@ async function withConsumer<T>(
   groupId: string,
   action: (consumer: Kafka.KafkaConsumer) => Promise<T>,
   attempts = 20,
+  isolation: 'read_committed' | 'read_uncommitted' = 'read_committed',
 ): Promise<T> {
   const consumer = new Kafka.KafkaConsumer(
-    { 'bootstrap.servers': brokers, 'group.id': groupId, 'enable.auto.commit': false },
+    { 'bootstrap.servers': brokers, 'group.id': groupId, 'enable.auto.commit': false, 'isolation.level': isolation },
     {},
   )
   await new Promise<void>((resolve, reject) =>
@@ -111,17 +112,37 @@ export async function startOffsets(brokers: string, topic: string): Promise<Map<
   return new Map([...(await watermarks(brokers, topic))].map(([partition, { lowOffset }]) => [partition, lowOffset]))
 }
 
-function watermarks(brokers: string, topic: string): Promise<Map<number, Kafka.WatermarkOffsets>> {
-  return withConsumer(brokers, 'kubestream-inspection', async (consumer) => {
-    const out = new Map<number, Kafka.WatermarkOffsets>()
-    for (const partition of await partitionsOf(consumer, topic)) {
-      const offsets = await new Promise<Kafka.WatermarkOffsets>((resolve, reject) => {
-        consumer.queryWatermarkOffsets(topic, partition, 10_000, (e, o) => (e ? reject(e) : resolve(o)))
-      })
-      out.set(partition, offsets)
-    }
-    return out
-  })
+/**
+ * Partitions of `topic` in which a transaction is still open: their last stable offset (the end
+ * a read_committed reader sees) is below their high watermark.
+ */
+export async function partitionsInTransaction(brokers: string, topic: string): Promise<number[]> {
+  const [stable, ends] = await Promise.all([endOffsets(brokers, topic), watermarks(brokers, topic, 'read_uncommitted')])
+  return [...ends].filter(([partition, { highOffset }]) => (stable.get(partition) ?? 0) < highOffset).map(([p]) => p)
+}
+
+/** Ends as a read_committed reader sees them (last stable offsets) unless asked for read_uncommitted's. */
+function watermarks(
+  brokers: string,
+  topic: string,
+  isolation: 'read_committed' | 'read_uncommitted' = 'read_committed',
+): Promise<Map<number, Kafka.WatermarkOffsets>> {
+  return withConsumer(
+    brokers,
+    'kubestream-inspection',
+    async (consumer) => {
+      const out = new Map<number, Kafka.WatermarkOffsets>()
+      for (const partition of await partitionsOf(consumer, topic)) {
+        const offsets = await new Promise<Kafka.WatermarkOffsets>((resolve, reject) => {
+          consumer.queryWatermarkOffsets(topic, partition, 10_000, (e, o) => (e ? reject(e) : resolve(o)))
+        })
+        out.set(partition, offsets)
+      }
+      return out
+    },
+    20,
+    isolation,
+  )
 }
 
 /** The group's committed offset per partition (-1 where none). Reads without joining the group. */

@@ -1,9 +1,9 @@
 import Kafka from 'node-rdkafka'
+import { setTimeout as sleep } from 'node:timers/promises'
 import type {
   FetchPosition,
   RebalanceListener,
   RecordConsumer,
-  TopicPartition,
   TopicPartitionOffset,
 } from '../../core/record-consumer.js'
 import { accessError } from './access-error.js'
@@ -14,15 +14,17 @@ import { KafkaError } from './kafka-error.js'
 
 const { CODES } = Kafka
 const BUSY_POLL_TIMEOUT_MS = 2
-/** librdkafka's logical offsets. */
-const OFFSET_BEGINNING = -2
-const OFFSET_END = -1
 
-/** A connected node-rdkafka consumer whose rebalances reach the listener. */
+/**
+ * A connected node-rdkafka consumer whose rebalances reach the listener — until it is retired
+ * (being replaced): from then on it takes and lets go of partitions at once, so that closing
+ * it never waits for a thread whose tasks are already closed.
+ */
 async function open(
   global: LibrdkafkaConfig,
   topic: LibrdkafkaConfig,
   listener: RebalanceListener,
+  retired: (consumer: Kafka.KafkaConsumer) => boolean,
 ): Promise<Kafka.KafkaConsumer> {
   const consumer = new Kafka.KafkaConsumer(
     {
@@ -31,27 +33,39 @@ async function open(
       rebalance_cb(this: Kafka.KafkaConsumer, error: Kafka.LibrdKafkaError, assignment: Kafka.Assignment[]) {
         const partitions = assignment.map(({ topic, partition }) => ({ topic, partition }))
         const cooperative = this.rebalanceProtocol() === 'COOPERATIVE'
+        const assigning = error.code === CODES.ERRORS.ERR__ASSIGN_PARTITIONS
+        const apply = () => {
+          if (assigning) {
+            if (cooperative) this.incrementalAssign(assignment)
+            else this.assign(assignment)
+          } else if (!this.isConnected()) {
+            // After a disconnect there is nothing left to unassign.
+          } else if (cooperative) this.incrementalUnassign(assignment)
+          else this.unassign()
+        }
+        if (retired(this)) {
+          try {
+            apply()
+          } catch {
+            // A consumer on its way out: what it holds is the replacement's to take.
+          }
+          return
+        }
         // librdkafka refuses an (un)assign once the group has moved on again (`Local: Erroneous state`):
         // the thread revives its tasks, rather than the exception escaping the callback.
-        const change = (what: string, action: () => void) => {
+        const change = () => {
           try {
-            action()
+            apply()
           } catch (cause) {
+            const what = assigning ? 'take' : 'let go of'
             const message = `cannot ${what} partitions in a rebalance: ${(cause as Error).message}`
             listener.onFailure(new KafkaError('REBALANCE', message, { cause }))
           }
         }
-        if (error.code === CODES.ERRORS.ERR__ASSIGN_PARTITIONS) {
+        if (assigning) {
           listener.onAssigned(partitions)
-          change('take', () => (cooperative ? this.incrementalAssign(assignment) : this.assign(assignment)))
-        } else {
-          const letGo = () => {
-            // After a disconnect there is nothing left to unassign.
-            if (!this.isConnected()) return
-            change('let go of', () => (cooperative ? this.incrementalUnassign(assignment) : this.unassign()))
-          }
-          listener.onRevoked(partitions).then(letGo, letGo)
-        }
+          change()
+        } else listener.onRevoked(partitions).then(change, change)
       },
     },
     topic,
@@ -69,14 +83,14 @@ export class BatchConsumer implements RecordConsumer {
   private idle = true
   private topics: string[] = []
   private commitErrorHandler: ((error: Error) => void) | undefined
-  /** librdkafka reported this consumer fenced: it must be replaced. */
-  private fenced = false
 
   private constructor(
     private consumer: Kafka.KafkaConsumer,
     private readonly config: { global: LibrdkafkaConfig; topic: LibrdkafkaConfig },
     private readonly listener: RebalanceListener,
     private readonly pollTimeoutMs: number,
+    /** Consumers replaced by `rejoin`, whose rebalances no longer reach the listener. */
+    private readonly retired: WeakSet<Kafka.KafkaConsumer>,
   ) {}
 
   static async connect(
@@ -85,7 +99,9 @@ export class BatchConsumer implements RecordConsumer {
     listener: RebalanceListener,
     pollTimeoutMs = 100,
   ): Promise<BatchConsumer> {
-    return new BatchConsumer(await open(global, topic, listener), { global, topic }, listener, pollTimeoutMs)
+    const retired = new WeakSet<Kafka.KafkaConsumer>()
+    const consumer = await open(global, topic, listener, (c) => retired.has(c))
+    return new BatchConsumer(consumer, { global, topic }, listener, pollTimeoutMs, retired)
   }
 
   /** The node-rdkafka consumer: exactly-once hands it to the producer with the offsets (which fences zombies). */
@@ -99,54 +115,23 @@ export class BatchConsumer implements RecordConsumer {
   }
 
   /**
-   * After a migration (the tasks were closed without committing): the partitions this
-   * consumer still holds, each set back to its committed offset (or to auto.offset.reset
-   * where it has none), so their new tasks read again what was not committed. Partitions the
-   * group has taken meanwhile come through onRevoked as usual. A consumer librdkafka has made
-   * unusable (`Local: Fatal error`: as a static member it was fenced — also by its own earlier
-   * membership, after a broker restart) is replaced by a new one with the same settings, as
-   * Kafka Streams replaces a thread whose consumer was fenced; its partitions come through
-   * onAssigned.
+   * After a migration (the tasks were closed without committing): a new consumer with the same
+   * settings takes this one's place in the group, and the partitions the group gives it come
+   * through onAssigned, their tasks reading from the committed offsets (Kafka Streams
+   * resubscribes, and replaces a thread whose consumer was fenced). A new consumer rather than
+   * a seek or a resubscription: after a migration librdkafka's idea of what it owns can differ
+   * from what it fetches (a broker restart in the middle of a cooperative rebalance left
+   * partitions that the group counted as this member's but that nothing read), and a static
+   * member fenced by its own earlier membership is unusable. A static member's replacement gets
+   * its assignment back without a rebalance.
    */
-  async rewind(timeoutMs = 30_000): Promise<TopicPartition[]> {
-    if (!this.fenced) {
-      try {
-        return await this.seekToCommitted(timeoutMs)
-      } catch (error) {
-        if (!isFatal((error as KafkaError).cause)) throw error
-      }
-    }
-    await this.replace()
-    return []
-  }
-
-  private async seekToCommitted(timeoutMs: number): Promise<TopicPartition[]> {
-    const assigned = this.consumer.assignments().map(({ topic, partition }) => ({ topic, partition }))
-    if (assigned.length === 0) return []
-    const committed = await new Promise<Kafka.TopicPartitionOffset[]>((resolve, reject) =>
-      this.consumer.committed(assigned, timeoutMs, (error, offsets) =>
-        error ? reject(rebalanceError('cannot read the committed offsets', error)) : resolve(offsets),
-      ),
-    )
-    const reset = this.config.topic['auto.offset.reset'] === 'latest' ? OFFSET_END : OFFSET_BEGINNING
-    await Promise.all(
-      committed.map(
-        ({ topic, partition, offset }) =>
-          new Promise<void>((resolve, reject) =>
-            this.consumer.seek({ topic, partition, offset: offset >= 0 ? offset : reset }, timeoutMs, (error) =>
-              error ? reject(rebalanceError(`cannot rewind ${topic}-${partition}`, error)) : resolve(),
-            ),
-          ),
-      ),
-    )
-    return assigned
-  }
-
-  private async replace(): Promise<void> {
-    const fenced = this.consumer
-    await new Promise<void>((resolve) => fenced.disconnect(() => resolve()))
-    this.consumer = await open(this.config.global, this.config.topic, this.listener)
-    this.fenced = false
+  async rejoin(timeoutMs = 30_000): Promise<void> {
+    const old = this.consumer
+    this.retired.add(old)
+    // One that cannot close in time is left to librdkafka: as a static member, the replacement fences it.
+    await Promise.race([new Promise<void>((resolve) => old.disconnect(() => resolve())), sleep(timeoutMs)])
+    this.consumer = await open(this.config.global, this.config.topic, this.listener, (c) => this.retired.has(c))
+    this.idle = true
     if (this.commitErrorHandler) this.listenForCommitErrors(this.commitErrorHandler)
     this.consumer.subscribe(this.topics)
   }
@@ -189,7 +174,6 @@ export class BatchConsumer implements RecordConsumer {
         // group and rejoins at this poll; the tasks it ran may be someone else's by now.
         // A fatal consumer error is a static member fenced: the thread's recovery replaces this consumer.
         if (error.code === CODES.ERRORS.ERR__MAX_POLL_EXCEEDED || error.code === CODES.ERRORS.ERR__FATAL) {
-          if (error.code === CODES.ERRORS.ERR__FATAL) this.fenced = true
           const message = `this member left the group: ${error.message}`
           this.listener.onFailure(new KafkaError('REBALANCE', message, { cause: error }))
           return resolve([])
@@ -271,13 +255,4 @@ export class BatchConsumer implements RecordConsumer {
   close(): Promise<void> {
     return new Promise((resolve) => this.consumer.disconnect(() => resolve()))
   }
-}
-
-function isFatal(error: unknown): boolean {
-  return (error as Kafka.LibrdKafkaError | undefined)?.code === CODES.ERRORS.ERR__FATAL
-}
-
-/** A consumer step of a migration's recovery failed: the thread recovers again. */
-function rebalanceError(what: string, cause: Kafka.LibrdKafkaError): KafkaError {
-  return new KafkaError('REBALANCE', `${what}: ${cause.message}`, { cause })
 }

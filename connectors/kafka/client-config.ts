@@ -41,12 +41,6 @@ export interface ClientIdentity {
    */
   instanceId?: string
   exactlyOnce?: boolean
-  /**
-   * Some task reads several topics (a stream and a co-partitioned table): partition p of each
-   * must go to one replica, which librdkafka's range assignor guarantees for topics of equal
-   * partition count and its cooperative-sticky assignor does not.
-   */
-  coPartitioned?: boolean
 }
 
 /**
@@ -86,7 +80,14 @@ export function consumerConfig(
       'enable.partition.eof': false,
       // Under exactly-once, aborted outputs of another task (repartition topics) are never read.
       'isolation.level': identity.exactlyOnce ? 'read_committed' : 'read_uncommitted',
-      'partition.assignment.strategy': identity.coPartitioned ? 'range' : 'cooperative-sticky',
+      // Eager, and range: partition p of every input goes to one replica (a stream and its
+      // co-partitioned table; a sub-topology and the repartition topic it feeds), and every
+      // generation assigns every partition. Cooperative rebalancing withholds moving partitions
+      // until the member giving them up rejoins; when that rejoin is a static member's
+      // replacement (librdkafka resets its member id after a session timeout, as in a broker
+      // restart) the group is not rebalanced and the withheld partitions stay with nobody
+      // (a broker restart during a scale-up left a repartition topic unread for minutes).
+      'partition.assignment.strategy': 'range',
       ...(identity.instanceId ? { 'group.instance.id': identity.instanceId } : {}),
     },
     topic: { 'auto.offset.reset': startOffset },

@@ -6,6 +6,7 @@ import { accessError, accessErrorInLog } from './access-error.js'
 import { type LibrdkafkaConfig, producerConfigs } from './client-config.js'
 import { connectClient } from './connect-client.js'
 import { KafkaError, transactionError } from './kafka-error.js'
+import { queryWatermarks } from './query-watermarks.js'
 import type { TopicAdmin } from './topic-admin.js'
 
 const { CODES } = Kafka
@@ -154,30 +155,16 @@ export class RdkafkaRecordCollector implements RecordCollector {
   }
 
   /**
-   * The partition's end offset (high watermark), asked of the broker. Asked again for a while
-   * when the broker cannot answer yet (its leader moving, as after a broker restart): by now
-   * the commit is in Kafka, and only this read stands between it and LMDB.
+   * The partition's end offset (high watermark), asked of the broker, again while it cannot
+   * answer: by now the commit is in Kafka, and only this read stands between it and LMDB.
    */
-  async endOffset(topic: string, partition: number, timeoutMs = 60_000): Promise<number> {
-    const deadline = Date.now() + timeoutMs
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.queryEndOffset(topic, partition)
-      } catch (error) {
-        if (Date.now() >= deadline) throw error
-        await sleep(Math.min(100 * attempt, 1_000))
-      }
+  async endOffset(topic: string, partition: number): Promise<number> {
+    try {
+      return (await queryWatermarks(this.producer, topic, partition)).highOffset
+    } catch (error) {
+      const message = `cannot read the end offset of ${topic}-${partition}: ${(error as Error).message}`
+      throw new KafkaError('CONNECT', message, { cause: error })
     }
-  }
-
-  private queryEndOffset(topic: string, partition: number): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.producer.queryWatermarkOffsets(topic, partition, 10_000, (error, offsets) => {
-        if (!error) return resolve(offsets.highOffset)
-        const message = `cannot read the end offset of ${topic}-${partition}: ${error.message}`
-        reject(new KafkaError('CONNECT', message, { cause: error }))
-      })
-    })
   }
 
   /** Topics created up front (sinks with a fixed name, the dead-letter topic) skip the per-record check. */

@@ -20,8 +20,11 @@ export interface LocalBroker {
   readonly logDir: string
   /** host:port of each extra listener, by name. */
   readonly listeners: Readonly<Record<string, string>>
-  /** Stops the broker (as SIGTERM does) and starts it again on the same ports and log dirs. */
-  restart(): Promise<void>
+  /**
+   * Stops the broker (as SIGTERM does) and starts it again on the same ports and log dirs,
+   * after `downMs` (longer than a session timeout: the groups' members lose their sessions).
+   */
+  restart(downMs?: number): Promise<void>
   stop(): Promise<void>
 }
 
@@ -121,8 +124,9 @@ export async function startLocalBroker(options: StartBrokerOptions = {}): Promis
     version,
     logDir: dir,
     listeners,
-    async restart() {
+    async restart(downMs = 0) {
       await stopProcess(child!, 20_000)
+      await sleep(downMs)
       child = await launch()
     },
     async stop() {

@@ -1,6 +1,7 @@
 import Kafka from 'node-rdkafka'
 import type { LibrdkafkaConfig } from '../../connectors/kafka/client-config.js'
 import { fetchedEnd } from '../../connectors/kafka/fetched-end.js'
+import { queryWatermarks } from '../../connectors/kafka/query-watermarks.js'
 import { StateError } from '../state-error.js'
 
 const { CODES } = Kafka
@@ -72,15 +73,14 @@ export class ChangelogConsumer {
     })
   }
 
-  /** The partition's low and high watermarks, asked of the broker. */
-  watermarks(topic: string, partition: number): Promise<Kafka.WatermarkOffsets> {
-    return new Promise((resolve, reject) => {
-      this.consumer.queryWatermarkOffsets(topic, partition, 10_000, (error, offsets) => {
-        if (!error) return resolve(offsets)
-        const message = `cannot read the end of ${topic}-${partition}: ${error.message}`
-        reject(new StateError('RESTORE', message, { cause: error }))
-      })
-    })
+  /** The partition's low and high watermarks, asked of the broker (again while it cannot answer). */
+  async watermarks(topic: string, partition: number): Promise<Kafka.WatermarkOffsets> {
+    try {
+      return await queryWatermarks(this.consumer, topic, partition)
+    } catch (error) {
+      const message = `cannot read the end of ${topic}-${partition}: ${(error as Error).message}`
+      throw new StateError('RESTORE', message, { cause: error })
+    }
   }
 
   /** The partition's high watermark as the last fetch saw it (no request); undefined before any fetch. */

@@ -5,7 +5,8 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { pino } from 'pino'
 import { afterAll, describe, expect, inject, it } from 'vitest'
 import type { TopicPartitionOffset } from '../../core/record-consumer.js'
-import { startLocalBroker } from '../../deploy/local/kafka-broker.js'
+import { type LocalBroker, startLocalBroker } from '../../deploy/local/kafka-broker.js'
+import type { CommitReason } from '../../runtime/commit.js'
 import { KubeStream, type KubeStreamOptions } from '../../runtime/kube-stream.js'
 import { ClusterEventGenerator, type GeneratedEnvelope } from '../../simulators/cluster-events.js'
 import { EnvelopeWriter } from '../../simulators/envelope-writer.js'
@@ -90,12 +91,7 @@ describe('exactly-once through faults on a real broker', () => {
     expect((migration()!.err as { code?: string }).code).toBe('TRANSACTION_ABORTABLE')
     expect(logLines(a.logs).filter((line) => line.level === 50)).toEqual([])
     await waitFor('both replicas working', () => a.stream.ready && b.stream.ready, 60_000)
-    await waitFor(
-      'everything committed',
-      () => allCommitted(brokers, env.APPLICATION_ID, env.SOURCE_TOPIC),
-      120_000,
-      500,
-    )
+    await waitFor('everything committed', () => allCommitted(brokers, env), 120_000, 500)
     await Promise.all([a.stream.stop(), b.stream.stop()])
     expect(a.stream.state).toBe('NOT_RUNNING')
     expect(b.stream.state).toBe('NOT_RUNNING')
@@ -121,12 +117,7 @@ describe('exactly-once through faults on a real broker', () => {
     const migration = () => logLines(a.logs).find((line) => String(line.msg).startsWith('tasks migrated'))
     await waitFor('A recovering', () => migration() !== undefined, 60_000)
     expect((migration()!.err as { code?: string }).code).toBe('TRANSACTION_TIMED_OUT')
-    await waitFor(
-      'everything committed',
-      () => allCommitted(brokers, env.APPLICATION_ID, env.SOURCE_TOPIC),
-      120_000,
-      500,
-    )
+    await waitFor('everything committed', () => allCommitted(brokers, env), 120_000, 500)
     await a.stream.stop()
     expect(a.stream.state).toBe('NOT_RUNNING')
     const actual = lastCounts(await readTopics(brokers, [env.OUTPUT_TOPIC], { readCommitted: true }))
@@ -134,46 +125,96 @@ describe('exactly-once through faults on a real broker', () => {
   }, 240_000)
 
   it('counts exactly through a broker restart in the middle of a windowed count', async () => {
-    const broker = await startLocalBroker()
-    try {
+    await withOwnBroker(async (broker, replicas) => {
       const kafka = broker.brokers
       const { env, replica } = warningCounts('restart', kafka)
       await createTopic(kafka, env.SOURCE_TOPIC, PARTITIONS)
-      const replicas = [replica('a'), replica('b')]
-      try {
-        for (const { stream } of replicas) await within('a replica starting', 60_000, stream.start())
-        // Events keep coming before, during and after the restart.
-        const writing = writeEnvelopesPaced(kafka, env.SOURCE_TOPIC, 24_000, 12_000)
-        const consumed = () =>
-          replicas.reduce((sum, { stream }) => sum + (stream.counters.consumedByTopic.get(env.SOURCE_TOPIC) ?? 0), 0)
-        await waitFor('counting under way', () => consumed() > 2_000, 60_000)
-        await within('the broker restarting', 60_000, broker.restart())
-        const written = await within('the writer finishing', 60_000, writing)
-        await waitFor(
-          'everything committed',
-          () => allCommitted(kafka, env.APPLICATION_ID, env.SOURCE_TOPIC),
-          180_000,
-          500,
-        )
-        for (const { stream } of replicas) expect(stream.state).toBe('RUNNING')
-        await within('the replicas stopping', 45_000, Promise.all(replicas.map(({ stream }) => stream.stop())))
-        for (const { stream } of replicas) expect(stream.state).toBe('NOT_RUNNING')
-        const output = await within(
-          'reading the output',
-          30_000,
-          readTopics(kafka, [env.OUTPUT_TOPIC], { readCommitted: true }),
-        )
-        expect(countDifferences(expectedWarningCounts(written), lastCounts(output))).toEqual([])
-      } catch (error) {
-        // What each replica said last: where a hang or a miss came from.
-        for (const [i, { logs }] of replicas.entries()) console.log(`replica ${i}:\n${logs.slice(-40).join('')}`)
-        throw error
+      replicas.push(replica('a'), replica('b'))
+      for (const { stream } of replicas) await within('a replica starting', 60_000, stream.start())
+      // Events keep coming before, during and after the restart.
+      const writing = writeEnvelopesPaced(kafka, env.SOURCE_TOPIC, 24_000, 12_000)
+      await waitFor('counting under way', () => consumed(replicas, env.SOURCE_TOPIC) > 2_000, 60_000)
+      await within('the broker restarting', 60_000, broker.restart())
+      const written = await within('the writer finishing', 60_000, writing)
+      await expectExactCounts(kafka, env, replicas, written)
+    })
+  }, 360_000)
+
+  it('reads every partition again after a broker restart while a replica hands partitions over', async () => {
+    // With cooperative rebalancing this lost the repartition topic: the partitions A gave up were
+    // withheld until A rejoined, the restart ended every session, and A's rejoin as a static
+    // member's replacement did not rebalance the group, so they stayed with nobody.
+    await withOwnBroker(async (broker, replicas) => {
+      const kafka = broker.brokers
+      const { env, replica } = warningCounts('handover-restart', kafka)
+      await createTopic(kafka, env.SOURCE_TOPIC, PARTITIONS)
+      const before = await writeEnvelopes(kafka, env.SOURCE_TOPIC, 10_000)
+      let holding = false
+      let release = () => {}
+      const held = new Promise<void>((resolve) => (release = resolve))
+      const hold = async (_offsets: readonly TopicPartitionOffset[], reason: CommitReason) => {
+        if (reason !== 'hand-over' || holding) return
+        holding = true
+        await held
       }
-    } finally {
-      await broker.stop()
-    }
+      const a = replica('a', { commitHooks: { afterFlush: hold } })
+      replicas.push(a)
+      await within('A starting', 60_000, a.stream.start())
+      await waitFor('A counting', () => consumed([a], env.SOURCE_TOPIC) > 1_000, 60_000)
+      const b = replica('b')
+      replicas.push(b)
+      await within('B starting', 60_000, b.stream.start())
+      await waitFor('A holding its hand-over to B', () => holding, 60_000)
+      // Down for longer than the session timeout (6 s): every member's session ends.
+      await within('the broker restarting', 90_000, broker.restart(10_000))
+      release()
+      const after = await writeEnvelopes(kafka, env.SOURCE_TOPIC, 5_000, { seed: 43 })
+      await expectExactCounts(kafka, env, replicas, [...before, ...after])
+    })
   }, 360_000)
 })
+
+type Replica = ReturnType<ReturnType<typeof warningCounts>['replica']>
+
+/**
+ * Runs `test` against a broker of its own (which it may restart) with the replicas it starts;
+ * on failure, prints what each replica said last: where a hang or a miss came from.
+ */
+async function withOwnBroker(test: (broker: LocalBroker, replicas: Replica[]) => Promise<void>): Promise<void> {
+  const broker = await startLocalBroker()
+  const replicas: Replica[] = []
+  try {
+    await test(broker, replicas)
+  } catch (error) {
+    for (const [i, { logs }] of replicas.entries()) console.log(`replica ${i}:\n${logs.slice(-40).join('')}`)
+    throw error
+  } finally {
+    await broker.stop()
+  }
+}
+
+function consumed(replicas: Replica[], topic: string): number {
+  return replicas.reduce((sum, { stream }) => sum + (stream.counters.consumedByTopic.get(topic) ?? 0), 0)
+}
+
+/** Every input committed, every replica still running and then stopped cleanly, and every count exact. */
+async function expectExactCounts(
+  kafka: string,
+  env: ReturnType<typeof warningCountsEnv>,
+  replicas: Replica[],
+  written: GeneratedEnvelope[],
+): Promise<void> {
+  await waitFor('everything committed', () => allCommitted(kafka, env), 180_000, 500)
+  for (const { stream } of replicas) expect(stream.state).toBe('RUNNING')
+  await within('the replicas stopping', 45_000, Promise.all(replicas.map(({ stream }) => stream.stop())))
+  for (const { stream } of replicas) expect(stream.state).toBe('NOT_RUNNING')
+  const output = await within(
+    'reading the output',
+    30_000,
+    readTopics(kafka, [env.OUTPUT_TOPIC], { readCommitted: true }),
+  )
+  expect(countDifferences(expectedWarningCounts(written), lastCounts(output))).toEqual([])
+}
 
 /** Writes `count` generated envelopes spread over about `durationMs`. */
 async function writeEnvelopesPaced(

@@ -62,12 +62,7 @@ it('dead-letters a record stamped hours ahead, which brokers refuse, and counts 
   })
   try {
     await stream.start()
-    await waitFor(
-      'everything committed',
-      () => allCommitted(brokers, env.APPLICATION_ID, env.SOURCE_TOPIC),
-      90_000,
-      500,
-    )
+    await waitFor('everything committed', () => allCommitted(brokers, env), 90_000, 500)
     expect(stream.state).toBe('RUNNING')
     const counts = lastCounts(await readTopics(brokers, [env.OUTPUT_TOPIC], { readCommitted: true }))
     expect(countDifferences(expectedWarningCounts(written), counts)).toEqual([])

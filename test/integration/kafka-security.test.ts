@@ -128,12 +128,7 @@ const allGrants = (env: ReturnType<typeof warningCountsEnv>) =>
 async function expectExactCounts(run: Run): Promise<void> {
   const written = await writeEnvelopes(broker.brokers, run.env.SOURCE_TOPIC, 3_000, { seed: 11 })
   await run.stream.start()
-  await waitFor(
-    'everything committed',
-    () => allCommitted(broker.brokers, run.env.APPLICATION_ID, run.env.SOURCE_TOPIC),
-    90_000,
-    500,
-  )
+  await waitFor('everything committed', () => allCommitted(broker.brokers, run.env), 90_000, 500)
   const actual = lastCounts(await readTopics(broker.brokers, [run.env.OUTPUT_TOPIC], { readCommitted: true }))
   expect(countDifferences(expectedWarningCounts(written), actual)).toEqual([])
   await run.stream.stop()

@@ -46,7 +46,7 @@ describe('repartition topics and event time', () => {
     graph.processing.repartitionPurgeIntervalMs = 1_000
     const stream = new KubeStream(graph, { stateDir, logger: pino({ level: 'warn' }) })
     await stream.start()
-    await waitFor('everything committed', () => allCommitted(kafka, env.APPLICATION_ID, env.SOURCE_TOPIC), 120_000, 500)
+    await waitFor('everything committed', () => allCommitted(kafka, env), 120_000, 500)
 
     const expected = expectedWarningCounts(written)
     expect(expected.size).toBeGreaterThan(100)

@@ -192,8 +192,8 @@ describe('StreamThread when the group or the transaction moves on under exactly_
       await waitFor('the task restored', () => h.calls.includes('restore 0_0'), 5_000, 2)
       h.collector.failNext.set(step, transactionError('commit', failure))
       h.push(3)
-      await waitFor('the recovery', () => h.calls.includes('rewind'), 5_000, 2)
-      expect(h.calls.slice(h.calls.indexOf('abort'))).toEqual(['abort', 'rewind'])
+      await waitFor('the recovery', () => h.calls.includes('rejoin'), 5_000, 2)
+      expect(h.calls.slice(h.calls.indexOf('abort'))).toEqual(['abort', 'rejoin'])
       expect(h.tasks.size).toBe(0)
       expect(h.onDisk()).toEqual({ checkpoint: undefined, keys: 0 })
       // The group assigns the partition again; it is read from its committed offset (none: 0).
@@ -211,33 +211,12 @@ describe('StreamThread when the group or the transaction moves on under exactly_
     })
   }
 
-  it('revives the tasks of partitions the consumer keeps, which restore and count exactly', async () => {
-    const h = (harness = threadHarness('exactly_once', 20))
-    h.consumer.assignment = [{ topic: 'in', partition: 0 }]
-    h.thread.assign(h.consumer.assignment)
-    const run = h.thread.run()
-    await waitFor('the task restored', () => h.calls.includes('restore 0_0'), 5_000, 2)
-    h.collector.failNext.set('sendOffsetsToTransaction', transactionError('send offsets to', generation))
-    h.push(3)
-    await waitFor('the recovery', () => h.calls.includes('rewind'), 5_000, 2)
-    // The consumer was set back to the committed offset (none: 0) and reads those records again.
-    h.readFrom(0)
-    h.push(3)
-    await waitFor('the records processed again', () => h.collector.sentTo('out').length === 6, 5_000, 2)
-    expect(h.calls.filter((call) => call === 'restore 0_0')).toHaveLength(2)
-    h.thread.requestStop()
-    await run
-    await h.thread.shutdown(1_000)
-    expect(h.lastOutput()).toBe('3')
-    expect(h.collector.transactions.at(-1)).toEqual([{ topic: 'in', partition: 0, offset: 3 }])
-  })
-
   it('recovers the same way when the commit on revoke is refused, and lets the partition go', async () => {
     const h = await running('exactly_once')
     h.collector.failNext.set('sendOffsetsToTransaction', transactionError('send offsets to', generation))
     await h.thread.revoke([{ topic: 'in', partition: 0 }])
-    await waitFor('the recovery', () => h.calls.includes('rewind'), 5_000, 2)
-    expect(h.calls.slice(-2)).toEqual(['abort', 'rewind'])
+    await waitFor('the recovery', () => h.calls.includes('rejoin'), 5_000, 2)
+    expect(h.calls.slice(-2)).toEqual(['abort', 'rejoin'])
     expect(h.tasks.size).toBe(0)
     expect(h.thread.failed).toBeUndefined()
     await stopped(h)
@@ -248,7 +227,7 @@ describe('StreamThread when the group or the transaction moves on under exactly_
     h.collector.failNext.set('commitTransaction', transactionError('commit', { code: 27, message: 'rebalancing' }))
     h.thread.assign([{ topic: 'in', partition: 0 }])
     const run = h.thread.run()
-    await waitFor('the recovery', () => h.calls.includes('rewind'), 5_000, 2)
+    await waitFor('the recovery', () => h.calls.includes('rejoin'), 5_000, 2)
     expect(h.calls).not.toContain('restore 0_0')
     h.thread.assign([{ topic: 'in', partition: 0 }])
     h.push(2)
@@ -261,7 +240,7 @@ describe('StreamThread when the group or the transaction moves on under exactly_
   it('recovers when the consumer could not apply a rebalance', async () => {
     const h = await running('exactly_once')
     h.thread.fail(new KafkaError('REBALANCE', 'cannot take partitions in a rebalance: Local: Erroneous state'))
-    await waitFor('the recovery', () => h.calls.includes('rewind'), 5_000, 2)
+    await waitFor('the recovery', () => h.calls.includes('rejoin'), 5_000, 2)
     expect(h.tasks.size).toBe(0)
     expect(h.thread.failed).toBeUndefined()
     await stopped(h)

@@ -2,7 +2,6 @@ import type {
   ConsumedMessage,
   FetchPosition,
   RecordConsumer,
-  TopicPartition,
   TopicPartitionOffset,
 } from '../../core/record-consumer.js'
 import { describeOffsets } from './memory-collector.js'
@@ -17,8 +16,6 @@ export class MemoryConsumer implements RecordConsumer {
   readonly group = { memberId: 'memory-consumer' }
   readonly committed = new Map<string, number>()
   failNextCommit: Error | undefined
-  /** What `rewind` says this consumer still holds. */
-  assignment: TopicPartition[] = []
   private readonly batches: ConsumedMessage[][] = []
   private commitErrorHandler: ((error: Error) => void) | undefined
 
@@ -30,10 +27,9 @@ export class MemoryConsumer implements RecordConsumer {
 
   subscribe(): void {}
 
-  /** Written to the call log; returns `assignment`, which the test sets as the group would (and rewinds). */
-  async rewind(): Promise<TopicPartition[]> {
-    this.calls.push('rewind')
-    return this.assignment
+  /** Written to the call log; the test assigns partitions again as the group would. */
+  async rejoin(): Promise<void> {
+    this.calls.push('rejoin')
   }
 
   async nextBatch(): Promise<ConsumedMessage[]> {

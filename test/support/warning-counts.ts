@@ -4,7 +4,13 @@ import {
   type GeneratorOptions,
 } from '../../simulators/cluster-events.js'
 import { EnvelopeWriter } from '../../simulators/envelope-writer.js'
-import { committedOffsets, endOffsets, readTopics, type ReadMessage } from '../../simulators/kafka-topics.js'
+import {
+  committedOffsets,
+  endOffsets,
+  partitionsInTransaction,
+  readTopics,
+  type ReadMessage,
+} from '../../simulators/kafka-topics.js'
 import { warningCountKey } from '../../simulators/warning-counts-expected.js'
 
 const MINUTE = 60_000
@@ -90,11 +96,17 @@ export async function writeEnvelopes(
 
 /**
  * warning-counts' group has committed every input record and every committed repartition record (the
- * offsets after a repartition topic's last records are transaction markers, never consumed). In this
- * order: the transaction that commits an input offset also commits the repartition records it caused,
- * so the repartition topic read after seeing the input committed holds all of them.
+ * offsets after a repartition topic's last records are transaction markers, never consumed), and no
+ * transaction is left open in its repartition or output topic. In this order: the transaction that
+ * commits an input offset also commits the repartition records it caused, so the repartition topic
+ * read after seeing the input committed holds all of them. A transaction left open by a replica
+ * that lost its partitions hides, until it is aborted, the records written after it by their new
+ * owner: its repartition records are not read yet, and its outputs not readable.
  */
-export async function allCommitted(kafka: string, applicationId: string, source: string): Promise<boolean> {
+export async function allCommitted(
+  kafka: string,
+  { APPLICATION_ID: applicationId, SOURCE_TOPIC: source, OUTPUT_TOPIC: output }: WarningCountsTopics,
+): Promise<boolean> {
   const [ends, sourceCommitted] = await Promise.all([
     endOffsets(kafka, source),
     committedOffsets(kafka, applicationId, source),
@@ -113,5 +125,15 @@ export async function allCommitted(kafka: string, applicationId: string, source:
   for (const [partition, last] of lastRead)
     if ((repartitionCommitted.get(partition) ?? 0) <= last) behind.push(`${repartition}-${partition}`)
   if (behind.length > 0) throw new Error(`not committed yet: ${behind.join(', ')}`)
+  for (const topic of [repartition, output])
+    for (const partition of await partitionsInTransaction(kafka, topic)) behind.push(`${topic}-${partition}`)
+  if (behind.length > 0) throw new Error(`a transaction is still open in ${behind.join(', ')}`)
   return true
+}
+
+/** The names allCommitted reads, as warningCountsEnv gives them. */
+export interface WarningCountsTopics {
+  readonly APPLICATION_ID: string
+  readonly SOURCE_TOPIC: string
+  readonly OUTPUT_TOPIC: string
 }
