@@ -36,6 +36,9 @@ export class StateDirectory {
       const env = lmdb().open({
         path: join(path, 'state.lmdb'),
         maxDbs: 10_000,
+        // Every write here is a synchronous transaction; lmdb's overlapping sync (its default on
+        // Linux) only helps asynchronous ones, and makes it ignore a transaction's NO_SYNC_FLUSH.
+        overlappingSync: false,
         keyEncoding: 'binary',
         encoding: 'binary',
       })
@@ -122,14 +125,24 @@ export class StateDirectory {
     })
   }
 
-  /** Applies changelog records read back during restore, and how far each store's reach, in one transaction. */
-  restore(restored: ReadonlyArray<RestoredRun>): void {
-    this.env.transactionSync(() => {
+  /**
+   * Applies changelog records read back, and how far each store's reach, in one transaction.
+   * `durable: false` leaves the flush to disk to a later durable transaction (LMDB's per-transaction
+   * MDB_NOSYNC): a restore commits every batch, and waiting for the disk each time was 40% of a
+   * 1M-key restore (1.7× slower to ready). A machine crash before that flush loses only the last
+   * batches, whose checkpoint (same transaction) goes back with them, so they are read again; LMDB
+   * stays consistent where the file system keeps write order (it does not on every one: LMDB's
+   * caveat). A process crash loses nothing: the writes are in the page cache.
+   */
+  restore(restored: ReadonlyArray<RestoredRun>, { durable = true }: { durable?: boolean } = {}): void {
+    const apply = () => {
       for (const { store, records, nextOffset } of restored) {
         for (const { key, value } of records) store.applyRestored(key, value)
         this.checkpoints.putSync(checkpointKey(store), nextOffset)
       }
-    })
+    }
+    if (durable) this.env.transactionSync(apply)
+    else this.env.transactionSync(apply, NOT_FLUSHED)
   }
 
   async close(): Promise<void> {
@@ -153,6 +166,9 @@ export interface RestoredRun {
   readonly records: ReadonlyArray<{ key: Buffer; value: Buffer | null }>
   readonly nextOffset: number
 }
+
+/** lmdb's TransactionFlags: ABORTABLE | SYNCHRONOUS_COMMIT (its default) | NO_SYNC_FLUSH. */
+const NOT_FLUSHED = 0x1 | 0x2 | 0x10000
 
 /** The partition number of a global store: it holds every partition of its topic. */
 const GLOBAL = -1
