@@ -12,8 +12,8 @@ import type { StorePartition } from './store-partition.js'
 const PROGRESS_EVERY_MS = 2_000
 /**
  * Records per consume call, and so per LMDB transaction (not flushed to disk: see
- * StateDirectory#restore). Larger batches restored faster only while each transaction waited for
- * the disk; 6,000 and more doubled the anonymous memory.
+ * StateDirectory#write). Larger batches restored faster while each transaction waited for the
+ * disk; 6,000 and more doubled the anonymous memory.
  */
 const BATCH = 1_000
 
@@ -113,18 +113,14 @@ export class ChangelogRestorer {
     try {
       while (remaining.size > 0) {
         const runs = runsByPartition(await this.consumer.consume(BATCH, 200))
-        if (runs.size > 0)
-          directory.restore(
-            [...runs].map(([key, run]) => this.counted(pending.get(key)!, run)),
-            { durable: false },
-          )
+        if (runs.size > 0) directory.restore([...runs].map(([key, run]) => this.counted(pending.get(key)!, run)))
         replayed += [...runs.values()].reduce((sum, run) => sum + run.length, 0)
         // Ends are applied after the records that came before them.
         for (const eof of ends.splice(0)) {
           const entry = pending.get(partitionKey(eof.topic, eof.partition))
           if (!entry || !remaining.delete(partitionKey(eof.topic, eof.partition))) continue
           if ((directory.checkpoint(entry.store) ?? -1) < eof.offset)
-            directory.restore([{ store: entry.store, records: [], nextOffset: eof.offset }], { durable: false })
+            directory.restore([{ store: entry.store, records: [], nextOffset: eof.offset }])
         }
         if (Date.now() - lastReport >= PROGRESS_EVERY_MS) {
           lastReport = Date.now()
@@ -134,14 +130,8 @@ export class ChangelogRestorer {
           )
         }
       }
-      // One flush to disk for the whole restore: the batches were committed without one.
-      directory.restore(
-        [...pending.values()].map(({ store, end }) => ({
-          store,
-          records: [],
-          nextOffset: directory.checkpoint(store) ?? end,
-        })),
-      )
+      // One flush to disk for the whole restore, as the task's first commit would.
+      await directory.flush()
     } finally {
       stopListening()
       this.consumer.unassign()

@@ -36,8 +36,8 @@ export class StateDirectory {
       const env = lmdb().open({
         path: join(path, 'state.lmdb'),
         maxDbs: 10_000,
-        // Every write here is a synchronous transaction; lmdb's overlapping sync (its default on
-        // Linux) only helps asynchronous ones, and makes it ignore a transaction's NO_SYNC_FLUSH.
+        // Every write here is a synchronous transaction left unflushed (see write); lmdb's
+        // overlapping sync (its default on Linux) would ignore that and flush each one.
         overlappingSync: false,
         keyEncoding: 'binary',
         encoding: 'binary',
@@ -93,7 +93,7 @@ export class StateDirectory {
     records: ReadonlyArray<{ key: Buffer; value: Buffer | null }>,
     nextOffset: number,
   ): void {
-    this.env.transactionSync(() => {
+    this.write(() => {
       for (const { key, value } of records) store.applyRestored(key, value)
       this.checkpoints.putSync(`${checkpointKey(store)}/${partition}`, nextOffset)
     })
@@ -109,7 +109,7 @@ export class StateDirectory {
    * in one LMDB transaction. Called only after Kafka accepted the commit.
    */
   commit(checkpointed: ReadonlyArray<readonly [StorePartition, number]>): void {
-    this.env.transactionSync(() => {
+    this.write(() => {
       for (const [store, offset] of checkpointed) {
         store.applyChanges()
         this.checkpoints.putSync(checkpointKey(store), offset)
@@ -119,33 +119,49 @@ export class StateDirectory {
 
   /** Forgets a store's contents and checkpoint: it will be restored from the changelog's start. */
   wipe(store: StorePartition): void {
-    this.env.transactionSync(() => {
+    this.write(() => {
       store.clearOnDisk()
       this.checkpoints.removeSync(checkpointKey(store))
     })
   }
 
-  /**
-   * Applies changelog records read back, and how far each store's reach, in one transaction.
-   * `durable: false` leaves the flush to disk to a later durable transaction (LMDB's per-transaction
-   * MDB_NOSYNC): a restore commits every batch, and waiting for the disk each time was 40% of a
-   * 1M-key restore (1.7× slower to ready). A machine crash before that flush loses only the last
-   * batches, whose checkpoint (same transaction) goes back with them, so they are read again; LMDB
-   * stays consistent where the file system keeps write order (it does not on every one: LMDB's
-   * caveat). A process crash loses nothing: the writes are in the page cache.
-   */
-  restore(restored: ReadonlyArray<RestoredRun>, { durable = true }: { durable?: boolean } = {}): void {
-    const apply = () => {
+  /** Applies changelog records read back during restore, and how far each store's reach, in one transaction. */
+  restore(restored: ReadonlyArray<RestoredRun>): void {
+    this.write(() => {
       for (const { store, records, nextOffset } of restored) {
         for (const { key, value } of records) store.applyRestored(key, value)
         this.checkpoints.putSync(checkpointKey(store), nextOffset)
       }
-    }
-    if (durable) this.env.transactionSync(apply)
-    else this.env.transactionSync(apply, NOT_FLUSHED)
+    })
+  }
+
+  /** Waits until every transaction so far is on disk: at the end of a restore, and before closing. */
+  flush(): Promise<void> {
+    return new Promise((resolve, reject) =>
+      (this.env as unknown as Syncable).sync((error) =>
+        error
+          ? reject(new StateError('STATE_DIR', `cannot flush the state dir: ${error.message}`, { cause: error }))
+          : resolve(),
+      ),
+    )
+  }
+
+  /**
+   * One LMDB transaction, committed without waiting for the disk (LMDB's per-transaction
+   * MDB_NOSYNC); `flush` waits for it. LMDB never needs to be durable here: it is never ahead of
+   * Kafka, and each store's checkpoint is written in the same transaction as its data, so a
+   * machine crash that takes the last transactions back takes their checkpoints back too, and
+   * the restore reads those changes again from the changelog (Kafka Streams runs RocksDB without
+   * its write-ahead log for the same reason). Waiting for the disk at every transaction was 40%
+   * of a 1M-key restore. A process crash loses nothing: the writes are in the page cache. LMDB
+   * stays consistent where the file system keeps write order (LMDB's caveat for MDB_NOSYNC).
+   */
+  private write(transaction: () => void): void {
+    this.env.transactionSync(transaction, NOT_FLUSHED)
   }
 
   async close(): Promise<void> {
+    await this.flush()
     for (const taskId of [...this.locks.keys()]) this.unlockTask(taskId)
     await this.env.close()
   }
@@ -169,6 +185,11 @@ export interface RestoredRun {
 
 /** lmdb's TransactionFlags: ABORTABLE | SYNCHRONOUS_COMMIT (its default) | NO_SYNC_FLUSH. */
 const NOT_FLUSHED = 0x1 | 0x2 | 0x10000
+
+/** lmdb's environment sync (mdb_env_sync), which its typings leave out. */
+interface Syncable {
+  sync(callback: (error: Error | null) => void): void
+}
 
 /** The partition number of a global store: it holds every partition of its topic. */
 const GLOBAL = -1
