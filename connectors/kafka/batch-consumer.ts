@@ -24,7 +24,7 @@ async function open(
   global: LibrdkafkaConfig,
   topic: LibrdkafkaConfig,
   listener: RebalanceListener,
-  retired: (consumer: Kafka.KafkaConsumer) => boolean,
+  retired: WeakSet<Kafka.KafkaConsumer>,
 ): Promise<Kafka.KafkaConsumer> {
   const consumer = new Kafka.KafkaConsumer(
     {
@@ -43,7 +43,7 @@ async function open(
           } else if (cooperative) this.incrementalUnassign(assignment)
           else this.unassign()
         }
-        if (retired(this)) {
+        if (retired.has(this)) {
           try {
             apply()
           } catch {
@@ -100,7 +100,7 @@ export class BatchConsumer implements RecordConsumer {
     pollTimeoutMs = 100,
   ): Promise<BatchConsumer> {
     const retired = new WeakSet<Kafka.KafkaConsumer>()
-    const consumer = await open(global, topic, listener, (c) => retired.has(c))
+    const consumer = await open(global, topic, listener, retired)
     return new BatchConsumer(consumer, { global, topic }, listener, pollTimeoutMs, retired)
   }
 
@@ -130,7 +130,7 @@ export class BatchConsumer implements RecordConsumer {
     this.retired.add(old)
     // One that cannot close in time is left to librdkafka: as a static member, the replacement fences it.
     await Promise.race([new Promise<void>((resolve) => old.disconnect(() => resolve())), sleep(timeoutMs)])
-    this.consumer = await open(this.config.global, this.config.topic, this.listener, (c) => this.retired.has(c))
+    this.consumer = await open(this.config.global, this.config.topic, this.listener, this.retired)
     this.idle = true
     if (this.commitErrorHandler) this.listenForCommitErrors(this.commitErrorHandler)
     this.consumer.subscribe(this.topics)
