@@ -18,6 +18,8 @@ export class StateDirectory {
   private readonly checkpoints: Lmdb.Database<number, string>
   private readonly locks = new Map<string, TaskLock>()
 
+  private closed = false
+
   private constructor(
     readonly path: string,
     private readonly env: Lmdb.RootDatabase,
@@ -160,7 +162,10 @@ export class StateDirectory {
     this.env.transactionSync(transaction, NOT_FLUSHED)
   }
 
+  /** Flushes and closes; closing again does nothing. */
   async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
     await this.flush()
     for (const taskId of [...this.locks.keys()]) this.unlockTask(taskId)
     await this.env.close()
