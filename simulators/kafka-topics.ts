@@ -102,7 +102,10 @@ export function listTopics(brokers: string, prefix: string): Promise<string[]> {
   )
 }
 
-/** High watermark per partition. */
+/**
+ * End offset per partition as a read_committed reader sees it: the last stable offset (the high
+ * watermark when no transaction is open).
+ */
 export async function endOffsets(brokers: string, topic: string): Promise<Map<number, number>> {
   return new Map([...(await watermarks(brokers, topic))].map(([partition, { highOffset }]) => [partition, highOffset]))
 }
