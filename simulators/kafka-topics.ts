@@ -1,4 +1,5 @@
 import Kafka from 'node-rdkafka'
+import { queryWatermarks } from '../connectors/kafka/query-watermarks.js'
 import { TopicAdmin } from '../connectors/kafka/topic-admin.js'
 
 /*
@@ -135,12 +136,8 @@ function watermarks(
     'kubestream-inspection',
     async (consumer) => {
       const out = new Map<number, Kafka.WatermarkOffsets>()
-      for (const partition of await partitionsOf(consumer, topic)) {
-        const offsets = await new Promise<Kafka.WatermarkOffsets>((resolve, reject) => {
-          consumer.queryWatermarkOffsets(topic, partition, 10_000, (e, o) => (e ? reject(e) : resolve(o)))
-        })
-        out.set(partition, offsets)
-      }
+      for (const partition of await partitionsOf(consumer, topic))
+        out.set(partition, await queryWatermarks(consumer, topic, partition, 10_000))
       return out
     },
     20,

@@ -130,7 +130,7 @@ export class ChangelogRestorer {
           )
         }
       }
-      // One flush to disk for the whole restore, as the task's first commit would.
+      // One flush to disk for the whole restore: its transactions did not wait for one.
       await directory.flush()
     } finally {
       stopListening()
