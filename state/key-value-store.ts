@@ -1,4 +1,5 @@
 import { RecordError } from '../core/record-error.js'
+import { LastKey } from './last-key.js'
 import type { StoreBytes } from './store-partition.js'
 
 /**
@@ -7,6 +8,9 @@ import type { StoreBytes } from './store-partition.js'
  * StorePartition (write buffer over LMDB, changelogged at commit).
  */
 export class KeyValueStore {
+  /** An aggregation reads a key and then writes it: the bytes of the last key are encoded once for both. */
+  private readonly lastKey = new LastKey((key) => encodeStoreKey(key))
+
   constructor(private readonly bytes: StoreBytes) {}
 
   get name(): string {
@@ -14,16 +18,16 @@ export class KeyValueStore {
   }
 
   get(key: string): unknown {
-    const value = this.bytes.get(encodeStoreKey(key))
+    const value = this.bytes.get(this.lastKey.bytes(key))
     return value === undefined ? undefined : decodeStoreValue(value)
   }
 
   put(key: string, value: unknown): void {
-    this.bytes.put(encodeStoreKey(key), encodeStoreValue(value))
+    this.bytes.put(this.lastKey.bytes(key), encodeStoreValue(value))
   }
 
   delete(key: string): void {
-    this.bytes.delete(encodeStoreKey(key))
+    this.bytes.delete(this.lastKey.bytes(key))
   }
 
   /**

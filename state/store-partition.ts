@@ -31,6 +31,9 @@ export class StorePartition implements StoreBytes {
   private readonly buffer = new Map<string, StoreChange>()
   /** Reads, writes (deletes included) and restored changelog records, for Kafka Streams' state metrics. */
   readonly calls = { get: 0, put: 0, restore: 0 }
+  /** The buffer's id of the last key seen: a get and the put after it usually pass the same Buffer. */
+  private lastKey: Buffer | undefined
+  private lastId = ''
 
   constructor(
     /** The store's name in the topology. */
@@ -43,19 +46,27 @@ export class StorePartition implements StoreBytes {
 
   get(key: Buffer): Buffer | undefined {
     this.calls.get++
-    const buffered = this.buffer.get(key.toString('latin1'))
+    const buffered = this.buffer.get(this.idOf(key))
     if (buffered !== undefined) return buffered.value ?? undefined
     return this.db.getBinary(key)
   }
 
   put(key: Buffer, value: Buffer): void {
     this.calls.put++
-    this.buffer.set(key.toString('latin1'), { key, value })
+    this.buffer.set(this.idOf(key), { key, value })
   }
 
   delete(key: Buffer): void {
     this.calls.put++
-    this.buffer.set(key.toString('latin1'), { key, value: null })
+    this.buffer.set(this.idOf(key), { key, value: null })
+  }
+
+  private idOf(key: Buffer): string {
+    if (key !== this.lastKey) {
+      this.lastId = key.toString('latin1')
+      this.lastKey = key
+    }
+    return this.lastId
   }
 
   /** Entries with keys in [from, to), in key order, the buffer laid over what is on disk. */

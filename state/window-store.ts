@@ -1,4 +1,5 @@
 import { decodeStoreValue, encodeStoreKey, encodeStoreValue } from './key-value-store.js'
+import { LastKey } from './last-key.js'
 import type { StoreBytes } from './store-partition.js'
 
 /** One window's aggregate. */
@@ -19,6 +20,8 @@ const META = 0x00
  * changelogged with the windows so a restore brings them back too.
  */
 export class WindowStore {
+  private readonly lastKey = new LastKey(windowKey)
+
   constructor(private readonly bytes: StoreBytes) {}
 
   get name(): string {
@@ -26,16 +29,16 @@ export class WindowStore {
   }
 
   get(key: string, start: number): unknown {
-    const value = this.bytes.get(windowKey(key, start))
+    const value = this.bytes.get(this.lastKey.bytes(key, start))
     return value === undefined ? undefined : decodeStoreValue(value)
   }
 
   put(key: string, start: number, value: unknown): void {
-    this.bytes.put(windowKey(key, start), encodeStoreValue(value))
+    this.bytes.put(this.lastKey.bytes(key, start), encodeStoreValue(value))
   }
 
   delete(key: string, start: number): void {
-    this.bytes.delete(windowKey(key, start))
+    this.bytes.delete(this.lastKey.bytes(key, start))
   }
 
   /**
