@@ -56,7 +56,7 @@ export function accessError(error: { code: number; message: string }, context: A
   if (is(ERRORS.ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED, /transactional id authorization failed/i))
     return refused(`transactional id ${String(context.config['transactional.id'])}`, 'WRITE')
   if (is(ERRORS.ERR_CLUSTER_AUTHORIZATION_FAILED, /cluster authorization failed/i))
-    return refused('the cluster', context.operation === 'CREATE' ? 'CREATE topics on' : 'IDEMPOTENT_WRITE on')
+    return refused('on the cluster', context.operation === 'CREATE' ? 'CREATE topics' : 'IDEMPOTENT_WRITE')
   return undefined
 }
 

@@ -279,6 +279,13 @@ export class RdkafkaRecordCollector implements RecordCollector {
       if (code === CODES.ERRORS.ERR__QUEUE_FULL) return false
       // The transaction failed because the brokers refused a partition of it: that, not the state, is the cause.
       if (this.fatal?.recovery === 'stop') throw this.fatal
+      // Once the brokers refused a write to a topic, librdkafka refuses the topic's next records itself,
+      // before the first one's delivery report has reached this thread.
+      const refused = accessError(
+        { code: code ?? -1, message },
+        { config: this.config, topic: record.topic, operation: 'WRITE' },
+      )
+      if (refused) throw (this.fatal ??= refused)
       // The transaction failed underneath (a broker restarted, the coordinator aborted it): librdkafka
       // refuses records until it is aborted. A migration: abort, and the tasks go on from the last commit.
       if (

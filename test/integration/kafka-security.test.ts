@@ -4,8 +4,11 @@ import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { adminConfig, producerConfig } from '../../connectors/kafka/client-config.js'
 import type { KafkaError } from '../../connectors/kafka/kafka-error.js'
+import { RdkafkaRecordCollector } from '../../connectors/kafka/rdkafka-record-collector.js'
 import type { KafkaSecurity } from '../../connectors/kafka/security.js'
+import { TopicAdmin } from '../../connectors/kafka/topic-admin.js'
 import { type LocalBroker, startLocalBroker } from '../../deploy/local/kafka-broker.js'
 import { KubeStream } from '../../runtime/kube-stream.js'
 import { createTopic, readTopics } from '../../simulators/kafka-topics.js'
@@ -307,6 +310,50 @@ describe('refused credentials and missing ACLs stop the replica with a named err
     expect(error!.message).toContain(`may not WRITE topic ${run.env.OUTPUT_TOPIC}`)
     expect(Date.now() - revoked).toBeLessThan(15_000)
   }, 90_000)
+
+  it('a record sent after librdkafka was refused a WRITE, before the refusal is reported: AUTHORIZATION', async () => {
+    // librdkafka marks a topic whose write was refused and refuses its next records at once, when
+    // they are produced; under load that comes before the first record's delivery report.
+    const topic = `counts.refused-${Date.now().toString(36)}`
+    await createTopic(broker.brokers, topic, 1)
+    // What an application gets on an output, but WRITE; WRITE on topics of its own lets it write idempotently.
+    await acls.allow('User:app-512', [
+      { resource: 'TOPIC', name: topic, operation: 'DESCRIBE' },
+      { resource: 'TOPIC', name: topic, operation: 'CREATE' },
+      { resource: 'TOPIC', name: 'refused-writer-', prefixed: true, operation: 'WRITE' },
+    ])
+    const settings = { bootstrapServers: broker.listeners.SECURE, security: scram(SCRAM_512_PASSWORD) }
+    const config = producerConfig(settings, 'refused-writer')
+    const admin = new TopicAdmin(adminConfig(settings, 'refused-writer'))
+    const collector = await RdkafkaRecordCollector.connect(config, admin)
+    try {
+      await collector.ensureTopic(topic, {})
+      const record = {
+        topic,
+        key: Buffer.from('k'),
+        value: Buffer.from('1'),
+        headers: undefined,
+        timestamp: Date.now(),
+      }
+      // This thread keeps sending, every 5 ms without yielding, so no delivery report can reach it: the
+      // refusal can only come from librdkafka refusing a record (until its next metadata refresh).
+      let error: unknown
+      for (let until = Date.now() + 10_000, next = 0; error === undefined && Date.now() < until;) {
+        if (Date.now() < next) continue
+        next = Date.now() + 5
+        try {
+          collector.send(record)
+        } catch (thrown) {
+          error = thrown
+        }
+      }
+      expect(error).toMatchObject({ code: 'AUTHORIZATION' })
+      expect((error as Error).message).toContain(`may not WRITE topic ${topic} (add an ACL allowing WRITE on it)`)
+    } finally {
+      await collector.close()
+      admin.close()
+    }
+  }, 60_000)
 
   it('no ACL on the group: AUTHORIZATION naming it and READ, as soon as it joins', async () => {
     const run = await startApp('SECURE', scram(SCRAM_512_PASSWORD), 'User:app-512', (env) =>

@@ -61,6 +61,20 @@ describe('accessError', () => {
       'AUTHORIZATION',
       /may not READ topic cluster-events/,
     ],
+    [
+      { code: ERRORS.ERR_CLUSTER_AUTHORIZATION_FAILED, message: 'Broker: Cluster authorization failed' },
+      scram,
+      {},
+      'AUTHORIZATION',
+      /may not IDEMPOTENT_WRITE on the cluster \(add an ACL allowing IDEMPOTENT_WRITE on it\)/,
+    ],
+    [
+      { code: -1, message: 'Broker: Cluster authorization failed' },
+      scram,
+      { operation: 'CREATE' as const },
+      'AUTHORIZATION',
+      /may not CREATE topics on the cluster \(add an ACL allowing CREATE topics on it\)/,
+    ],
   ])('%o → %s', (error, config, context, code, message) => {
     const refused = accessError(error, { config, ...context })
     expect(refused?.code).toBe(code)
