@@ -6,13 +6,14 @@
 export class LastKey {
   private key: string | undefined
   private start = 0
-  private encoded: Buffer | undefined
+  private encoded: Buffer = Buffer.alloc(0)
 
   /** `start` is a window store's window start; a key-value store leaves it 0. */
   constructor(private readonly encode: (key: string, start: number) => Buffer) {}
 
   bytes(key: string, start = 0): Buffer {
-    if (this.encoded === undefined || key !== this.key || start !== this.start) {
+    // No key is remembered at first: `key !== undefined` sends the first call to the encoder.
+    if (key !== this.key || start !== this.start) {
       // Encoded first: a key the encoder refuses (too long) is not remembered.
       this.encoded = this.encode(key, start)
       this.key = key
