@@ -65,6 +65,11 @@ export class StreamThread {
   private migration: unknown
   private assignedOnce = false
   private readonly scope: CommitScope
+  /**
+   * When the last commit started: the interval runs from there, as Kafka Streams' does, so a
+   * commit's own duration does not stretch the time outputs of an exactly-once hop wait.
+   */
+  private lastCommitStart = Date.now()
 
   constructor(private readonly options: StreamThreadOptions) {
     const { collector, consumer, exactlyOnce, state, ingest, commitHooks: hooks } = options
@@ -100,7 +105,7 @@ export class StreamThread {
   /** Runs until `requestStop` or a fault, which it rethrows. */
   async run(): Promise<void> {
     this.looping = true
-    let lastCommit = Date.now()
+    this.lastCommitStart = Date.now()
     // One consume is always in flight, so librdkafka's worker thread copies the next batch
     // while this thread processes the current one. A batch fetched but never processed is
     // simply not committed: it is read again after a restart or by the partition's next owner.
@@ -111,14 +116,14 @@ export class StreamThread {
         this.options.meters?.polled(messages.length)
         next = this.fetch()
         try {
-          if (await this.turn(messages, lastCommit)) lastCommit = Date.now()
+          await this.turn(messages)
         } catch (error) {
           if (!taskMigrated(error)) throw error
           await this.recover(error)
           // Fetched for the tasks just closed: their next life reads from the committed offsets.
           await next.catch(() => undefined)
           next = this.fetch()
-          lastCommit = Date.now()
+          this.lastCommitStart = Date.now()
         }
       }
       await next.catch(() => undefined)
@@ -144,12 +149,10 @@ export class StreamThread {
 
   /**
    * One turn of the loop: restore tasks just assigned, process the batch, land what the
-   * sources read, then hand over revoked partitions or commit when the interval is up. Returns
-   * whether it committed.
+   * sources read, then hand over revoked partitions or commit when the interval is up.
    */
-  private async turn(messages: ConsumedMessage[], lastCommit: number): Promise<boolean> {
+  private async turn(messages: ConsumedMessage[]): Promise<void> {
     const { collector, tasks, processing, state, ingest, deadLetter } = this.options
-    let committed = false
     await state?.poll()
     // Tasks assigned during that poll restore before any of their records is processed.
     const restoring = tasks.inState(TaskState.RESTORING)
@@ -157,7 +160,6 @@ export class StreamThread {
       await this.commit('restore')
       await state!.restore(restoring)
       for (const task of restoring) if (task.state === TaskState.RESTORING) task.state = TaskState.RUNNING
-      committed = true
     }
     this.dispatch(messages)
     ingest?.land(collector, deadLetter)
@@ -165,11 +167,9 @@ export class StreamThread {
     await collector.drain()
     if (this.revocations.length > 0) {
       await this.handOver()
-    } else if (Date.now() - lastCommit >= processing.commitIntervalMs) {
+    } else if (Date.now() - this.lastCommitStart >= processing.commitIntervalMs) {
       await this.commit('interval')
-      committed = true
     }
-    return committed
   }
 
   /**
@@ -272,6 +272,7 @@ export class StreamThread {
   }
 
   private async commit(reason: CommitReason, flushTimeoutMs?: number): Promise<void> {
+    this.lastCommitStart = Date.now()
     const started = performance.now()
     await commit(this.scope, this.options.tasks.inState(TaskState.RUNNING), reason, flushTimeoutMs)
     this.options.meters?.committed(performance.now() - started)

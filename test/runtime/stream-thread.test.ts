@@ -140,6 +140,29 @@ describe('StreamThread under at_least_once', () => {
     h.thread.requestStop()
     await run
   })
+
+  it('starts the next interval when a commit starts, so a slow commit does not delay the next', async () => {
+    // Each commit takes longer than the interval: the next one is due as soon as it ends (the
+    // interval counted from its end would hold it back a whole interval more).
+    const intervalMs = 1_000
+    const ends: number[] = []
+    const starts: number[] = []
+    const h = (harness = threadHarness('at_least_once', intervalMs, {
+      afterFlush: async (_offsets, reason) => {
+        if (reason !== 'interval') return
+        starts.push(performance.now())
+        await new Promise((resolve) => setTimeout(resolve, intervalMs + 100))
+        ends.push(performance.now())
+      },
+    }))
+    h.thread.assign([{ topic: 'in', partition: 0 }])
+    h.push(3)
+    const run = h.thread.run()
+    await waitFor('two interval commits', () => starts.length >= 2, 10_000, 2)
+    h.thread.requestStop()
+    await run
+    expect(starts[1] - ends[0]).toBeLessThan(intervalMs / 2)
+  })
 })
 
 describe('StreamThread under exactly_once', () => {

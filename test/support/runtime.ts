@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { pino } from 'pino'
 import type { ConsumedMessage } from '../../core/record-consumer.js'
 import type { StreamRecord } from '../../core/record.js'
+import type { CommitHooks } from '../../runtime/commit.js'
 import { type LocalState, StreamThread } from '../../runtime/stream-thread.js'
 import { TaskManager } from '../../runtime/task-manager.js'
 import { StateDirectory } from '../../state/state-directory.js'
@@ -41,7 +42,11 @@ export const CHANGELOG = 'unit-counts-changelog'
  * over the in-memory collector and consumer, which share one call log. The changelog starts
  * empty, so a restore has nothing to replay: `restore` only logs.
  */
-export function threadHarness(guarantee: 'at_least_once' | 'exactly_once', commitIntervalMs?: number) {
+export function threadHarness(
+  guarantee: 'at_least_once' | 'exactly_once',
+  commitIntervalMs?: number,
+  commitHooks?: CommitHooks,
+) {
   const calls: string[] = []
   const collector = new MemoryCollector(calls)
   const consumer = new MemoryConsumer(calls)
@@ -79,6 +84,7 @@ export function threadHarness(guarantee: 'at_least_once' | 'exactly_once', commi
     deadLetter,
     log: pino({ level: 'silent' }),
     consumedByTopic: new Map(),
+    commitHooks,
   })
   let offset = 0
   return {
