@@ -6,6 +6,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { freePort } from '../../deploy/local/local-process.js'
+import { imageRuntime } from './image-runtime.js'
 
 const CLI = fileURLToPath(new URL('../../bin/kubestream.js', import.meta.url))
 /** /readyz is polled often, to time a start within a few ms; /metrics seldom, so scraping costs the engine little. */
@@ -28,11 +29,14 @@ export async function startCli(
   launcher: string[],
   timeoutMs = 900_000,
 ): Promise<CliProcess> {
+  // As the image (and so the chart) runs it.
+  const image = imageRuntime()
   const port = await freePort()
   const url = `http://127.0.0.1:${port}`
   const [command, ...args] = [
     ...launcher,
     process.execPath,
+    ...image.nodeFlags,
     CLI,
     'run',
     topologyFile,
@@ -43,8 +47,7 @@ export async function startCli(
   ]
   const started = performance.now()
   const child = spawn(command, args, {
-    // As the image and the chart run it (see deploy/Dockerfile).
-    env: { ...process.env, MALLOC_ARENA_MAX: '2', ...env, LOG_LEVEL: 'warn' },
+    env: { ...process.env, ...image.env, ...env, LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'inherit', 'inherit'],
   })
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
