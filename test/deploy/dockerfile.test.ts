@@ -43,7 +43,7 @@ describe('the compiled package', () => {
     expect(runtime).not.toMatch(/tsx/)
   })
 
-  it('deploy/Dockerfile sizes V8\'s young generation itself, as bench:memory measures it', () => {
+  it("deploy/Dockerfile sizes V8's young generation itself, as bench:memory measures it", () => {
     // Under a pod's limit Node would shrink it to 1 MiB semi-spaces, and the restore and the
     // counting lose ~20% to scavenges.
     const { nodeFlags, env } = imageRuntime()
