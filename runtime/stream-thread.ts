@@ -66,10 +66,11 @@ export class StreamThread {
   private assignedOnce = false
   private readonly scope: CommitScope
   /**
-   * When the last commit started: the interval runs from there, as Kafka Streams' does, so a
-   * commit's own duration does not stretch the time outputs of an exactly-once hop wait.
+   * When the last commit started (or the loop did): the interval runs from there, as Kafka
+   * Streams' does, so a commit's own duration does not stretch the time outputs of an
+   * exactly-once hop wait.
    */
-  private lastCommitStart = Date.now()
+  private lastCommitStart = 0
 
   constructor(private readonly options: StreamThreadOptions) {
     const { collector, consumer, exactlyOnce, state, ingest, commitHooks: hooks } = options
