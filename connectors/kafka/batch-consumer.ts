@@ -9,6 +9,7 @@ import type {
 import { accessError } from './access-error.js'
 import type { LibrdkafkaConfig } from './client-config.js'
 import { connectClient } from './connect-client.js'
+import { consumeBatch } from './consume-batch.js'
 import { fetchedEnd } from './fetched-end.js'
 import { KafkaError } from './kafka-error.js'
 
@@ -162,9 +163,8 @@ export class BatchConsumer implements RecordConsumer {
   }
 
   private consume(maxMessages: number, timeoutMs: number): Promise<Kafka.Message[]> {
-    this.consumer.setDefaultConsumeTimeout(timeoutMs)
     return new Promise((resolve, reject) => {
-      this.consumer.consume(maxMessages, (error, messages) => {
+      consumeBatch(this.consumer, maxMessages, timeoutMs, (error, messages) => {
         this.idle = !error && messages.length === 0
         if (!error) return resolve(messages)
         // A timed-out or interrupted poll is not a failure; the loop asks again.

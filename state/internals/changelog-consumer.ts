@@ -1,5 +1,6 @@
 import Kafka from 'node-rdkafka'
 import type { LibrdkafkaConfig } from '../../connectors/kafka/client-config.js'
+import { consumeBatch } from '../../connectors/kafka/consume-batch.js'
 import { fetchedEnd } from '../../connectors/kafka/fetched-end.js'
 import { queryWatermarks } from '../../connectors/kafka/query-watermarks.js'
 import { StateError } from '../state-error.js'
@@ -58,9 +59,8 @@ export class ChangelogConsumer {
 
   /** Up to `max` records, waiting at most `timeoutMs` for the first; an empty batch when none came. */
   consume(max: number, timeoutMs: number): Promise<Kafka.Message[]> {
-    this.consumer.setDefaultConsumeTimeout(timeoutMs)
     return new Promise((resolve, reject) => {
-      this.consumer.consume(max, (error, messages) => {
+      consumeBatch(this.consumer, max, timeoutMs, (error, messages) => {
         if (!error) return resolve(messages)
         if (error.code === CODES.ERRORS.ERR__TIMED_OUT || error.code === CODES.ERRORS.ERR__PARTITION_EOF)
           return resolve([])
