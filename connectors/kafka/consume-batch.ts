@@ -87,8 +87,8 @@ function warnOnce(): void {
   if (warned) return
   warned = true
   process.emitWarning(
-    "node-rdkafka's binding lacks consumeFlat (kubestream's install patches and rebuilds it; run " +
-      '`npm rebuild kubestream`): consuming costs the main thread several times more',
+    "node-rdkafka's binding lacks consumeFlat, which kubestream's postinstall adds (`npm rebuild kubestream`; " +
+      'in a checkout `node connectors/kafka/binding/install.js`): consuming costs the main thread several times more',
     { code: 'KUBESTREAM_SLOW_CONSUME' },
   )
 }
