@@ -30,7 +30,10 @@ export interface StreamThreadOptions {
   readonly consumer: RecordConsumer
   readonly collector: RecordCollector
   readonly tasks: TaskManager
-  readonly processing: Pick<TopologyGraph['processing'], 'maxBatchSize' | 'commitIntervalMs' | 'maxTaskIdleMs'>
+  readonly processing: Pick<
+    TopologyGraph['processing'],
+    'maxBatchSize' | 'commitIntervalMs' | 'maxTaskIdleMs' | 'maxBufferedChanges'
+  >
   readonly exactlyOnce: boolean
   readonly state: LocalState | undefined
   readonly ingest: SourceIngest | undefined
@@ -51,9 +54,9 @@ interface Revocation {
 
 /**
  * The run loop (Kafka Streams' StreamThread): consume a batch, restore tasks just assigned,
- * process, land what the sources read, and commit every commitIntervalMs or when the group
- * takes partitions away. The consumer's rebalance callbacks arrive at `assign` and `revoke`.
- * One fault stops it.
+ * process, land what the sources read, and commit every commitIntervalMs, when the tasks hold
+ * maxBufferedChanges store changes, or when the group takes partitions away. The consumer's
+ * rebalance callbacks arrive at `assign` and `revoke`. One fault stops it.
  */
 export class StreamThread {
   /** Between `run` and its end: revocations wait for the loop (or for `shutdown`). */
@@ -168,9 +171,19 @@ export class StreamThread {
     await collector.drain()
     if (this.revocations.length > 0) {
       await this.handOver()
-    } else if (Date.now() - this.lastCommitStart >= processing.commitIntervalMs) {
+    } else if (
+      Date.now() - this.lastCommitStart >= processing.commitIntervalMs ||
+      this.bufferedChanges() >= processing.maxBufferedChanges
+    ) {
       await this.commit('interval')
     }
+  }
+
+  /** Store changes the tasks hold for the next commit. */
+  private bufferedChanges(): number {
+    let changes = 0
+    for (const task of this.options.tasks.all()) changes += task.stores?.pendingChanges ?? 0
+    return changes
   }
 
   /**

@@ -68,6 +68,13 @@ export class TaskStores {
     }
   }
 
+  /** Keys written since the last commit, over all the task's stores. */
+  get pendingChanges(): number {
+    let changes = 0
+    for (const store of this.partitions) changes += store.pendingChanges
+    return changes
+  }
+
   /** Stores with changes since the last commit: their checkpoints move. */
   changed(): StorePartition[] {
     return this.partitions.filter((store) => store.pendingChanges > 0)

@@ -123,6 +123,7 @@ export const topologySchema = {
             guarantee: { enum: ['at_least_once', 'exactly_once'] },
             commitIntervalMs: { type: 'integer', minimum: 10 },
             maxBatchSize: { type: 'integer', minimum: 1, maximum: 100000 },
+            maxBufferedChanges: { type: 'integer', minimum: 1 },
             shutdownTimeoutMs: { type: 'integer', minimum: 100 },
             stateDir: { type: 'string', minLength: 1 },
             maxTaskIdleMs: { type: 'integer', minimum: 0 },

@@ -45,6 +45,13 @@ export interface ProcessingSettings {
   commitIntervalMs?: number
   /** Largest batch the consumer hands to the tasks in one go. */
   maxBatchSize?: number
+  /**
+   * Store changes a replica's tasks may hold between two commits: reaching it commits before the
+   * interval is up. Changes wait in memory until the commit sends them to the changelogs and LMDB,
+   * so this bounds that memory however fast the machine processes, as Kafka Streams'
+   * statestore.cache.max.bytes bounds its record caches. Default 25000.
+   */
+  maxBufferedChanges?: number
   /** How long shutdown may take before the process gives up on a clean flush. */
   shutdownTimeoutMs?: number
   /**

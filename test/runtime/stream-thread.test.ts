@@ -163,6 +163,23 @@ describe('StreamThread under at_least_once', () => {
     await run
     expect(starts[1] - ends[0]).toBeLessThan(intervalMs / 2)
   })
+
+  it('commits before the interval is up once the tasks hold maxBufferedChanges store changes', async () => {
+    const h = (harness = threadHarness('at_least_once', 3_600_000, undefined, 5))
+    h.thread.assign([{ topic: 'in', partition: 0 }])
+    for (const key of ['a', 'b', 'c', 'd']) h.push(1, key)
+    const run = h.thread.run()
+    await waitFor('four keys counted', () => h.collector.sentTo('out').length === 4, 5_000, 2)
+    // A key written again is one change: still four.
+    h.push(1, 'a')
+    await waitFor('the fifth record', () => h.collector.sentTo('out').length === 5, 5_000, 2)
+    expect(h.calls).not.toContain(`send ${CHANGELOG}`)
+    h.push(1, 'e')
+    await waitFor('a commit of the five keys', () => h.consumer.committed.get('in-0') === 6, 5_000, 2)
+    expect(h.collector.sentTo(CHANGELOG)).toHaveLength(5)
+    h.thread.requestStop()
+    await run
+  })
 })
 
 describe('StreamThread under exactly_once', () => {

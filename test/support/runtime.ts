@@ -14,13 +14,20 @@ import { MemoryCollector } from './memory-collector.js'
 import { MemoryConsumer } from './memory-consumer.js'
 
 /** `in` (1 partition) → count per key in store `counts` → `out`: one task, one store. */
-function countingTopology(guarantee: 'at_least_once' | 'exactly_once', commitIntervalMs = 3_600_000): string {
+function countingTopology(
+  guarantee: 'at_least_once' | 'exactly_once',
+  commitIntervalMs = 3_600_000,
+  maxBufferedChanges = 25_000,
+): string {
   return `
 apiVersion: kubestream.io/v1alpha1
 kind: Topology
 metadata: { name: unit }
 spec:
-  processing: { guarantee: ${guarantee}, commitIntervalMs: ${commitIntervalMs} }
+  processing:
+    guarantee: ${guarantee}
+    commitIntervalMs: ${commitIntervalMs}
+    maxBufferedChanges: ${maxBufferedChanges}
   sources:
     - name: in
       kafka: { topic: in }
@@ -46,13 +53,14 @@ export function threadHarness(
   guarantee: 'at_least_once' | 'exactly_once',
   commitIntervalMs?: number,
   commitHooks?: CommitHooks,
+  maxBufferedChanges?: number,
 ) {
   const calls: string[] = []
   const collector = new MemoryCollector(calls)
   const consumer = new MemoryConsumer(calls)
   const dir = mkdtempSync(join(tmpdir(), 'kubestream-thread-'))
   const directory = StateDirectory.open(dir, 'unit')
-  const compiled = compileTopology(loadTopology(countingTopology(guarantee, commitIntervalMs)))
+  const compiled = compileTopology(loadTopology(countingTopology(guarantee, commitIntervalMs, maxBufferedChanges)))
   const deadLetters: Array<{ record: StreamRecord; step: string }> = []
   const deadLetter = (record: StreamRecord, _error: unknown, step: string) => void deadLetters.push({ record, step })
   const tasks = new TaskManager(
