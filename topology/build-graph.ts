@@ -33,7 +33,8 @@ const DEFAULT_PROCESSING = {
   maxBatchSize: 1000,
   // ~0.5 KB each until the commit (the buffer entry, then the changelog record in librdkafka's queue):
   // counting 1M keys in a 384 MiB cgroup peaked at 166 MiB anonymous with a 1 s interval (~50,000
-  // changes) and at 145 MiB committing every 250 ms, 3% slower (bench:memory; README, "Memory").
+  // changes) and at 145 MiB committing every 250 ms, 3% slower (bench:memory's counting phase run
+  // alone; README, "Benchmark").
   maxBufferedChanges: 25_000,
   shutdownTimeoutMs: 30_000,
   maxTaskIdleMs: 500,
