@@ -13,7 +13,6 @@ interface EndOfPartition {
   topic: string
   partition: number
   offset: number
-  messageIndex?: number
 }
 
 /**
